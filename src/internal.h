@@ -1,0 +1,308 @@
+/*
+ * internal.h - private declarations shared by the files of rstrtmgr.dll.
+ *
+ * Conventions (see README "How the code is organised"):
+ *  - every internal function that can fail returns a Win32 error code (DWORD) and
+ *    writes its results through out-parameters; NTSTATUS never leaves the file that
+ *    called the NT function;
+ *  - internal non-static functions are named rm_<module>_<verb>;
+ *  - nothing here aborts, exits or raises: this code runs inside other people's
+ *    installers.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef RSTRTMGR_INTERNAL_H
+#define RSTRTMGR_INTERNAL_H
+
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <limits.h>
+#include "restartmanager.h"
+
+/* ======================================================================== */
+/*  Limits and policy constants                                              */
+/* ======================================================================== */
+
+#define RM_MAX_SESSIONS        64      /* per user: slots Session0000..Session0063 */
+#define RM_MAX_HANDLES         64      /* open handles (started + joined) per process */
+#define RM_MAX_PATH_CHARS      32767   /* longest path Windows accepts */
+#define RM_MAX_SVC_NAME_CHARS  256     /* longest service name the SCM accepts */
+#define RM_STORE_LOCK_TIMEOUT  5000    /* ms to wait for the store mutex (spec U13) */
+#define RM_KEY_BYTES           16      /* RM_SESSION_KEY_LEN */
+#define RM_KEY_CHARS           32      /* CCH_RM_SESSION_KEY */
+#define RM_HASH_BYTES          32      /* SHA-256 */
+
+/* ======================================================================== */
+/*  Memory and small utilities (util.c)                                      */
+/* ======================================================================== */
+
+void *rm_alloc(SIZE_T size);                 /* zeroed; NULL on failure */
+void *rm_realloc(void *p, SIZE_T size);      /* keeps p on failure */
+void  rm_free(void *p);
+/* Multiplies a count by an element size; FALSE if the product overflows SIZE_T. */
+BOOL  rm_mul_ok(SIZE_T count, SIZE_T size, SIZE_T *out);
+/* Grows *items (element size elem) so that it can hold need elements. */
+DWORD rm_grow(void **items, SIZE_T *cap, SIZE_T need, SIZE_T elem);
+
+/* Length of s, scanning at most max characters; returns max+1 when no NUL was
+ * found within max characters (so "too long" is one comparison for callers). */
+SIZE_T rm_wcsnlen(const WCHAR *s, SIZE_T max);
+WCHAR *rm_wcsdup_n(const WCHAR *s, SIZE_T len);   /* copies len chars + NUL */
+int    rm_wcsicmp(const WCHAR *a, const WCHAR *b); /* ordinal, case-insensitive */
+void   rm_wcsupper(WCHAR *s, SIZE_T len);          /* in place, ordinal upcase */
+/* Writes the decimal/hex form of v into buf (NUL-terminated); returns chars. */
+int    rm_fmt_dec4(WCHAR *buf, DWORD v);           /* at least 4 digits */
+int    rm_fmt_hex8(WCHAR *buf, DWORD v);           /* exactly 8 lowercase digits */
+BOOL   rm_parse_hex8(const WCHAR *s, DWORD *v);    /* exactly 8 hex digits */
+
+/* 64-bit FNV-1a over bytes, for the in-memory hash sets. */
+uint64_t rm_hash_bytes(const void *data, SIZE_T len, uint64_t seed);
+
+/* ======================================================================== */
+/*  SHA-256 (sha256.c)                                                       */
+/* ======================================================================== */
+
+void rm_sha256(const void *data, SIZE_T len, BYTE out[RM_HASH_BYTES]);
+
+/* ======================================================================== */
+/*  Replaceable system calls (sys.c)                                          */
+/* ======================================================================== */
+
+/* Every registry and random-number call of the store goes through this table so
+ * that tests can inject failures (a registry write that fails must give
+ * ERROR_WRITE_FAULT with nothing half-written). */
+struct rm_syscalls
+{
+    LSTATUS (WINAPI *RegCreateKeyExW)(HKEY, LPCWSTR, DWORD, LPWSTR, DWORD, REGSAM,
+                                      LPSECURITY_ATTRIBUTES, PHKEY, LPDWORD);
+    LSTATUS (WINAPI *RegOpenKeyExW)(HKEY, LPCWSTR, DWORD, REGSAM, PHKEY);
+    LSTATUS (WINAPI *RegQueryValueExW)(HKEY, LPCWSTR, LPDWORD, LPDWORD, LPBYTE, LPDWORD);
+    LSTATUS (WINAPI *RegSetValueExW)(HKEY, LPCWSTR, DWORD, DWORD, const BYTE *, DWORD);
+    LSTATUS (WINAPI *RegDeleteValueW)(HKEY, LPCWSTR);
+    LSTATUS (WINAPI *RegDeleteTreeW)(HKEY, LPCWSTR);
+    LSTATUS (WINAPI *RegDeleteKeyW)(HKEY, LPCWSTR);
+    LSTATUS (WINAPI *RegCloseKey)(HKEY);
+    DWORD   (WINAPI *GenRandom)(BYTE *buf, DWORD len);   /* Win32 error code */
+};
+extern struct rm_syscalls rm_sys;
+/* Reads RSTRTMGR_FAULT once (test builds of installers can set it) and arms the
+ * matching fault. Called lazily from the store; never from DllMain. */
+void rm_sys_init(void);
+
+/* ======================================================================== */
+/*  Tracing (trace.c)                                                        */
+/* ======================================================================== */
+
+/* Opt-in: RSTRTMGR_TRACE=1 (or "stderr") writes to stderr, any other value is a
+ * file path to append to. Silent and cheap when unset. */
+BOOL  rm_trace_enabled(void);
+void  rm_trace(const char *fmt, ...);   /* wvsprintfA format, one line */
+/* Logs "name(...) -> code (ERROR_NAME)" and returns code, for `return rm_trace_ret()`. */
+DWORD rm_trace_ret(const char *func, DWORD code);
+const char *rm_error_name(DWORD code);
+
+/* ======================================================================== */
+/*  Identity of this process and user (self.c)                                */
+/* ======================================================================== */
+
+struct rm_self
+{
+    RM_UNIQUE_PROCESS process;       /* our PID and creation time */
+    WCHAR sid[192];                  /* our user's SID, string form */
+    DWORD ts_session;                /* our terminal-services session */
+};
+/* Filled once, lazily; returns the Win32 error of the first failure. */
+DWORD rm_self_get(const struct rm_self **self);
+
+/* TRUE when a process with this PID and exactly this creation time is running. */
+BOOL rm_process_alive(const RM_UNIQUE_PROCESS *p);
+/* Creation time of an open process, as GetProcessTimes reports it. */
+BOOL rm_process_start_time(HANDLE process, FILETIME *start);
+
+/* ======================================================================== */
+/*  Registered resources (resources.c)                                       */
+/* ======================================================================== */
+
+struct rm_file_id
+{
+    DWORD volume;                    /* volume serial number */
+    DWORD index_high, index_low;     /* file index on that volume */
+};
+
+struct rm_file
+{
+    WCHAR *path;                     /* canonical full path, as stored */
+    WCHAR *key;                      /* path upcased: the comparison form */
+    SIZE_T path_len;                 /* characters, without the NUL */
+    BOOL   has_id;                   /* the file existed when it was resolved */
+    BOOL   is_dir;                   /* the path named a directory */
+    struct rm_file_id id;            /* valid when has_id */
+};
+
+struct rm_hash_slot
+{
+    uint64_t hash;
+    uint32_t item;                   /* item index + 1; 0 = empty */
+};
+
+struct rm_hash_index                 /* open addressing, grows at half load */
+{
+    struct rm_hash_slot *slots;
+    SIZE_T mask;                     /* capacity - 1 (a power of 2), 0 = none yet */
+    SIZE_T count;
+};
+
+/* A set of registered resources: what one session holds as this process last read
+ * it from the store, or a batch a caller is registering. Never holds duplicates. */
+struct rm_resources
+{
+    struct rm_file    *files;        SIZE_T nfiles, cap_files;
+    RM_UNIQUE_PROCESS *procs;        SIZE_T nprocs, cap_procs;
+    WCHAR            **svcs;         SIZE_T nsvcs,  cap_svcs;
+    struct rm_hash_index file_by_id, file_by_key, proc_index, svc_index;
+    DWORD sequence;                  /* store commits included (see store.c) */
+};
+
+void  rm_resources_free(struct rm_resources *r);
+/* Validates and canonicalises the caller's arrays into a duplicate-free batch.
+ * ERROR_BAD_ARGUMENTS for a NULL string, an empty one or one longer than the
+ * system allows; nothing is kept on failure. Opens no store. */
+DWORD rm_batch_build(struct rm_resources *batch, UINT nfiles, LPCWSTR *files, UINT nprocs,
+                     const RM_UNIQUE_PROCESS *procs, UINT nsvcs, LPCWSTR *svcs);
+/* Removes from batch what r already holds. */
+void  rm_batch_subtract(struct rm_resources *batch, const struct rm_resources *r);
+/* Moves every entry of from into to (which must not hold them yet); from is
+ * left empty. On failure to is unchanged for the entries not moved. */
+DWORD rm_resources_merge(struct rm_resources *to, struct rm_resources *from);
+/* Adds one entry unless an equal one is present (*added tells). Ownership of the
+ * strings passes to r either way. */
+DWORD rm_resources_add_file(struct rm_resources *r, struct rm_file *f, BOOL *added);
+DWORD rm_resources_add_proc(struct rm_resources *r, const RM_UNIQUE_PROCESS *p, BOOL *added);
+DWORD rm_resources_add_svc(struct rm_resources *r, WCHAR *name, BOOL *added);
+/* Builds an rm_file for a path: full path, identity if the file exists, canonical
+ * spelling. Takes a NUL-terminated path of len characters. */
+DWORD rm_file_from_path(const WCHAR *path, SIZE_T len, struct rm_file *f);
+void  rm_file_clear(struct rm_file *f);
+
+/* ======================================================================== */
+/*  The per-user session store (store.c)                                     */
+/* ======================================================================== */
+
+struct rm_store_session
+{
+    DWORD slot;                      /* NNNN of SessionNNNN, also the handle */
+    BYTE  key_hash[RM_HASH_BYTES];   /* SHA-256 of the binary key */
+};
+
+/* Creates a session owned by this process: claims the lowest free slot (taking over
+ * slots whose owner is gone), writes a fresh random key to key_text (33 WCHARs). */
+DWORD rm_store_create(struct rm_store_session *s, WCHAR key_text[RM_KEY_CHARS + 1]);
+/* Finds the live session whose key hashes to key_hash. */
+DWORD rm_store_find(const BYTE key_hash[RM_HASH_BYTES], struct rm_store_session *s);
+/* Deletes the session and everything registered in it. */
+DWORD rm_store_delete(const struct rm_store_session *s);
+/* Checks that the session still exists (same key); ERROR_INVALID_HANDLE if not. */
+DWORD rm_store_check(const struct rm_store_session *s);
+/* Brings r up to date with the store (reads only commits r has not seen). */
+DWORD rm_store_sync(const struct rm_store_session *s, struct rm_resources *r);
+/* Adds a batch as one all-or-nothing commit, skipping what is already registered;
+ * r is synced and then updated with what was added. */
+DWORD rm_store_register(const struct rm_store_session *s, struct rm_resources *r,
+                        struct rm_resources *batch);
+
+/* Text key <-> bytes. Parsing accepts exactly 32 hex digits (either case) and a NUL,
+ * reading no further than 33 characters. */
+void rm_key_format(const BYTE key[RM_KEY_BYTES], WCHAR text[RM_KEY_CHARS + 1]);
+BOOL rm_key_parse(const WCHAR *text, BYTE key[RM_KEY_BYTES]);
+
+/* ======================================================================== */
+/*  Filters (filters.c)                                                      */
+/* ======================================================================== */
+
+struct rm_filter
+{
+    RM_FILTER_TRIGGER trigger;
+    RM_FILTER_ACTION  action;
+    WCHAR            *name;          /* module path or service name, as given */
+    WCHAR            *key;           /* comparison form: upcased (and full path) */
+    RM_UNIQUE_PROCESS process;       /* for RmFilterTriggerProcess */
+};
+
+struct rm_filters
+{
+    struct rm_filter *items;
+    SIZE_T count, cap;
+};
+
+/* Validates "exactly one target" and builds the comparison key. */
+DWORD rm_filter_target(struct rm_filter *f, LPCWSTR module, const RM_UNIQUE_PROCESS *proc,
+                       LPCWSTR service);
+DWORD rm_filters_add(struct rm_filters *fl, struct rm_filter *f);      /* takes f */
+DWORD rm_filters_remove(struct rm_filters *fl, const struct rm_filter *target);
+DWORD rm_filters_write(const struct rm_filters *fl, BYTE *buf, DWORD cb, DWORD *needed);
+void  rm_filters_free(struct rm_filters *fl);
+void  rm_filter_clear(struct rm_filter *f);
+
+/* ======================================================================== */
+/*  Sessions as this process holds them (session.c)                           */
+/* ======================================================================== */
+
+enum rm_role { RM_ROLE_PRIMARY = 1, RM_ROLE_SECONDARY = 2 };
+
+struct rm_session
+{
+    DWORD handle;                    /* what the caller holds */
+    enum rm_role role;               /* primary (started it) or secondary (joined) */
+    struct rm_store_session store;   /* where it lives in the per-user store */
+    LONG refs;                       /* table reference + calls in flight */
+    SRWLOCK lock;                    /* guards everything below */
+    struct rm_resources res;         /* registered resources, synced by sequence */
+    struct rm_filters filters;       /* primary only */
+    volatile LONG cancel;            /* RmCancelCurrentTask request */
+    volatile LONG busy;              /* an operation that can be cancelled runs */
+    BOOL shutdown_done;              /* RmShutdown ran: RmRestart is in sequence */
+};
+
+/* Adds a session object for a new handle of this process. */
+DWORD rm_session_open(const struct rm_store_session *st, enum rm_role role,
+                      DWORD *handle);
+/* Looks up a handle and takes a reference; ERROR_INVALID_HANDLE if unknown. */
+DWORD rm_session_get(DWORD handle, struct rm_session **s);
+void  rm_session_put(struct rm_session *s);
+/* Removes the handle from the table (the object lives until the last put).
+ * FALSE if another thread removed it first. */
+BOOL  rm_session_close(struct rm_session *s);
+
+/* ======================================================================== */
+/*  Discovery (discover.c) and operations (shutdown.c)                       */
+/* ======================================================================== */
+
+struct rm_app                        /* one entry RmGetList reports */
+{
+    RM_PROCESS_INFO info;
+};
+
+struct rm_app_list
+{
+    struct rm_app *items;
+    SIZE_T count, cap;
+    DWORD reboot_reasons;            /* RM_REBOOT_REASON bits */
+};
+
+void  rm_app_list_free(struct rm_app_list *l);
+/* Finds everything that uses the session's registered resources, now. The caller
+ * holds s->lock exclusively (the registered set is synced first). */
+DWORD rm_discover(struct rm_session *s, struct rm_app_list *out);
+/* RmGetList after argument checks. */
+DWORD rm_get_list(struct rm_session *s, UINT *needed, UINT *count, RM_PROCESS_INFO *apps,
+                  DWORD *reasons);
+DWORD rm_shutdown(struct rm_session *s, ULONG flags, RM_WRITE_STATUS_CALLBACK cb);
+DWORD rm_restart(struct rm_session *s, RM_WRITE_STATUS_CALLBACK cb);
+void  rm_cancel_request(struct rm_session *s);
+
+#endif /* RSTRTMGR_INTERNAL_H */

@@ -1,0 +1,389 @@
+/*
+ * resources.c - sets of registered resources: files, processes and services.
+ *
+ * A file is identified by its volume serial number and file index whenever it
+ * exists, so that every spelling of one file (case, 8.3 short names, \\?\ prefixes,
+ * another drive letter mapped to the same place) is one registration. A file that
+ * does not exist yet is identified by its canonical full path, compared without
+ * regard to case. Processes are identified by PID and creation time, services by
+ * their short name without regard to case.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "internal.h"
+
+/* ---- hash index ------------------------------------------------------------ */
+
+typedef BOOL (*item_equals_fn)(const struct rm_resources *r, SIZE_T item, const void *query);
+
+static DWORD index_reserve(struct rm_hash_index *ix, SIZE_T want)
+{
+    struct rm_hash_slot *old = ix->slots, *slots;
+    SIZE_T old_cap = ix->slots ? ix->mask + 1 : 0, cap = old_cap ? old_cap : 16, i, bytes;
+
+    while (cap / 2 < want)
+    {
+        if (cap > ((SIZE_T)-1 >> 2)) return ERROR_OUTOFMEMORY;
+        cap *= 2;
+    }
+    if (cap == old_cap) return ERROR_SUCCESS;
+    if (!rm_mul_ok(cap, sizeof(*slots), &bytes) || !(slots = rm_alloc(bytes)))
+        return ERROR_OUTOFMEMORY;
+    for (i = 0; i < old_cap; i++)
+    {
+        SIZE_T j;
+        if (!old[i].item) continue;
+        for (j = (SIZE_T)old[i].hash & (cap - 1); slots[j].item; j = (j + 1) & (cap - 1)) {}
+        slots[j] = old[i];
+    }
+    rm_free(old);
+    ix->slots = slots;
+    ix->mask = cap - 1;
+    return ERROR_SUCCESS;
+}
+
+/* Returns the item index equal to query, or (SIZE_T)-1. */
+static SIZE_T index_find(const struct rm_hash_index *ix, uint64_t hash, item_equals_fn eq,
+                         const struct rm_resources *r, const void *query)
+{
+    SIZE_T j;
+    if (!ix->slots) return (SIZE_T)-1;
+    for (j = (SIZE_T)hash & ix->mask; ix->slots[j].item; j = (j + 1) & ix->mask)
+        if (ix->slots[j].hash == hash && eq(r, ix->slots[j].item - 1, query))
+            return ix->slots[j].item - 1;
+    return (SIZE_T)-1;
+}
+
+/* The caller has reserved room (index_reserve(count + 1)). */
+static void index_insert(struct rm_hash_index *ix, uint64_t hash, SIZE_T item)
+{
+    SIZE_T j;
+    for (j = (SIZE_T)hash & ix->mask; ix->slots[j].item; j = (j + 1) & ix->mask) {}
+    ix->slots[j].hash = hash;
+    ix->slots[j].item = (uint32_t)(item + 1);
+    ix->count++;
+}
+
+static void index_free(struct rm_hash_index *ix)
+{
+    rm_free(ix->slots);
+    ix->slots = NULL;
+    ix->mask = ix->count = 0;
+}
+
+/* ---- item hashing and equality ------------------------------------------- */
+
+static uint64_t hash_id(const struct rm_file_id *id) { return rm_hash_bytes(id, sizeof(*id), 1); }
+static uint64_t hash_key(const WCHAR *key, SIZE_T len) { return rm_hash_bytes(key, len * sizeof(WCHAR), 2); }
+static uint64_t hash_proc(const RM_UNIQUE_PROCESS *p) { return rm_hash_bytes(p, sizeof(*p), 3); }
+
+static BOOL file_id_equals(const struct rm_resources *r, SIZE_T i, const void *q)
+{
+    const struct rm_file *f = &r->files[i];
+    return f->has_id && !memcmp(&f->id, q, sizeof(f->id));
+}
+
+static BOOL file_key_equals(const struct rm_resources *r, SIZE_T i, const void *q)
+{
+    const struct rm_file *f = &r->files[i], *g = q;
+    return f->path_len == g->path_len && !memcmp(f->key, g->key, f->path_len * sizeof(WCHAR));
+}
+
+static BOOL proc_equals(const struct rm_resources *r, SIZE_T i, const void *q)
+{
+    return !memcmp(&r->procs[i], q, sizeof(RM_UNIQUE_PROCESS));
+}
+
+static BOOL svc_equals(const struct rm_resources *r, SIZE_T i, const void *q)
+{
+    return !rm_wcsicmp(r->svcs[i], q);
+}
+
+/* Service names compare without regard to case: hash their upcased form. */
+static uint64_t hash_svc(const WCHAR *name)
+{
+    WCHAR buf[RM_MAX_SVC_NAME_CHARS + 1];
+    SIZE_T len = rm_wcsnlen(name, RM_MAX_SVC_NAME_CHARS);
+    if (len > RM_MAX_SVC_NAME_CHARS) len = RM_MAX_SVC_NAME_CHARS;
+    memcpy(buf, name, len * sizeof(WCHAR));
+    rm_wcsupper(buf, len);
+    return rm_hash_bytes(buf, len * sizeof(WCHAR), 4);
+}
+
+/* ---- files ------------------------------------------------------------------ */
+
+void rm_file_clear(struct rm_file *f)
+{
+    rm_free(f->path);
+    rm_free(f->key);
+    memset(f, 0, sizeof(*f));
+}
+
+/* Drops the Win32 namespace prefix: \\?\C:\x -> C:\x, \\?\UNC\s\x -> \\s\x. */
+static const WCHAR *skip_prefix(const WCHAR *p, SIZE_T *len, BOOL *unc)
+{
+    *unc = FALSE;
+    if (*len >= 4 && p[0] == L'\\' && p[1] == L'\\' && (p[2] == L'?' || p[2] == L'.') && p[3] == L'\\')
+    {
+        if (*len >= 8 && (p[4] == L'U' || p[4] == L'u') && (p[5] == L'N' || p[5] == L'n') &&
+            (p[6] == L'C' || p[6] == L'c') && p[7] == L'\\')
+        {
+            *unc = TRUE;
+            *len -= 8;
+            return p + 8;
+        }
+        *len -= 4;
+        return p + 4;
+    }
+    return p;
+}
+
+/* Stores path (without prefix) and its comparison key in f. */
+static DWORD set_path(struct rm_file *f, const WCHAR *p, SIZE_T len)
+{
+    BOOL unc;
+    SIZE_T n, off;
+    p = skip_prefix(p, &len, &unc);
+    off = unc ? 2 : 0;
+    n = len + off;
+    if (!(f->path = rm_alloc((n + 1) * sizeof(WCHAR)))) return ERROR_OUTOFMEMORY;
+    if (unc) f->path[0] = f->path[1] = L'\\';
+    memcpy(f->path + off, p, len * sizeof(WCHAR));
+    f->path_len = n;
+    if (!(f->key = rm_wcsdup_n(f->path, n))) return ERROR_OUTOFMEMORY;
+    rm_wcsupper(f->key, n);
+    return ERROR_SUCCESS;
+}
+
+DWORD rm_file_from_path(const WCHAR *path, SIZE_T len, struct rm_file *f)
+{
+    WCHAR stack_buf[MAX_PATH], *full = stack_buf, *final = NULL;
+    DWORD n, err = ERROR_SUCCESS;
+    BY_HANDLE_FILE_INFORMATION info;
+    HANDLE h;
+
+    memset(f, 0, sizeof(*f));
+    (void)len;
+    /* GetFullPathNameW resolves relative parts, "." and "..", and "/" separators;
+     * it keeps \\?\ paths as they are. */
+    n = GetFullPathNameW(path, ARRAYSIZE(stack_buf), full, NULL);
+    if (n >= ARRAYSIZE(stack_buf))
+    {
+        if (!(full = rm_alloc((SIZE_T)n * sizeof(WCHAR)))) return ERROR_OUTOFMEMORY;
+        n = GetFullPathNameW(path, n, full, NULL);
+    }
+    if (!n) { err = ERROR_BAD_ARGUMENTS; goto done; }
+
+    /* Access 0 with every sharing mode opens even a file held exclusively; backup
+     * semantics lets directories open too, so that RmGetList can report them. */
+    h = CreateFileW(full, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                    OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    if (h != INVALID_HANDLE_VALUE)
+    {
+        if (GetFileInformationByHandle(h, &info))
+        {
+            f->has_id = TRUE;
+            f->is_dir = !!(info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY);
+            f->id.volume = info.dwVolumeSerialNumber;
+            f->id.index_high = info.nFileIndexHigh;
+            f->id.index_low = info.nFileIndexLow;
+        }
+        /* The final path is the canonical spelling: long names, real case, and,
+         * for a 32-bit caller, the file system redirection already applied. */
+        n = GetFinalPathNameByHandleW(h, NULL, 0, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
+        if (n && (final = rm_alloc((SIZE_T)n * sizeof(WCHAR))) &&
+            GetFinalPathNameByHandleW(h, final, n, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS) >= n)
+        {
+            rm_free(final);
+            final = NULL;
+        }
+        CloseHandle(h);
+    }
+    err = final ? set_path(f, final, rm_wcsnlen(final, RM_MAX_PATH_CHARS + 8))
+                : set_path(f, full, rm_wcsnlen(full, RM_MAX_PATH_CHARS + 8));
+done:
+    rm_free(final);
+    if (full != stack_buf) rm_free(full);
+    if (err) rm_file_clear(f);
+    return err;
+}
+
+/* ---- sets ------------------------------------------------------------------- */
+
+void rm_resources_free(struct rm_resources *r)
+{
+    SIZE_T i;
+    for (i = 0; i < r->nfiles; i++) rm_file_clear(&r->files[i]);
+    for (i = 0; i < r->nsvcs; i++) rm_free(r->svcs[i]);
+    rm_free(r->files);
+    rm_free(r->procs);
+    rm_free(r->svcs);
+    index_free(&r->file_by_id);
+    index_free(&r->file_by_key);
+    index_free(&r->proc_index);
+    index_free(&r->svc_index);
+    memset(r, 0, sizeof(*r));
+}
+
+static BOOL has_file(const struct rm_resources *r, const struct rm_file *f)
+{
+    if (f->has_id && index_find(&r->file_by_id, hash_id(&f->id), file_id_equals, r, &f->id) != (SIZE_T)-1)
+        return TRUE;
+    return index_find(&r->file_by_key, hash_key(f->key, f->path_len), file_key_equals, r, f) != (SIZE_T)-1;
+}
+
+DWORD rm_resources_add_file(struct rm_resources *r, struct rm_file *f, BOOL *added)
+{
+    DWORD err;
+
+    *added = FALSE;
+    if (has_file(r, f))
+    {
+        rm_file_clear(f);
+        return ERROR_SUCCESS;
+    }
+    if ((err = rm_grow((void **)&r->files, &r->cap_files, r->nfiles + 1, sizeof(*r->files))) ||
+        (err = index_reserve(&r->file_by_id, r->file_by_id.count + 1)) ||
+        (err = index_reserve(&r->file_by_key, r->file_by_key.count + 1)))
+    {
+        rm_file_clear(f);
+        return err;
+    }
+    if (f->has_id) index_insert(&r->file_by_id, hash_id(&f->id), r->nfiles);
+    index_insert(&r->file_by_key, hash_key(f->key, f->path_len), r->nfiles);
+    r->files[r->nfiles++] = *f;
+    memset(f, 0, sizeof(*f));
+    *added = TRUE;
+    return ERROR_SUCCESS;
+}
+
+DWORD rm_resources_add_proc(struct rm_resources *r, const RM_UNIQUE_PROCESS *p, BOOL *added)
+{
+    uint64_t h = hash_proc(p);
+    DWORD err;
+
+    *added = FALSE;
+    if (index_find(&r->proc_index, h, proc_equals, r, p) != (SIZE_T)-1) return ERROR_SUCCESS;
+    if ((err = rm_grow((void **)&r->procs, &r->cap_procs, r->nprocs + 1, sizeof(*r->procs))) ||
+        (err = index_reserve(&r->proc_index, r->proc_index.count + 1)))
+        return err;
+    index_insert(&r->proc_index, h, r->nprocs);
+    r->procs[r->nprocs++] = *p;
+    *added = TRUE;
+    return ERROR_SUCCESS;
+}
+
+DWORD rm_resources_add_svc(struct rm_resources *r, WCHAR *name, BOOL *added)
+{
+    uint64_t h = hash_svc(name);
+    DWORD err;
+
+    *added = FALSE;
+    if (index_find(&r->svc_index, h, svc_equals, r, name) != (SIZE_T)-1)
+    {
+        rm_free(name);
+        return ERROR_SUCCESS;
+    }
+    if ((err = rm_grow((void **)&r->svcs, &r->cap_svcs, r->nsvcs + 1, sizeof(*r->svcs))) ||
+        (err = index_reserve(&r->svc_index, r->svc_index.count + 1)))
+    {
+        rm_free(name);
+        return err;
+    }
+    index_insert(&r->svc_index, h, r->nsvcs);
+    r->svcs[r->nsvcs++] = name;
+    *added = TRUE;
+    return ERROR_SUCCESS;
+}
+
+/* ---- batches ----------------------------------------------------------------- */
+
+DWORD rm_batch_build(struct rm_resources *b, UINT nfiles, LPCWSTR *files, UINT nprocs,
+                     const RM_UNIQUE_PROCESS *procs, UINT nsvcs, LPCWSTR *svcs)
+{
+    DWORD err = ERROR_SUCCESS;
+    SIZE_T i, len;
+    BOOL added;
+
+    memset(b, 0, sizeof(*b));
+    /* Every string is checked before any file is opened: a bad argument anywhere
+     * rejects the whole call at once. */
+    for (i = 0; i < nfiles; i++)
+    {
+        if (!files[i]) return ERROR_BAD_ARGUMENTS;
+        len = rm_wcsnlen(files[i], RM_MAX_PATH_CHARS);
+        if (!len || len > RM_MAX_PATH_CHARS) return ERROR_BAD_ARGUMENTS;
+    }
+    for (i = 0; i < nsvcs; i++)
+    {
+        if (!svcs[i]) return ERROR_BAD_ARGUMENTS;
+        len = rm_wcsnlen(svcs[i], RM_MAX_SVC_NAME_CHARS);
+        if (!len || len > RM_MAX_SVC_NAME_CHARS) return ERROR_BAD_ARGUMENTS;
+    }
+
+    for (i = 0; i < nfiles && !err; i++)
+    {
+        struct rm_file f;
+        if (!(err = rm_file_from_path(files[i], rm_wcsnlen(files[i], RM_MAX_PATH_CHARS), &f)))
+            err = rm_resources_add_file(b, &f, &added);
+    }
+    for (i = 0; i < nprocs && !err; i++)
+        err = rm_resources_add_proc(b, &procs[i], &added);
+    for (i = 0; i < nsvcs && !err; i++)
+    {
+        WCHAR *name = rm_wcsdup_n(svcs[i], rm_wcsnlen(svcs[i], RM_MAX_SVC_NAME_CHARS));
+        err = name ? rm_resources_add_svc(b, name, &added) : ERROR_OUTOFMEMORY;
+    }
+    if (err) rm_resources_free(b);
+    return err;
+}
+
+void rm_batch_subtract(struct rm_resources *b, const struct rm_resources *r)
+{
+    SIZE_T i, kept;
+
+    /* The batch's indexes are not used after this point, so compacting the arrays
+     * without rebuilding them is safe; free them to make that explicit. */
+    index_free(&b->file_by_id);
+    index_free(&b->file_by_key);
+    index_free(&b->proc_index);
+    index_free(&b->svc_index);
+
+    for (i = kept = 0; i < b->nfiles; i++)
+    {
+        if (has_file(r, &b->files[i])) rm_file_clear(&b->files[i]);
+        else b->files[kept++] = b->files[i];
+    }
+    b->nfiles = kept;
+    for (i = kept = 0; i < b->nprocs; i++)
+        if (index_find(&r->proc_index, hash_proc(&b->procs[i]), proc_equals, r, &b->procs[i]) == (SIZE_T)-1)
+            b->procs[kept++] = b->procs[i];
+    b->nprocs = kept;
+    for (i = kept = 0; i < b->nsvcs; i++)
+    {
+        if (index_find(&r->svc_index, hash_svc(b->svcs[i]), svc_equals, r, b->svcs[i]) != (SIZE_T)-1)
+            rm_free(b->svcs[i]);
+        else
+            b->svcs[kept++] = b->svcs[i];
+    }
+    b->nsvcs = kept;
+}
+
+DWORD rm_resources_merge(struct rm_resources *to, struct rm_resources *from)
+{
+    DWORD err = ERROR_SUCCESS;
+    SIZE_T i;
+    BOOL added;
+
+    for (i = 0; i < from->nfiles; i++)
+        if (!err) err = rm_resources_add_file(to, &from->files[i], &added);
+        else rm_file_clear(&from->files[i]);
+    for (i = 0; i < from->nprocs && !err; i++)
+        err = rm_resources_add_proc(to, &from->procs[i], &added);
+    for (i = 0; i < from->nsvcs; i++)
+        if (!err) err = rm_resources_add_svc(to, from->svcs[i], &added);
+        else rm_free(from->svcs[i]);
+    from->nfiles = from->nprocs = from->nsvcs = 0;
+    rm_resources_free(from);
+    return err;
+}

@@ -1,0 +1,92 @@
+/*
+ * session.c - the session handles this process holds.
+ *
+ * A handle is a small integer. The primary's handle is the store slot number, as
+ * on Windows (the first session of a user is handle 0, kept in Session0000). A
+ * second handle to the same slot in one process (the primary joining its own
+ * session, or two joins) gets slot + 64 * k, the smallest such value not in use,
+ * so every handle in a process is distinct and still tells its slot.
+ *
+ * Objects are reference counted: a call in flight keeps its session alive even if
+ * another thread ends it meanwhile; the end only removes the handle from the table.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "internal.h"
+
+static SRWLOCK table_lock = SRWLOCK_INIT;
+static struct rm_session *table[RM_MAX_HANDLES];
+
+static struct rm_session *find_locked(DWORD handle)
+{
+    int i;
+    for (i = 0; i < RM_MAX_HANDLES; i++)
+        if (table[i] && table[i]->handle == handle) return table[i];
+    return NULL;
+}
+
+DWORD rm_session_open(const struct rm_store_session *st, enum rm_role role, DWORD *handle)
+{
+    struct rm_session *s;
+    int i, free_index = -1;
+    DWORD h;
+
+    if (!(s = rm_alloc(sizeof(*s)))) return ERROR_OUTOFMEMORY;
+    s->role = role;
+    s->store = *st;
+    s->refs = 1;
+    InitializeSRWLock(&s->lock);
+
+    AcquireSRWLockExclusive(&table_lock);
+    for (i = 0; i < RM_MAX_HANDLES; i++)
+        if (!table[i]) { free_index = i; break; }
+    if (free_index < 0)
+    {
+        ReleaseSRWLockExclusive(&table_lock);
+        rm_free(s);
+        return ERROR_MAX_SESSIONS_REACHED;
+    }
+    for (h = st->slot; find_locked(h); h += RM_MAX_SESSIONS) {}
+    s->handle = h;
+    table[free_index] = s;
+    ReleaseSRWLockExclusive(&table_lock);
+    *handle = h;
+    return ERROR_SUCCESS;
+}
+
+DWORD rm_session_get(DWORD handle, struct rm_session **out)
+{
+    struct rm_session *s;
+
+    AcquireSRWLockShared(&table_lock);
+    if ((s = find_locked(handle))) InterlockedIncrement(&s->refs);
+    ReleaseSRWLockShared(&table_lock);
+    *out = s;
+    return s ? ERROR_SUCCESS : ERROR_INVALID_HANDLE;
+}
+
+void rm_session_put(struct rm_session *s)
+{
+    if (InterlockedDecrement(&s->refs)) return;
+    rm_resources_free(&s->res);
+    rm_filters_free(&s->filters);
+    rm_free(s);
+}
+
+BOOL rm_session_close(struct rm_session *s)
+{
+    BOOL removed = FALSE;
+    int i;
+
+    AcquireSRWLockExclusive(&table_lock);
+    for (i = 0; i < RM_MAX_HANDLES; i++)
+        if (table[i] == s)
+        {
+            table[i] = NULL;
+            removed = TRUE;
+            break;
+        }
+    ReleaseSRWLockExclusive(&table_lock);
+    if (removed) rm_session_put(s);   /* the table's reference */
+    return removed;
+}

@@ -1,0 +1,526 @@
+/*
+ * store.c - the per-user, cross-process session store.
+ *
+ * Layout (the one Windows uses, spec section 9), all under a volatile key so that
+ * nothing survives logoff or reboot:
+ *
+ *   HKCU\Software\Microsoft\RestartManager\SessionNNNN     NNNN = slot = handle
+ *       Owner          REG_BINARY   RM_UNIQUE_PROCESS of the primary
+ *       SessionHash    REG_BINARY   SHA-256 of the 16 key bytes (never the key)
+ *       Sequence       REG_DWORD    number of committed registrations
+ *       RegFilesNNNN   REG_MULTI_SZ files of commit NNNN (canonical full paths)
+ *       RegProcsNNNN   REG_MULTI_SZ processes of commit NNNN, "pid:high:low" in hex
+ *       RegSvcsNNNN    REG_MULTI_SZ service short names of commit NNNN
+ *
+ * Slots run from 0 to 63: the 64-session limit is the number of slots, so no count
+ * can drift. A slot whose Owner process is gone (or that has no valid Owner) is
+ * abandoned and is taken over by the next RmStartSession.
+ *
+ * Registration is all or nothing: a call writes its group values under commit
+ * number Sequence, then raises Sequence by one. Readers only read groups below
+ * Sequence, so a writer that dies half way leaves values nobody reads, which the
+ * next writer of that commit number replaces. Since groups are never rewritten
+ * once committed, a process brings its copy up to date by reading only the
+ * commits it has not seen.
+ *
+ * Writers are serialised by a per-user named mutex; ERROR_SEM_TIMEOUT when it
+ * cannot be had within RM_STORE_LOCK_TIMEOUT. Registry failures are reported as
+ * ERROR_WRITE_FAULT, the documented code for "could not read or write the
+ * registry"; a value of the wrong type or shape counts as such a failure.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "internal.h"
+
+static const WCHAR root_path[] = L"Software\\Microsoft\\RestartManager";
+static const WCHAR owner_value[] = L"Owner";
+static const WCHAR hash_value[] = L"SessionHash";
+static const WCHAR sequence_value[] = L"Sequence";
+
+enum group_kind { GROUP_FILES, GROUP_PROCS, GROUP_SVCS };
+static const WCHAR *const group_prefix[] = { L"RegFiles", L"RegProcs", L"RegSvcs" };
+
+#define PROC_TEXT_CHARS 26           /* "pppppppp:hhhhhhhh:llllllll" */
+#define MAX_GROUP_BYTES (512u << 20) /* refuse to read absurd values */
+
+/* ---- naming ------------------------------------------------------------------ */
+
+static void slot_name(WCHAR buf[16], DWORD slot)
+{
+    memcpy(buf, L"Session", 7 * sizeof(WCHAR));
+    rm_fmt_dec4(buf + 7, slot);
+}
+
+static void group_name(WCHAR buf[24], enum group_kind kind, DWORD commit)
+{
+    SIZE_T n = rm_wcsnlen(group_prefix[kind], 16);
+    memcpy(buf, group_prefix[kind], n * sizeof(WCHAR));
+    rm_fmt_dec4(buf + n, commit);
+}
+
+/* ---- the store mutex ----------------------------------------------------------- */
+
+static HANDLE store_mutex;
+static DWORD store_mutex_error;
+
+static BOOL CALLBACK mutex_init(INIT_ONCE *once, void *param, void **ctx)
+{
+    const struct rm_self *self;
+    WCHAR name[256];
+    SIZE_T n, m;
+    (void)once; (void)param; (void)ctx;
+
+    if ((store_mutex_error = rm_self_get(&self))) return TRUE;
+    /* One mutex per user: the store is HKCU, so that is the scope to serialise. */
+    n = rm_wcsnlen(L"Local\\RstrtMgr-Store-", 64);
+    memcpy(name, L"Local\\RstrtMgr-Store-", n * sizeof(WCHAR));
+    m = rm_wcsnlen(self->sid, ARRAYSIZE(name) - n - 1);
+    memcpy(name + n, self->sid, m * sizeof(WCHAR));
+    name[n + m] = 0;
+    if (!(store_mutex = CreateMutexW(NULL, FALSE, name))) store_mutex_error = GetLastError();
+    return TRUE;
+}
+
+static DWORD store_lock(void)
+{
+    static INIT_ONCE once = INIT_ONCE_STATIC_INIT;
+    DWORD r;
+
+    rm_sys_init();
+    InitOnceExecuteOnce(&once, mutex_init, NULL, NULL);
+    if (!store_mutex) return store_mutex_error ? store_mutex_error : ERROR_INVALID_HANDLE;
+    r = WaitForSingleObject(store_mutex, RM_STORE_LOCK_TIMEOUT);
+    /* WAIT_ABANDONED: the previous holder died while holding it. Every change is
+     * committed by a single value write (see above), so the store is consistent and
+     * we simply carry on as the new owner. */
+    if (r == WAIT_OBJECT_0 || r == WAIT_ABANDONED) return ERROR_SUCCESS;
+    if (r == WAIT_TIMEOUT) return ERROR_SEM_TIMEOUT;
+    return GetLastError();
+}
+
+static void store_unlock(void)
+{
+    ReleaseMutex(store_mutex);
+}
+
+/* ---- keys and values --------------------------------------------------------------- */
+
+static DWORD open_root(HKEY *root)
+{
+    LSTATUS st = rm_sys.RegCreateKeyExW(HKEY_CURRENT_USER, root_path, 0, NULL,
+                                        REG_OPTION_VOLATILE, KEY_ALL_ACCESS, NULL, root, NULL);
+    return st == ERROR_SUCCESS ? ERROR_SUCCESS : ERROR_WRITE_FAULT;
+}
+
+/* Opens SessionNNNN for reading (and writing) if it exists. */
+static DWORD open_slot(DWORD slot, REGSAM access, HKEY *key)
+{
+    WCHAR name[16], path[64];
+    SIZE_T n = rm_wcsnlen(root_path, 48);
+    LSTATUS st;
+
+    slot_name(name, slot);
+    memcpy(path, root_path, n * sizeof(WCHAR));
+    path[n] = L'\\';
+    memcpy(path + n + 1, name, 12 * sizeof(WCHAR));
+    st = rm_sys.RegOpenKeyExW(HKEY_CURRENT_USER, path, 0, access, key);
+    if (st == ERROR_FILE_NOT_FOUND) return ERROR_FILE_NOT_FOUND;
+    return st == ERROR_SUCCESS ? ERROR_SUCCESS : ERROR_WRITE_FAULT;
+}
+
+/* Reads a value of fixed type and size; ERROR_FILE_NOT_FOUND if absent,
+ * ERROR_WRITE_FAULT if unreadable or of the wrong type or size. */
+static DWORD read_fixed(HKEY key, const WCHAR *name, DWORD type, void *out, DWORD size)
+{
+    DWORD t, cb = size;
+    LSTATUS st = rm_sys.RegQueryValueExW(key, name, NULL, &t, out, &cb);
+    if (st == ERROR_FILE_NOT_FOUND) return ERROR_FILE_NOT_FOUND;
+    if (st != ERROR_SUCCESS || t != type || cb != size) return ERROR_WRITE_FAULT;
+    return ERROR_SUCCESS;
+}
+
+static DWORD write_value(HKEY key, const WCHAR *name, DWORD type, const void *data, DWORD size)
+{
+    return rm_sys.RegSetValueExW(key, name, 0, type, data, size) == ERROR_SUCCESS
+           ? ERROR_SUCCESS : ERROR_WRITE_FAULT;
+}
+
+/* Is this slot's session the one whose key hashes to key_hash? */
+static DWORD check_hash(HKEY key, const BYTE key_hash[RM_HASH_BYTES])
+{
+    BYTE stored[RM_HASH_BYTES];
+    DWORD err = read_fixed(key, hash_value, REG_BINARY, stored, sizeof(stored));
+    if (err == ERROR_FILE_NOT_FOUND) return ERROR_INVALID_HANDLE;
+    if (err) return err;
+    return memcmp(stored, key_hash, RM_HASH_BYTES) ? ERROR_INVALID_HANDLE : ERROR_SUCCESS;
+}
+
+/* A slot is in use while its Owner value names a live process. */
+static BOOL slot_owner_alive(HKEY key)
+{
+    RM_UNIQUE_PROCESS owner;
+    if (read_fixed(key, owner_value, REG_BINARY, &owner, sizeof(owner))) return FALSE;
+    return rm_process_alive(&owner);
+}
+
+/* ---- sessions ----------------------------------------------------------------------- */
+
+DWORD rm_store_create(struct rm_store_session *s, WCHAR key_text[RM_KEY_CHARS + 1])
+{
+    const struct rm_self *self;
+    BYTE key[RM_KEY_BYTES];
+    DWORD err, slot, zero = 0, disp;
+    HKEY root = NULL, k = NULL;
+    WCHAR name[16];
+    BOOL retried = FALSE;
+
+    if ((err = rm_self_get(&self))) return err;
+    rm_sys_init();
+    if ((err = rm_sys.GenRandom(key, sizeof(key)))) return err;
+    rm_sha256(key, sizeof(key), s->key_hash);
+
+    if ((err = store_lock())) return err;
+    if ((err = open_root(&root))) goto done;
+
+    err = ERROR_MAX_SESSIONS_REACHED;
+    for (slot = 0; slot < RM_MAX_SESSIONS; slot++)
+    {
+        slot_name(name, slot);
+        if (rm_sys.RegCreateKeyExW(root, name, 0, NULL, REG_OPTION_VOLATILE, KEY_ALL_ACCESS,
+                                   NULL, &k, &disp) != ERROR_SUCCESS)
+        {
+            err = ERROR_WRITE_FAULT;
+            break;
+        }
+        if (disp == REG_OPENED_EXISTING_KEY)
+        {
+            BOOL alive = slot_owner_alive(k);
+            rm_sys.RegCloseKey(k);
+            k = NULL;
+            if (alive) continue;
+            /* Abandoned: its owner exited without RmEndSession. Take it over. */
+            rm_trace("taking over abandoned slot %lu", slot);
+            if (retried || rm_sys.RegDeleteTreeW(root, name) != ERROR_SUCCESS)
+            {
+                err = ERROR_WRITE_FAULT;
+                break;
+            }
+            retried = TRUE;
+            slot--;
+            continue;
+        }
+        retried = FALSE;
+        /* Owner last: until it is there a crash leaves a slot the next start reclaims. */
+        if ((err = write_value(k, hash_value, REG_BINARY, s->key_hash, RM_HASH_BYTES)) ||
+            (err = write_value(k, sequence_value, REG_DWORD, &zero, sizeof(zero))) ||
+            (err = write_value(k, owner_value, REG_BINARY, &self->process, sizeof(self->process))))
+        {
+            rm_sys.RegCloseKey(k);
+            k = NULL;
+            rm_sys.RegDeleteTreeW(root, name);
+            break;
+        }
+        s->slot = slot;
+        rm_key_format(key, key_text);
+        break;
+    }
+
+done:
+    if (k) rm_sys.RegCloseKey(k);
+    if (root) rm_sys.RegCloseKey(root);
+    store_unlock();
+    SecureZeroMemory(key, sizeof(key));
+    return err;
+}
+
+DWORD rm_store_find(const BYTE key_hash[RM_HASH_BYTES], struct rm_store_session *s)
+{
+    DWORD err, slot;
+    HKEY k;
+
+    if ((err = store_lock())) return err;
+    err = ERROR_SESSION_CREDENTIAL_CONFLICT;
+    for (slot = 0; slot < RM_MAX_SESSIONS; slot++)
+    {
+        DWORD e = open_slot(slot, KEY_QUERY_VALUE, &k);
+        if (e) continue;
+        if (!check_hash(k, key_hash) && slot_owner_alive(k))
+        {
+            s->slot = slot;
+            memcpy(s->key_hash, key_hash, RM_HASH_BYTES);
+            err = ERROR_SUCCESS;
+        }
+        rm_sys.RegCloseKey(k);
+        if (!err) break;
+    }
+    store_unlock();
+    return err;
+}
+
+DWORD rm_store_check(const struct rm_store_session *s)
+{
+    HKEY k;
+    DWORD err = open_slot(s->slot, KEY_QUERY_VALUE, &k);
+    if (err == ERROR_FILE_NOT_FOUND) return ERROR_INVALID_HANDLE;
+    if (err) return err;
+    err = check_hash(k, s->key_hash);
+    rm_sys.RegCloseKey(k);
+    return err;
+}
+
+DWORD rm_store_delete(const struct rm_store_session *s)
+{
+    WCHAR name[16];
+    HKEY root = NULL;
+    DWORD err;
+
+    if ((err = store_lock())) return err;
+    if ((err = rm_store_check(s))) goto done;
+    if ((err = open_root(&root))) goto done;
+    slot_name(name, s->slot);
+    /* A session key holds values only, so one delete removes it; a tree delete
+     * covers a key someone has added subkeys to. */
+    if (rm_sys.RegDeleteKeyW(root, name) != ERROR_SUCCESS &&
+        rm_sys.RegDeleteTreeW(root, name) != ERROR_SUCCESS)
+        err = ERROR_WRITE_FAULT;
+done:
+    if (root) rm_sys.RegCloseKey(root);
+    store_unlock();
+    return err;
+}
+
+/* ---- reading registrations --------------------------------------------------------- */
+
+/* Reads a REG_MULTI_SZ group value; *data is NULL if the value does not exist. */
+static DWORD read_group(HKEY key, enum group_kind kind, DWORD commit, WCHAR **data, DWORD *chars)
+{
+    WCHAR name[24];
+    DWORD type, cb = 0, cb2;
+    LSTATUS st;
+    WCHAR *buf;
+
+    *data = NULL;
+    *chars = 0;
+    group_name(name, kind, commit);
+    st = rm_sys.RegQueryValueExW(key, name, NULL, &type, NULL, &cb);
+    if (st == ERROR_FILE_NOT_FOUND) return ERROR_SUCCESS;
+    if (st != ERROR_SUCCESS || type != REG_MULTI_SZ || cb > MAX_GROUP_BYTES) return ERROR_WRITE_FAULT;
+    /* Two extra NULs make even a value stored without its terminators parse safely. */
+    if (!(buf = rm_alloc(cb + 2 * sizeof(WCHAR)))) return ERROR_OUTOFMEMORY;
+    cb2 = cb;
+    st = rm_sys.RegQueryValueExW(key, name, NULL, &type, (BYTE *)buf, &cb2);
+    if (st != ERROR_SUCCESS || type != REG_MULTI_SZ || cb2 > cb)
+    {
+        rm_free(buf);
+        return ERROR_WRITE_FAULT;
+    }
+    *data = buf;
+    *chars = cb2 / sizeof(WCHAR);
+    return ERROR_SUCCESS;
+}
+
+static BOOL parse_proc(const WCHAR *s, SIZE_T len, RM_UNIQUE_PROCESS *p)
+{
+    DWORD pid, high, low;
+    if (len != PROC_TEXT_CHARS || s[8] != L':' || s[17] != L':') return FALSE;
+    if (!rm_parse_hex8(s, &pid) || !rm_parse_hex8(s + 9, &high) || !rm_parse_hex8(s + 18, &low))
+        return FALSE;
+    p->dwProcessId = pid;
+    p->ProcessStartTime.dwHighDateTime = high;
+    p->ProcessStartTime.dwLowDateTime = low;
+    return TRUE;
+}
+
+/* Adds the entries of one group value to r. A malformed entry makes the whole
+ * session unreadable (ERROR_WRITE_FAULT) rather than silently dropping it. */
+static DWORD load_group(struct rm_resources *r, enum group_kind kind, const WCHAR *data, DWORD chars)
+{
+    DWORD pos = 0, err = ERROR_SUCCESS;
+    BOOL added;
+
+    while (pos < chars && data[pos] && !err)
+    {
+        SIZE_T len = rm_wcsnlen(data + pos, chars - pos);
+        if (kind == GROUP_FILES)
+        {
+            struct rm_file f;
+            if (len > RM_MAX_PATH_CHARS) return ERROR_WRITE_FAULT;
+            if (!(err = rm_file_from_path(data + pos, len, &f)))
+                err = rm_resources_add_file(r, &f, &added);
+            else if (err == ERROR_BAD_ARGUMENTS)
+                err = ERROR_WRITE_FAULT;
+        }
+        else if (kind == GROUP_PROCS)
+        {
+            RM_UNIQUE_PROCESS p;
+            if (!parse_proc(data + pos, len, &p)) return ERROR_WRITE_FAULT;
+            err = rm_resources_add_proc(r, &p, &added);
+        }
+        else
+        {
+            WCHAR *name;
+            if (len > RM_MAX_SVC_NAME_CHARS) return ERROR_WRITE_FAULT;
+            if (!(name = rm_wcsdup_n(data + pos, len))) return ERROR_OUTOFMEMORY;
+            err = rm_resources_add_svc(r, name, &added);
+        }
+        pos += (DWORD)len + 1;
+    }
+    return err;
+}
+
+/* Brings r up to date; key is open on the session's slot and checked. */
+static DWORD sync_locked(HKEY key, struct rm_resources *r)
+{
+    DWORD seq, commit, err;
+    int kind;
+
+    if ((err = read_fixed(key, sequence_value, REG_DWORD, &seq, sizeof(seq))))
+        return err == ERROR_FILE_NOT_FOUND ? ERROR_WRITE_FAULT : err;
+    if (seq < r->sequence) return ERROR_WRITE_FAULT;   /* a counter never goes back */
+    for (commit = r->sequence; commit < seq; commit++)
+    {
+        for (kind = GROUP_FILES; kind <= GROUP_SVCS; kind++)
+        {
+            WCHAR *data;
+            DWORD chars;
+            if ((err = read_group(key, kind, commit, &data, &chars))) return err;
+            if (!data) continue;
+            err = load_group(r, kind, data, chars);
+            rm_free(data);
+            if (err) return err;
+        }
+        /* Loading is idempotent (sets drop duplicates), so a failure above simply
+         * makes the next sync read this commit again. */
+        r->sequence = commit + 1;
+    }
+    return ERROR_SUCCESS;
+}
+
+DWORD rm_store_sync(const struct rm_store_session *s, struct rm_resources *r)
+{
+    HKEY k;
+    DWORD err = open_slot(s->slot, KEY_QUERY_VALUE, &k);
+    if (err == ERROR_FILE_NOT_FOUND) return ERROR_INVALID_HANDLE;
+    if (err) return err;
+    if (!(err = check_hash(k, s->key_hash))) err = sync_locked(k, r);
+    rm_sys.RegCloseKey(k);
+    return err;
+}
+
+/* ---- writing registrations ----------------------------------------------------------- */
+
+/* Serialises one kind of the batch as REG_MULTI_SZ; *cb = 0 when there is none. */
+static DWORD format_group(const struct rm_resources *b, enum group_kind kind, WCHAR **out, DWORD *cb)
+{
+    SIZE_T i, chars = 1, n = kind == GROUP_FILES ? b->nfiles : kind == GROUP_PROCS ? b->nprocs : b->nsvcs;
+    WCHAR *buf, *p;
+
+    *out = NULL;
+    *cb = 0;
+    if (!n) return ERROR_SUCCESS;
+    for (i = 0; i < n; i++)
+    {
+        SIZE_T len = kind == GROUP_FILES ? b->files[i].path_len
+                   : kind == GROUP_PROCS ? PROC_TEXT_CHARS
+                   : rm_wcsnlen(b->svcs[i], RM_MAX_SVC_NAME_CHARS);
+        chars += len + 1;
+        if (chars > MAX_GROUP_BYTES / sizeof(WCHAR)) return ERROR_OUTOFMEMORY;
+    }
+    if (!(buf = rm_alloc(chars * sizeof(WCHAR)))) return ERROR_OUTOFMEMORY;
+    for (i = 0, p = buf; i < n; i++)
+    {
+        if (kind == GROUP_FILES)
+        {
+            memcpy(p, b->files[i].path, b->files[i].path_len * sizeof(WCHAR));
+            p += b->files[i].path_len;
+        }
+        else if (kind == GROUP_PROCS)
+        {
+            p += rm_fmt_hex8(p, b->procs[i].dwProcessId);
+            *p++ = L':';
+            p += rm_fmt_hex8(p, b->procs[i].ProcessStartTime.dwHighDateTime);
+            *p++ = L':';
+            p += rm_fmt_hex8(p, b->procs[i].ProcessStartTime.dwLowDateTime);
+        }
+        else
+        {
+            SIZE_T len = rm_wcsnlen(b->svcs[i], RM_MAX_SVC_NAME_CHARS);
+            memcpy(p, b->svcs[i], len * sizeof(WCHAR));
+            p += len;
+        }
+        *p++ = 0;
+    }
+    *p++ = 0;
+    *out = buf;
+    *cb = (DWORD)((SIZE_T)(p - buf) * sizeof(WCHAR));
+    return ERROR_SUCCESS;
+}
+
+DWORD rm_store_register(const struct rm_store_session *s, struct rm_resources *r,
+                        struct rm_resources *batch)
+{
+    WCHAR *data[3] = { NULL, NULL, NULL }, name[24];
+    DWORD cb[3], err, commit;
+    BOOL written[3] = { FALSE, FALSE, FALSE };
+    HKEY k = NULL;
+    int kind;
+
+    if ((err = store_lock())) return err;
+    if ((err = open_slot(s->slot, KEY_QUERY_VALUE | KEY_SET_VALUE, &k)))
+    {
+        if (err == ERROR_FILE_NOT_FOUND) err = ERROR_INVALID_HANDLE;
+        k = NULL;
+        goto done;
+    }
+    if ((err = check_hash(k, s->key_hash)) || (err = sync_locked(k, r))) goto done;
+
+    rm_batch_subtract(batch, r);
+    if (!batch->nfiles && !batch->nprocs && !batch->nsvcs) goto done;   /* all known */
+
+    for (kind = GROUP_FILES; kind <= GROUP_SVCS; kind++)
+        if ((err = format_group(batch, kind, &data[kind], &cb[kind]))) goto done;
+
+    commit = r->sequence;
+    for (kind = GROUP_FILES; kind <= GROUP_SVCS && !err; kind++)
+    {
+        group_name(name, kind, commit);
+        if (data[kind])
+        {
+            err = write_value(k, name, REG_MULTI_SZ, data[kind], cb[kind]);
+            written[kind] = !err;
+        }
+        else
+        {
+            /* Clear what a writer that died before committing left under this number. */
+            LSTATUS st = rm_sys.RegDeleteValueW(k, name);
+            if (st != ERROR_SUCCESS && st != ERROR_FILE_NOT_FOUND) err = ERROR_WRITE_FAULT;
+        }
+    }
+    if (!err)
+    {
+        DWORD next = commit + 1;
+        err = write_value(k, sequence_value, REG_DWORD, &next, sizeof(next));
+    }
+    if (err)
+    {
+        /* Not committed: remove what this call wrote so nothing half-written stays. */
+        for (kind = GROUP_FILES; kind <= GROUP_SVCS; kind++)
+            if (written[kind])
+            {
+                group_name(name, kind, commit);
+                rm_sys.RegDeleteValueW(k, name);
+            }
+        goto done;
+    }
+
+    /* Committed. Keep our copy current without reading back what we just wrote; if
+     * memory runs out here the next sync reads the commit from the store instead. */
+    if (rm_resources_merge(r, batch) == ERROR_SUCCESS) r->sequence = commit + 1;
+    else r->sequence = commit;
+
+done:
+    for (kind = GROUP_FILES; kind <= GROUP_SVCS; kind++) rm_free(data[kind]);
+    if (k) rm_sys.RegCloseKey(k);
+    store_unlock();
+    return err;
+}

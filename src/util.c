@@ -1,0 +1,169 @@
+/*
+ * util.c - memory, string and hashing helpers.
+ *
+ * The DLL links no C runtime (it must import only Windows system DLLs), so the few
+ * string routines it needs are here, written for explicit lengths.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "internal.h"
+
+void *rm_alloc(SIZE_T size)
+{
+    return HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, size ? size : 1);
+}
+
+void *rm_realloc(void *p, SIZE_T size)
+{
+    if (!p) return rm_alloc(size);
+    return HeapReAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, p, size ? size : 1);
+}
+
+void rm_free(void *p)
+{
+    if (p) HeapFree(GetProcessHeap(), 0, p);
+}
+
+BOOL rm_mul_ok(SIZE_T count, SIZE_T size, SIZE_T *out)
+{
+    if (size && count > (SIZE_T)-1 / size) return FALSE;
+    *out = count * size;
+    return TRUE;
+}
+
+DWORD rm_grow(void **items, SIZE_T *cap, SIZE_T need, SIZE_T elem)
+{
+    SIZE_T new_cap, bytes;
+    void *p;
+
+    if (need <= *cap) return ERROR_SUCCESS;
+    new_cap = *cap ? *cap : 8;
+    while (new_cap < need)
+    {
+        if (new_cap > (SIZE_T)-1 / 2) return ERROR_OUTOFMEMORY;
+        new_cap *= 2;
+    }
+    if (!rm_mul_ok(new_cap, elem, &bytes)) return ERROR_OUTOFMEMORY;
+    if (!(p = rm_realloc(*items, bytes))) return ERROR_OUTOFMEMORY;
+    *items = p;
+    *cap = new_cap;
+    return ERROR_SUCCESS;
+}
+
+SIZE_T rm_wcsnlen(const WCHAR *s, SIZE_T max)
+{
+    SIZE_T n = 0;
+    while (n <= max && s[n]) n++;
+    return n;
+}
+
+WCHAR *rm_wcsdup_n(const WCHAR *s, SIZE_T len)
+{
+    WCHAR *d = rm_alloc((len + 1) * sizeof(WCHAR));
+    if (d)
+    {
+        memcpy(d, s, len * sizeof(WCHAR));
+        d[len] = 0;
+    }
+    return d;
+}
+
+int rm_wcsicmp(const WCHAR *a, const WCHAR *b)
+{
+    int r = CompareStringOrdinal(a, -1, b, -1, TRUE);
+    return r == CSTR_EQUAL ? 0 : (r == CSTR_LESS_THAN ? -1 : 1);
+}
+
+void rm_wcsupper(WCHAR *s, SIZE_T len)
+{
+    /* CharUpperBuffW would pull in user32 for one call; LCMapStringEx with
+     * LCMAP_UPPERCASE in the invariant locale is the documented equivalent of the
+     * file system's ordinal case folding for comparison purposes. */
+    while (len)
+    {
+        int chunk = len > 0x40000000 ? 0x40000000 : (int)len;
+        LCMapStringEx(LOCALE_NAME_INVARIANT, LCMAP_UPPERCASE, s, chunk, s, chunk,
+                      NULL, NULL, 0);
+        s += chunk;
+        len -= (SIZE_T)chunk;
+    }
+}
+
+int rm_fmt_dec4(WCHAR *buf, DWORD v)
+{
+    WCHAR tmp[16];
+    int n = 0, i;
+    do { tmp[n++] = (WCHAR)(L'0' + v % 10); v /= 10; } while (v);
+    while (n < 4) tmp[n++] = L'0';
+    for (i = 0; i < n; i++) buf[i] = tmp[n - 1 - i];
+    buf[n] = 0;
+    return n;
+}
+
+int rm_fmt_hex8(WCHAR *buf, DWORD v)
+{
+    static const WCHAR digits[] = L"0123456789abcdef";
+    int i;
+    for (i = 7; i >= 0; i--, v >>= 4) buf[i] = digits[v & 15];
+    buf[8] = 0;
+    return 8;
+}
+
+static int hex_value(WCHAR c)
+{
+    if (c >= L'0' && c <= L'9') return c - L'0';
+    if (c >= L'a' && c <= L'f') return c - L'a' + 10;
+    if (c >= L'A' && c <= L'F') return c - L'A' + 10;
+    return -1;
+}
+
+BOOL rm_parse_hex8(const WCHAR *s, DWORD *v)
+{
+    DWORD r = 0;
+    int i, d;
+    for (i = 0; i < 8; i++)
+    {
+        if ((d = hex_value(s[i])) < 0) return FALSE;
+        r = (r << 4) | (DWORD)d;
+    }
+    *v = r;
+    return TRUE;
+}
+
+void rm_key_format(const BYTE key[RM_KEY_BYTES], WCHAR text[RM_KEY_CHARS + 1])
+{
+    static const WCHAR digits[] = L"0123456789abcdef";
+    int i;
+    for (i = 0; i < RM_KEY_BYTES; i++)
+    {
+        text[2 * i] = digits[key[i] >> 4];
+        text[2 * i + 1] = digits[key[i] & 15];
+    }
+    text[RM_KEY_CHARS] = 0;
+}
+
+BOOL rm_key_parse(const WCHAR *text, BYTE key[RM_KEY_BYTES])
+{
+    int i, hi, lo;
+    /* Character by character, so a short string stops at its NUL and nothing past
+     * the documented 33 characters is ever read. */
+    for (i = 0; i < RM_KEY_BYTES; i++)
+    {
+        if ((hi = hex_value(text[2 * i])) < 0) return FALSE;
+        if ((lo = hex_value(text[2 * i + 1])) < 0) return FALSE;
+        key[i] = (BYTE)(hi << 4 | lo);
+    }
+    return text[RM_KEY_CHARS] == 0;
+}
+
+uint64_t rm_hash_bytes(const void *data, SIZE_T len, uint64_t seed)
+{
+    const BYTE *p = data;
+    uint64_t h = 0xcbf29ce484222325ull ^ seed;
+    while (len--)
+    {
+        h ^= *p++;
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
