@@ -1,9 +1,17 @@
 /*
  * discover.c - RmGetList: who uses the registered resources, recomputed per call.
  *
+ * Users of registered files are the processes that hold a handle to one
+ * (handles.c) or have it loaded as their executable or a module (below). Then
+ * come the registered processes that are still the same process (PID and start
+ * time), the registered services that run, and the running services that depend
+ * on them. A process hosting services is reported once per hosted service
+ * (spec U15); any other process once, as procinfo.c describes it.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "internal.h"
+#include <tlhelp32.h>
 
 void rm_app_list_free(struct rm_app_list *l)
 {
@@ -11,55 +19,187 @@ void rm_app_list_free(struct rm_app_list *l)
     memset(l, 0, sizeof(*l));
 }
 
-/* Copies the base name of an image path into name (NUL-terminated, truncated). */
-static void base_name(const WCHAR *path, WCHAR *name, SIZE_T cch)
+/* ---- loaded modules -------------------------------------------------------------- */
+
+static BOOL path_registered(const struct rm_resources *r, const WCHAR *path)
 {
-    const WCHAR *p, *b = path;
-    SIZE_T n;
-    for (p = path; *p; p++)
-        if (*p == L'\\' || *p == L'/') b = p + 1;
-    n = rm_wcsnlen(b, cch - 1);
-    if (n > cch - 1) n = cch - 1;
-    memcpy(name, b, n * sizeof(WCHAR));
-    name[n] = 0;
+    WCHAR key[MAX_PATH + 1];
+    SIZE_T n = rm_wcsnlen(path, MAX_PATH);
+    if (n > MAX_PATH) return FALSE;
+    memcpy(key, path, n * sizeof(WCHAR));
+    rm_wcsupper(key, n);
+    return rm_resources_has_key(r, key, n);
 }
 
-static DWORD add_process(struct rm_app_list *l, const RM_UNIQUE_PROCESS *p)
+/* Adds every process that has a registered file loaded (its executable or any
+ * module). Module paths are the loader's canonical full paths, matched against the
+ * registered files' canonical paths. */
+static DWORD find_module_users(const struct rm_resources *r, struct rm_pid_set *found, volatile LONG *cancel)
 {
-    WCHAR image[MAX_PATH];
-    DWORD err, len = ARRAYSIZE(image);
-    struct rm_app *a;
-    HANDLE h;
+    PROCESSENTRY32W pe;
+    HANDLE procs;
+    DWORD err = ERROR_SUCCESS;
 
-    if ((err = rm_grow((void **)&l->items, &l->cap, l->count + 1, sizeof(*l->items)))) return err;
-    a = &l->items[l->count];
-    memset(a, 0, sizeof(*a));
-    a->info.Process = *p;
-    a->info.ApplicationType = RmUnknownApp;
-    a->info.AppStatus = RmStatusRunning;
-    if (!ProcessIdToSessionId(p->dwProcessId, &a->info.TSSessionId))
-        a->info.TSSessionId = (DWORD)RM_INVALID_TS_SESSION;
-    if ((h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, p->dwProcessId)))
+    if (!r->nfiles) return ERROR_SUCCESS;
+    if ((procs = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0)) == INVALID_HANDLE_VALUE)
+        return GetLastError();
+    pe.dwSize = sizeof(pe);
+    for (BOOL more = Process32FirstW(procs, &pe); more && !err; more = Process32NextW(procs, &pe))
     {
-        if (QueryFullProcessImageNameW(h, 0, image, &len))
-            base_name(image, a->info.strAppName, ARRAYSIZE(a->info.strAppName));
-        CloseHandle(h);
+        MODULEENTRY32W me;
+        HANDLE mods;
+        BOOL hit = FALSE;
+
+        if (!pe.th32ProcessID || rm_pid_set_has(found, pe.th32ProcessID)) continue;
+        if (*cancel) { err = ERROR_CANCELLED; break; }
+        mods = CreateToolhelp32Snapshot(TH32CS_SNAPMODULE | TH32CS_SNAPMODULE32, pe.th32ProcessID);
+        if (mods != INVALID_HANDLE_VALUE)
+        {
+            me.dwSize = sizeof(me);
+            for (BOOL m = Module32FirstW(mods, &me); m && !hit; m = Module32NextW(mods, &me))
+                hit = path_registered(r, me.szExePath);
+            CloseHandle(mods);
+        }
+        else
+        {
+            /* A 32-bit caller cannot list a 64-bit process's modules: at least
+             * check its executable. */
+            WCHAR image[MAX_PATH];
+            DWORD len = MAX_PATH;
+            HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pe.th32ProcessID);
+            if (h)
+            {
+                hit = QueryFullProcessImageNameW(h, 0, image, &len) && path_registered(r, image);
+                CloseHandle(h);
+            }
+        }
+        if (hit) err = rm_pid_set_add(found, pe.th32ProcessID);
     }
-    l->count++;
+    CloseHandle(procs);
+    return err;
+}
+
+/* ---- building the list ------------------------------------------------------------ */
+
+static BOOL listed(const struct rm_app_list *l, DWORD pid, const WCHAR *service)
+{
+    SIZE_T i;
+    for (i = 0; i < l->count; i++)
+        if (l->items[i].info.Process.dwProcessId == pid &&
+            !rm_wcsicmp(l->items[i].info.strServiceShortName, service ? service : L""))
+            return TRUE;
+    return FALSE;
+}
+
+static DWORD add_entry(struct rm_app_list *l, const RM_PROCESS_INFO *info)
+{
+    DWORD err = rm_grow((void **)&l->items, &l->cap, l->count + 1, sizeof(*l->items));
+    if (err) return err;
+    memset(&l->items[l->count], 0, sizeof(l->items[0]));
+    l->items[l->count++].info = *info;
     return ERROR_SUCCESS;
+}
+
+static DWORD add_service(struct rm_app_list *l, const ENUM_SERVICE_STATUS_PROCESSW *svc)
+{
+    RM_PROCESS_INFO info;
+    DWORD pid = svc->ServiceStatusProcess.dwProcessId;
+
+    if (listed(l, pid, svc->lpServiceName)) return ERROR_SUCCESS;
+    memset(&info, 0, sizeof(info));
+    rm_proc_identity(pid, &info.Process);
+    rm_copy_name(info.strAppName, ARRAYSIZE(info.strAppName),
+                 svc->lpDisplayName ? svc->lpDisplayName : svc->lpServiceName);
+    rm_copy_name(info.strServiceShortName, ARRAYSIZE(info.strServiceShortName), svc->lpServiceName);
+    info.AppStatus = RmStatusRunning;
+    if (!ProcessIdToSessionId(pid, &info.TSSessionId)) info.TSSessionId = (DWORD)RM_INVALID_TS_SESSION;
+    if (rm_service_is_critical(svc->lpServiceName))
+    {
+        info.ApplicationType = RmCritical;
+        l->reboot_reasons |= RmRebootReasonCriticalService;
+    }
+    else
+    {
+        info.ApplicationType = RmService;
+        info.bRestartable = TRUE;   /* always, for a service (spec 2.3) */
+    }
+    return add_entry(l, &info);
+}
+
+/* A registered service and the running services that depend on it. */
+static DWORD add_service_tree(struct rm_app_list *l, const struct rm_services *svcs, const WCHAR *name)
+{
+    const ENUM_SERVICE_STATUS_PROCESSW *svc = rm_services_find(svcs, name);
+    const WCHAR **deps;
+    SIZE_T n, i;
+    DWORD err;
+
+    if (!svc) return ERROR_SUCCESS;   /* not running: nothing to shut down */
+    if ((err = add_service(l, svc))) return err;
+    if ((err = rm_services_dependents(svcs, svc->lpServiceName, &deps, &n))) return err;
+    for (i = 0; i < n && !err; i++) err = add_service(l, rm_services_find(svcs, deps[i]));
+    rm_free(deps);
+    return err;
+}
+
+/* A process that uses a registered resource: per hosted service, or itself. */
+static DWORD add_user(struct rm_app_list *l, const struct rm_services *svcs, const struct rm_window_map *wins,
+                      DWORD pid)
+{
+    RM_PROCESS_INFO info;
+    WCHAR image[MAX_PATH];
+    BOOL hosts = FALSE;
+    SIZE_T i;
+    DWORD err = ERROR_SUCCESS;
+
+    for (i = 0; i < svcs->count && !err; i++)
+        if (svcs->items[i].ServiceStatusProcess.dwProcessId == pid)
+        {
+            hosts = TRUE;
+            err = add_service(l, &svcs->items[i]);
+        }
+    if (hosts || err || listed(l, pid, NULL)) return err;
+    err = rm_proc_describe(pid, wins, &info, &l->reboot_reasons, image, MAX_PATH);
+    if (err == ERROR_NOT_FOUND) return ERROR_SUCCESS;   /* exited meanwhile */
+    return err ? err : add_entry(l, &info);
 }
 
 DWORD rm_discover(struct rm_session *s, struct rm_app_list *out)
 {
-    const struct rm_resources *r = &s->res;
-    DWORD err = ERROR_SUCCESS;
+    struct rm_resources *r = &s->res;
+    struct rm_pid_set users = { 0 };
+    struct rm_services svcs = { 0 };
+    struct rm_window_map wins = { 0 };
+    DWORD err;
     SIZE_T i;
 
     memset(out, 0, sizeof(*out));
-    /* A registered process counts only while the same process (PID and creation
-     * time) runs: a reused PID is somebody else. */
+    if ((err = rm_resources_refresh(r))) return err;
+    /* A directory cannot be "in use" the way RM understands it (spec 5.5). */
+    for (i = 0; i < r->nfiles; i++)
+        if (r->files[i].is_dir)
+        {
+            rm_trace("RmGetList: registered path %ls is a directory", r->files[i].path);
+            return ERROR_ACCESS_DENIED;
+        }
+
+    if ((err = rm_handles_find_users(r, &users, &s->cancel))) goto done;
+    if ((err = find_module_users(r, &users, &s->cancel))) goto done;
+    /* A registered process counts only while it is the same process (PID and
+     * creation time): a reused PID is somebody else. */
     for (i = 0; i < r->nprocs && !err; i++)
-        if (rm_process_alive(&r->procs[i])) err = add_process(out, &r->procs[i]);
+        if (rm_process_alive(&r->procs[i])) err = rm_pid_set_add(&users, r->procs[i].dwProcessId);
+    if (err) goto done;
+    if (s->cancel) { err = ERROR_CANCELLED; goto done; }
+
+    if ((err = rm_services_snapshot(&svcs)) || (err = rm_window_map_build(&wins))) goto done;
+    for (i = 0; i < r->nsvcs && !err; i++) err = add_service_tree(out, &svcs, r->svcs[i]);
+    for (i = 0; i < users.count && !err; i++) err = add_user(out, &svcs, &wins, users.pids[i]);
+
+done:
+    rm_pid_set_free(&users);
+    rm_services_free(&svcs);
+    rm_window_map_free(&wins);
     if (err) rm_app_list_free(out);
     return err;
 }
@@ -72,7 +212,10 @@ DWORD rm_get_list(struct rm_session *s, UINT *needed, UINT *count, RM_PROCESS_IN
     SIZE_T i;
 
     AcquireSRWLockExclusive(&s->lock);
+    InterlockedExchange(&s->busy, 1);
+    InterlockedExchange(&s->cancel, 0);
     if (!(err = rm_store_sync(&s->store, &s->res))) err = rm_discover(s, &list);
+    InterlockedExchange(&s->busy, 0);
     ReleaseSRWLockExclusive(&s->lock);
     if (err) return err;
 

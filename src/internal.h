@@ -114,6 +114,8 @@ struct rm_self
 {
     RM_UNIQUE_PROCESS process;       /* our PID and creation time */
     WCHAR sid[192];                  /* our user's SID, string form */
+    BYTE  sid_bin[SECURITY_MAX_SID_SIZE]; /* the same, binary */
+    BOOL  elevated;                  /* our token is elevated */
     DWORD ts_session;                /* our terminal-services session */
 };
 /* Filled once, lazily; returns the Win32 error of the first failure. */
@@ -188,6 +190,26 @@ DWORD rm_resources_add_svc(struct rm_resources *r, WCHAR *name, BOOL *added);
  * spelling. Takes a NUL-terminated path of len characters. */
 DWORD rm_file_from_path(const WCHAR *path, SIZE_T len, struct rm_file *f);
 void  rm_file_clear(struct rm_file *f);
+/* Resolves registered files that did not exist before and may now. */
+DWORD rm_resources_refresh(struct rm_resources *r);
+/* TRUE when r holds a file with this identity. */
+BOOL  rm_resources_has_id(const struct rm_resources *r, const struct rm_file_id *id);
+/* TRUE when r holds a file whose comparison key (upcased path) is key. */
+BOOL  rm_resources_has_key(const struct rm_resources *r, const WCHAR *key, SIZE_T len);
+
+/* A small set of process IDs. */
+struct rm_pid_set
+{
+    DWORD *pids;
+    SIZE_T count, cap;
+};
+BOOL  rm_pid_set_has(const struct rm_pid_set *s, DWORD pid);
+DWORD rm_pid_set_add(struct rm_pid_set *s, DWORD pid);
+void  rm_pid_set_free(struct rm_pid_set *s);
+
+/* handles.c: adds to found every process with an open handle to a registered file. */
+DWORD rm_handles_find_users(const struct rm_resources *r, struct rm_pid_set *found,
+                            volatile LONG *cancel);
 
 /* ======================================================================== */
 /*  The per-user session store (store.c)                                     */
@@ -277,6 +299,47 @@ void  rm_session_put(struct rm_session *s);
 /* Removes the handle from the table (the object lives until the last put).
  * FALSE if another thread removed it first. */
 BOOL  rm_session_close(struct rm_session *s);
+
+/* ======================================================================== */
+/*  Services (services.c)                                                    */
+/* ======================================================================== */
+
+struct rm_services                   /* running Win32 services, one snapshot */
+{
+    SC_HANDLE scm;
+    BYTE *buffer;
+    ENUM_SERVICE_STATUS_PROCESSW *items;
+    SIZE_T count;
+};
+DWORD rm_services_snapshot(struct rm_services *s);
+void  rm_services_free(struct rm_services *s);
+const ENUM_SERVICE_STATUS_PROCESSW *rm_services_find(const struct rm_services *s, const WCHAR *name);
+/* Running services that depend on name, directly or not (names point into s). */
+DWORD rm_services_dependents(const struct rm_services *s, const WCHAR *name, const WCHAR ***out,
+                             SIZE_T *count);
+BOOL  rm_service_is_critical(const WCHAR *name);
+
+/* ======================================================================== */
+/*  Facts about a process (procinfo.c)                                       */
+/* ======================================================================== */
+
+struct rm_window_map                 /* which processes own top-level windows */
+{
+    struct { DWORD pid; BOOL visible; } *items;
+    SIZE_T count, cap;
+};
+DWORD rm_window_map_build(struct rm_window_map *m);
+void  rm_window_map_free(struct rm_window_map *m);
+
+/* Fills info (Process, strAppName, ApplicationType, TSSessionId, bRestartable,
+ * AppStatus Running) for an application process and ORs its reboot reasons.
+ * ERROR_NOT_FOUND when the process is gone. image receives its full path. */
+DWORD rm_proc_describe(DWORD pid, const struct rm_window_map *windows, RM_PROCESS_INFO *info,
+                       DWORD *reasons, WCHAR *image, DWORD image_cch);
+/* Start time of a live process by PID (for services). */
+BOOL  rm_proc_identity(DWORD pid, RM_UNIQUE_PROCESS *id);
+/* Copies s into a fixed WCHAR array, truncating, always NUL-terminated. */
+void  rm_copy_name(WCHAR *dst, SIZE_T cch, const WCHAR *src);
 
 /* ======================================================================== */
 /*  Discovery (discover.c) and operations (shutdown.c)                       */

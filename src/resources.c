@@ -387,3 +387,74 @@ DWORD rm_resources_merge(struct rm_resources *to, struct rm_resources *from)
     rm_resources_free(from);
     return err;
 }
+
+BOOL rm_resources_has_id(const struct rm_resources *r, const struct rm_file_id *id)
+{
+    return index_find(&r->file_by_id, hash_id(id), file_id_equals, r, id) != (SIZE_T)-1;
+}
+
+BOOL rm_resources_has_key(const struct rm_resources *r, const WCHAR *key, SIZE_T len)
+{
+    struct rm_file probe;
+    memset(&probe, 0, sizeof(probe));
+    probe.key = (WCHAR *)key;
+    probe.path_len = len;
+    return index_find(&r->file_by_key, hash_key(key, len), file_key_equals, r, &probe) != (SIZE_T)-1;
+}
+
+/* ---- process ID sets ------------------------------------------------------------ */
+
+BOOL rm_pid_set_has(const struct rm_pid_set *s, DWORD pid)
+{
+    SIZE_T i;
+    for (i = 0; i < s->count; i++)
+        if (s->pids[i] == pid) return TRUE;
+    return FALSE;
+}
+
+DWORD rm_pid_set_add(struct rm_pid_set *s, DWORD pid)
+{
+    DWORD err;
+    if (rm_pid_set_has(s, pid)) return ERROR_SUCCESS;
+    if ((err = rm_grow((void **)&s->pids, &s->cap, s->count + 1, sizeof(*s->pids)))) return err;
+    s->pids[s->count++] = pid;
+    return ERROR_SUCCESS;
+}
+
+void rm_pid_set_free(struct rm_pid_set *s)
+{
+    rm_free(s->pids);
+    memset(s, 0, sizeof(*s));
+}
+
+/* ---- refresh ------------------------------------------------------------------------ */
+
+DWORD rm_resources_refresh(struct rm_resources *r)
+{
+    SIZE_T i;
+    DWORD err;
+
+    for (i = 0; i < r->nfiles; i++)
+    {
+        struct rm_file *f = &r->files[i], now;
+        if (f->has_id) continue;
+        /* Cheap existence test first: most files registered before they exist
+         * still do not. */
+        if (GetFileAttributesW(f->path) == INVALID_FILE_ATTRIBUTES) continue;
+        if ((err = rm_file_from_path(f->path, f->path_len, &now))) return err;
+        if (now.has_id && !rm_resources_has_id(r, &now.id))
+        {
+            if ((err = index_reserve(&r->file_by_id, r->file_by_id.count + 1)))
+            {
+                rm_file_clear(&now);
+                return err;
+            }
+            f->has_id = TRUE;
+            f->is_dir = now.is_dir;
+            f->id = now.id;
+            index_insert(&r->file_by_id, hash_id(&f->id), i);
+        }
+        rm_file_clear(&now);
+    }
+    return ERROR_SUCCESS;
+}

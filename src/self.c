@@ -12,6 +12,7 @@ static DWORD self_error;
 
 static DWORD read_user_sid(WCHAR *out, SIZE_T cch)
 {
+    TOKEN_ELEVATION elevation;
     HANDLE token;
     BYTE buf[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
     DWORD len, err = ERROR_SUCCESS;
@@ -26,7 +27,12 @@ static DWORD read_user_sid(WCHAR *out, SIZE_T cch)
     else if ((n = rm_wcsnlen(text, cch - 1)) >= cch)
         err = ERROR_BUFFER_OVERFLOW;
     else
+    {
         memcpy(out, text, (n + 1) * sizeof(WCHAR));
+        CopySid(sizeof(self.sid_bin), self.sid_bin, ((TOKEN_USER *)buf)->User.Sid);
+    }
+    if (GetTokenInformation(token, TokenElevation, &elevation, sizeof(elevation), &len))
+        self.elevated = !!elevation.TokenIsElevated;
     if (text) LocalFree(text);
     CloseHandle(token);
     return err;

@@ -1,0 +1,660 @@
+/*
+ * rmhelper.c - the helper process the tests start to play a part: a process that
+ * holds files, has a DLL loaded, owns a window, runs a console, is a primary or a
+ * secondary installer, or is a service.
+ *
+ * Built twice from this file: rmhelper.exe (console subsystem) and rmhelper_gui.exe
+ * (GUI subsystem, RMHELPER_GUI=1). Both parse the wide command line themselves.
+ *
+ *   rmhelper[_gui].exe [--ready EVENT] [--quit EVENT] [--record FILE] ROLE [ARGS...]
+ *
+ *   --ready EVENT   existing event, set once the role is fully set up
+ *   --quit EVENT    existing event; when it is set the helper exits with code 0
+ *                   (without it the helper runs until killed or its role ends it)
+ *   --record FILE   one line appended (and flushed) per notable event:
+ *                     STARTED                        role set up (services: running)
+ *                     QUERYENDSESSION lparam=0x%08x  window got WM_QUERYENDSESSION
+ *                     ENDSESSION wparam=%u lparam=0x%08x
+ *                     CLOSE                          window got WM_CLOSE
+ *                     CTRL %u                        console handler got that event
+ *                     STOP                           service got SERVICE_CONTROL_STOP
+ *                     SHUTDOWN                       service got SERVICE_CONTROL_SHUTDOWN
+ *                     JOIN %u / REGISTER %u / END %u results of the Rm* calls
+ *                     SESSION %u %ls                 start role: handle and key
+ *                     FAIL <what> %u                 a setup step failed (then exit 2)
+ *                     EXIT                           clean exit (code 0) follows
+ *
+ * Roles:
+ *   hold PATH [SHARE] [PATH2 [SHARE2]]...   SHARE: none r w d rw rd wd rwd (default rwd)
+ *   load PATH
+ *   window [--hidden] [--refuse] [--hang] [--close-delay MS] [--title T]
+ *          (default title "rmhelper window <pid>", class "RmHelperWindow")
+ *   console [--ignore-ctrl-c] [--close-delay MS]
+ *   start [--out FILE]       writes "HANDLE KEY\n"; on --quit it calls RmEndSession
+ *                            (killing it instead leaves an abandoned session)
+ *   join KEY [--no-end] [FILE...]   exit code = first non-zero Rm* result, else 0
+ *   service NAME [hold PATH]
+ *   sleep
+ *   sendctrl PID [c|break]   (extra) sends a console control event to the console
+ *                            of PID: FreeConsole, AttachConsole(PID), ignore it
+ *                            ourselves, GenerateConsoleCtrlEvent(type, 0)
+ *
+ * Exit codes: 0 ok, 2 role setup failed, 3 bad usage (join: the Rm* error).
+ */
+#include <windows.h>
+#include <shellapi.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+#include "restartmanager.h"
+
+#define EXIT_OK 0
+#define EXIT_SETUP 2
+#define EXIT_USAGE 3
+
+static const WCHAR *record_path;
+static CRITICAL_SECTION record_lock;
+static HANDLE ready_event;
+static HANDLE quit_event;
+
+/* ------------------------------------------------------------------------------ */
+/* Recording                                                                        */
+
+static void record(const char *fmt, ...)
+{
+    char line[600];
+    va_list ap;
+    int n;
+    HANDLE h;
+    DWORD written, tries;
+
+    if (!record_path) return;
+    va_start(ap, fmt);
+    n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if (n > (int)sizeof(line) - 3) n = (int)sizeof(line) - 3;
+    line[n++] = '\n';
+    line[n] = 0;
+
+    EnterCriticalSection(&record_lock);
+    /* Opened per line so the helper never keeps a handle on the record file; a
+     * reader that briefly holds it without sharing only delays us. */
+    for (tries = 0; tries < 100; tries++)
+    {
+        h = CreateFileW(record_path, FILE_APPEND_DATA | SYNCHRONIZE,
+                        FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                        OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+        if (h != INVALID_HANDLE_VALUE) break;
+        if (GetLastError() != ERROR_SHARING_VIOLATION) break;
+        Sleep(10);
+    }
+    if (h != INVALID_HANDLE_VALUE)
+    {
+        WriteFile(h, line, (DWORD)n, &written, NULL);
+        FlushFileBuffers(h);
+        CloseHandle(h);
+    }
+    LeaveCriticalSection(&record_lock);
+}
+
+static void diag(const char *fmt, ...)
+{
+#ifndef RMHELPER_GUI
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("rmhelper: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+#else
+    (void)fmt;
+#endif
+}
+
+static int usage(const char *why)
+{
+    diag("usage: %s", why);
+    record("FAIL usage %s", why);
+    return EXIT_USAGE;
+}
+
+static int setup_failed(const char *what, DWORD err)
+{
+    diag("%s failed: %lu", what, err);
+    record("FAIL %s %lu", what, err);
+    return EXIT_SETUP;
+}
+
+static void signal_ready(void)
+{
+    record("STARTED");
+    if (ready_event) SetEvent(ready_event);
+}
+
+/* Blocks until the quit event is set, or forever without one. */
+static void wait_quit(void)
+{
+    if (quit_event) WaitForSingleObject(quit_event, INFINITE);
+    else for (;;) Sleep(INFINITE);
+}
+
+static int clean_exit(void)
+{
+    record("EXIT");
+    return EXIT_OK;
+}
+
+static BOOL parse_dword(const WCHAR *s, DWORD *out)
+{
+    WCHAR *end;
+    unsigned long v;
+    if (!s || !*s) return FALSE;
+    v = wcstoul(s, &end, 0);
+    if (*end) return FALSE;
+    *out = (DWORD)v;
+    return TRUE;
+}
+
+/* ------------------------------------------------------------------------------ */
+/* hold                                                                             */
+
+static BOOL parse_share(const WCHAR *s, DWORD *share)
+{
+    DWORD v = 0;
+    if (!wcscmp(s, L"none"))
+    {
+        *share = 0;
+        return TRUE;
+    }
+    if (!*s || wcslen(s) > 3) return FALSE;
+    for (; *s; s++)
+    {
+        DWORD bit;
+        if (*s == L'r') bit = FILE_SHARE_READ;
+        else if (*s == L'w') bit = FILE_SHARE_WRITE;
+        else if (*s == L'd') bit = FILE_SHARE_DELETE;
+        else return FALSE;
+        if (v & bit) return FALSE;
+        v |= bit;
+    }
+    *share = v;
+    return TRUE;
+}
+
+#define MAX_HOLD 64
+
+static int role_hold(int argc, WCHAR **argv)
+{
+    HANDLE handles[MAX_HOLD];
+    const WCHAR *paths[MAX_HOLD];
+    DWORD shares[MAX_HOLD];
+    int n = 0, i = 0, k;
+
+    if (argc < 1) return usage("hold PATH [SHARE] ...");
+    while (i < argc)
+    {
+        if (n == MAX_HOLD) return usage("hold: too many files");
+        paths[n] = argv[i++];
+        shares[n] = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
+        if (i < argc && parse_share(argv[i], &shares[n])) i++;
+        n++;
+    }
+    for (k = 0; k < n; k++)
+    {
+        handles[k] = CreateFileW(paths[k], GENERIC_READ | GENERIC_WRITE, shares[k], NULL,
+                                 OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+        if (handles[k] == INVALID_HANDLE_VALUE) return setup_failed("CreateFile", GetLastError());
+    }
+    signal_ready();
+    wait_quit();
+    for (k = 0; k < n; k++) CloseHandle(handles[k]);
+    return clean_exit();
+}
+
+/* ------------------------------------------------------------------------------ */
+/* load                                                                             */
+
+static int role_load(int argc, WCHAR **argv)
+{
+    HMODULE m;
+    if (argc != 1) return usage("load PATH");
+    m = LoadLibraryExW(argv[0], NULL, 0);
+    if (!m) return setup_failed("LoadLibraryEx", GetLastError());
+    signal_ready();
+    wait_quit();
+    FreeLibrary(m);
+    return clean_exit();
+}
+
+/* ------------------------------------------------------------------------------ */
+/* window                                                                           */
+
+static BOOL win_refuse;
+static DWORD win_close_delay;
+
+static LRESULT CALLBACK window_proc(HWND hwnd, UINT msg, WPARAM wp, LPARAM lp)
+{
+    switch (msg)
+    {
+    case WM_QUERYENDSESSION:
+        record("QUERYENDSESSION lparam=0x%08lx", (unsigned long)(DWORD)lp);
+        return win_refuse ? FALSE : TRUE;
+    case WM_ENDSESSION:
+        record("ENDSESSION wparam=%u lparam=0x%08lx", (unsigned)(wp ? 1 : 0),
+               (unsigned long)(DWORD)lp);
+        if (wp)
+        {
+            if (win_close_delay) Sleep(win_close_delay);
+            record("EXIT");
+            ExitProcess(EXIT_OK);
+        }
+        return 0;
+    case WM_CLOSE:
+        record("CLOSE");
+        if (win_close_delay) Sleep(win_close_delay);
+        DestroyWindow(hwnd);
+        return 0;
+    case WM_DESTROY:
+        PostQuitMessage(0);
+        return 0;
+    }
+    return DefWindowProcW(hwnd, msg, wp, lp);
+}
+
+static int role_window(int argc, WCHAR **argv)
+{
+    BOOL hidden = FALSE, hang = FALSE;
+    WCHAR deftitle[64];
+    const WCHAR *title = NULL;
+    WNDCLASSEXW wc;
+    HWND hwnd;
+    MSG msg;
+    int i;
+
+    for (i = 0; i < argc; i++)
+    {
+        if (!wcscmp(argv[i], L"--hidden")) hidden = TRUE;
+        else if (!wcscmp(argv[i], L"--refuse")) win_refuse = TRUE;
+        else if (!wcscmp(argv[i], L"--hang")) hang = TRUE;
+        else if (!wcscmp(argv[i], L"--close-delay") && i + 1 < argc)
+        {
+            if (!parse_dword(argv[++i], &win_close_delay)) return usage("window --close-delay MS");
+        }
+        else if (!wcscmp(argv[i], L"--title") && i + 1 < argc) title = argv[++i];
+        else return usage("window [--hidden] [--refuse] [--hang] [--close-delay MS] [--title T]");
+    }
+    if (!title)
+    {
+        swprintf(deftitle, 64, L"rmhelper window %lu", GetCurrentProcessId());
+        title = deftitle;
+    }
+
+    memset(&wc, 0, sizeof(wc));
+    wc.cbSize = sizeof(wc);
+    wc.lpfnWndProc = window_proc;
+    wc.hInstance = GetModuleHandleW(NULL);
+    wc.hCursor = LoadCursorW(NULL, (LPCWSTR)IDC_ARROW);
+    wc.hbrBackground = (HBRUSH)(COLOR_WINDOW + 1);
+    wc.lpszClassName = L"RmHelperWindow";
+    if (!RegisterClassExW(&wc)) return setup_failed("RegisterClassEx", GetLastError());
+    hwnd = CreateWindowExW(0, L"RmHelperWindow", title, WS_OVERLAPPEDWINDOW, CW_USEDEFAULT,
+                           CW_USEDEFAULT, 320, 200, NULL, NULL, wc.hInstance, NULL);
+    if (!hwnd) return setup_failed("CreateWindowEx", GetLastError());
+    if (!hidden) ShowWindow(hwnd, SW_SHOWNOACTIVATE);
+    UpdateWindow(hwnd);
+    /* Empty the queue once so the window is fully created and pumping. */
+    while (PeekMessageW(&msg, NULL, 0, 0, PM_REMOVE))
+    {
+        TranslateMessage(&msg);
+        DispatchMessageW(&msg);
+    }
+    signal_ready();
+
+    if (hang)
+    {
+        wait_quit();
+        return clean_exit();
+    }
+    for (;;)
+    {
+        DWORD r = MsgWaitForMultipleObjectsEx(quit_event ? 1 : 0, quit_event ? &quit_event : NULL,
+                                              INFINITE, QS_ALLINPUT, MWMO_INPUTAVAILABLE);
+        if (quit_event && r == WAIT_OBJECT_0) return clean_exit();
+        while (PeekMessageW(&msg, NULL, 0, 0, PM_REMOVE))
+        {
+            if (msg.message == WM_QUIT) return clean_exit();
+            TranslateMessage(&msg);
+            DispatchMessageW(&msg);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------------ */
+/* console                                                                          */
+
+static BOOL con_ignore;
+static DWORD con_close_delay;
+
+static BOOL WINAPI console_handler(DWORD type)
+{
+    record("CTRL %lu", (unsigned long)type);
+    if (!con_ignore &&
+        (type == CTRL_C_EVENT || type == CTRL_BREAK_EVENT || type == CTRL_CLOSE_EVENT))
+    {
+        if (con_close_delay) Sleep(con_close_delay);
+        record("EXIT");
+        ExitProcess(EXIT_OK);
+    }
+    return TRUE;
+}
+
+static int role_console(int argc, WCHAR **argv)
+{
+    int i;
+    for (i = 0; i < argc; i++)
+    {
+        if (!wcscmp(argv[i], L"--ignore-ctrl-c")) con_ignore = TRUE;
+        else if (!wcscmp(argv[i], L"--close-delay") && i + 1 < argc)
+        {
+            if (!parse_dword(argv[++i], &con_close_delay)) return usage("console --close-delay MS");
+        }
+        else return usage("console [--ignore-ctrl-c] [--close-delay MS]");
+    }
+    /* A process started in a new process group has CTRL_C disabled: enable it. */
+    SetConsoleCtrlHandler(NULL, FALSE);
+    if (!SetConsoleCtrlHandler(console_handler, TRUE))
+        return setup_failed("SetConsoleCtrlHandler", GetLastError());
+    signal_ready();
+    wait_quit();
+    return clean_exit();
+}
+
+/* sendctrl PID [c|break] */
+static BOOL WINAPI swallow_handler(DWORD type)
+{
+    return TRUE;
+}
+
+static int role_sendctrl(int argc, WCHAR **argv)
+{
+    DWORD pid, type = CTRL_C_EVENT;
+    BOOL ok;
+    if (argc < 1 || argc > 2 || !parse_dword(argv[0], &pid)) return usage("sendctrl PID [c|break]");
+    if (argc == 2)
+    {
+        if (!wcscmp(argv[1], L"break")) type = CTRL_BREAK_EVENT;
+        else if (wcscmp(argv[1], L"c")) return usage("sendctrl PID [c|break]");
+    }
+    FreeConsole();
+    if (!AttachConsole(pid)) return setup_failed("AttachConsole", GetLastError());
+    SetConsoleCtrlHandler(NULL, TRUE);
+    SetConsoleCtrlHandler(swallow_handler, TRUE);
+    ok = GenerateConsoleCtrlEvent(type, 0);
+    if (!ok) return setup_failed("GenerateConsoleCtrlEvent", GetLastError());
+    /* Give our own (ignored) delivery a moment before leaving the console. */
+    Sleep(100);
+    FreeConsole();
+    signal_ready();
+    return clean_exit();
+}
+
+/* ------------------------------------------------------------------------------ */
+/* start / join                                                                     */
+
+static int role_start(int argc, WCHAR **argv)
+{
+    const WCHAR *out = NULL;
+    WCHAR key[CCH_RM_SESSION_KEY + 1];
+    char text[128];
+    DWORD handle = 0, rc, written;
+    HANDLE h;
+    int n;
+
+    if (argc == 2 && !wcscmp(argv[0], L"--out")) out = argv[1];
+    else if (argc != 0) return usage("start [--out FILE]");
+
+    memset(key, 0, sizeof(key));
+    rc = RmStartSession(&handle, 0, key);
+    if (rc != ERROR_SUCCESS) return setup_failed("RmStartSession", rc);
+    record("SESSION %lu %ls", (unsigned long)handle, key);
+    n = snprintf(text, sizeof(text), "%lu %ls\n", (unsigned long)handle, key);
+    if (out)
+    {
+        h = CreateFileW(out, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_DELETE, NULL,
+                        CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+        if (h == INVALID_HANDLE_VALUE)
+        {
+            DWORD err = GetLastError();
+            RmEndSession(handle);
+            return setup_failed("CreateFile", err);
+        }
+        if (!WriteFile(h, text, (DWORD)n, &written, NULL) || written != (DWORD)n)
+        {
+            DWORD err = GetLastError();
+            CloseHandle(h);
+            RmEndSession(handle);
+            return setup_failed("WriteFile", err);
+        }
+        CloseHandle(h);
+    }
+    else
+    {
+        h = GetStdHandle(STD_OUTPUT_HANDLE);
+        if (h && h != INVALID_HANDLE_VALUE) WriteFile(h, text, (DWORD)n, &written, NULL);
+    }
+    signal_ready();
+    wait_quit();
+    rc = RmEndSession(handle);
+    record("END %lu", (unsigned long)rc);
+    return clean_exit();
+}
+
+static int role_join(int argc, WCHAR **argv)
+{
+    LPCWSTR files[MAX_HOLD];
+    UINT nfiles = 0;
+    BOOL no_end = FALSE;
+    DWORD handle = 0, rc, first = ERROR_SUCCESS;
+    int i;
+
+    if (argc < 1) return usage("join KEY [--no-end] [FILE...]");
+    for (i = 1; i < argc; i++)
+    {
+        if (!wcscmp(argv[i], L"--no-end")) no_end = TRUE;
+        else if (nfiles == MAX_HOLD) return usage("join: too many files");
+        else files[nfiles++] = argv[i];
+    }
+    rc = RmJoinSession(&handle, argv[0]);
+    record("JOIN %lu", (unsigned long)rc);
+    if (rc != ERROR_SUCCESS) return (int)rc;
+    if (nfiles)
+    {
+        rc = RmRegisterResources(handle, nfiles, files, 0, NULL, 0, NULL);
+        record("REGISTER %lu", (unsigned long)rc);
+        if (rc != ERROR_SUCCESS && first == ERROR_SUCCESS) first = rc;
+    }
+    if (no_end)
+    {
+        signal_ready();
+        wait_quit();
+        if (first == ERROR_SUCCESS) record("EXIT");
+        return (int)first;
+    }
+    rc = RmEndSession(handle);
+    record("END %lu", (unsigned long)rc);
+    if (rc != ERROR_SUCCESS && first == ERROR_SUCCESS) first = rc;
+    signal_ready();
+    if (first == ERROR_SUCCESS) record("EXIT");
+    return (int)first;
+}
+
+/* ------------------------------------------------------------------------------ */
+/* service                                                                          */
+
+static WCHAR *svc_name;
+static const WCHAR *svc_hold_path;
+static SERVICE_STATUS_HANDLE svc_status_handle;
+static SERVICE_STATUS svc_status;
+static HANDLE svc_stop_event;
+static int svc_exit_code = EXIT_OK;
+
+static void svc_report(DWORD state, DWORD exit_code, DWORD wait_hint)
+{
+    static DWORD checkpoint = 1;
+    svc_status.dwServiceType = SERVICE_WIN32_OWN_PROCESS;
+    svc_status.dwCurrentState = state;
+    svc_status.dwControlsAccepted =
+        (state == SERVICE_RUNNING) ? (SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN) : 0;
+    svc_status.dwWin32ExitCode = exit_code ? ERROR_SERVICE_SPECIFIC_ERROR : NO_ERROR;
+    svc_status.dwServiceSpecificExitCode = exit_code;
+    svc_status.dwWaitHint = wait_hint;
+    svc_status.dwCheckPoint =
+        (state == SERVICE_RUNNING || state == SERVICE_STOPPED) ? 0 : checkpoint++;
+    SetServiceStatus(svc_status_handle, &svc_status);
+}
+
+static DWORD WINAPI svc_control(DWORD control, DWORD type, void *data, void *context)
+{
+    switch (control)
+    {
+    case SERVICE_CONTROL_STOP:
+    case SERVICE_CONTROL_SHUTDOWN:
+        record(control == SERVICE_CONTROL_STOP ? "STOP" : "SHUTDOWN");
+        svc_report(SERVICE_STOP_PENDING, 0, 3000);
+        SetEvent(svc_stop_event);
+        return NO_ERROR;
+    case SERVICE_CONTROL_INTERROGATE:
+        return NO_ERROR;
+    }
+    return ERROR_CALL_NOT_IMPLEMENTED;
+}
+
+static void WINAPI svc_main(DWORD argc, LPWSTR *argv)
+{
+    HANDLE file = INVALID_HANDLE_VALUE;
+
+    svc_status_handle = RegisterServiceCtrlHandlerExW(svc_name, svc_control, NULL);
+    if (!svc_status_handle)
+    {
+        setup_failed("RegisterServiceCtrlHandlerEx", GetLastError());
+        svc_exit_code = EXIT_SETUP;
+        return;
+    }
+    svc_report(SERVICE_START_PENDING, 0, 3000);
+    svc_stop_event = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (!svc_stop_event)
+    {
+        setup_failed("CreateEvent", GetLastError());
+        svc_exit_code = EXIT_SETUP;
+        svc_report(SERVICE_STOPPED, EXIT_SETUP, 0);
+        return;
+    }
+    if (svc_hold_path)
+    {
+        file = CreateFileW(svc_hold_path, GENERIC_READ | GENERIC_WRITE,
+                           FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                           OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+        if (file == INVALID_HANDLE_VALUE)
+        {
+            setup_failed("CreateFile", GetLastError());
+            svc_exit_code = EXIT_SETUP;
+            svc_report(SERVICE_STOPPED, EXIT_SETUP, 0);
+            return;
+        }
+    }
+    svc_report(SERVICE_RUNNING, 0, 0);
+    record("STARTED");
+    WaitForSingleObject(svc_stop_event, INFINITE);
+    if (file != INVALID_HANDLE_VALUE) CloseHandle(file);
+    record("EXIT");
+    svc_report(SERVICE_STOPPED, 0, 0);
+}
+
+static int role_service(int argc, WCHAR **argv)
+{
+    SERVICE_TABLE_ENTRYW table[2];
+
+    if (argc == 3 && !wcscmp(argv[1], L"hold")) svc_hold_path = argv[2];
+    else if (argc != 1) return usage("service NAME [hold PATH]");
+    svc_name = argv[0];
+    table[0].lpServiceName = svc_name;
+    table[0].lpServiceProc = svc_main;
+    table[1].lpServiceName = NULL;
+    table[1].lpServiceProc = NULL;
+    if (!StartServiceCtrlDispatcherW(table))
+        return setup_failed("StartServiceCtrlDispatcher", GetLastError());
+    return svc_exit_code;
+}
+
+/* ------------------------------------------------------------------------------ */
+/* sleep                                                                            */
+
+static int role_sleep(int argc, WCHAR **argv)
+{
+    if (argc != 0) return usage("sleep");
+    signal_ready();
+    wait_quit();
+    return clean_exit();
+}
+
+/* ------------------------------------------------------------------------------ */
+
+static int run(void)
+{
+    int argc = 0, i = 1;
+    WCHAR **argv = CommandLineToArgvW(GetCommandLineW(), &argc);
+    const WCHAR *role;
+
+    InitializeCriticalSection(&record_lock);
+    SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX | SEM_NOOPENFILEERRORBOX);
+    if (!argv) return EXIT_USAGE;
+
+    /* --record first, so failures of the other options can be recorded. */
+    for (i = 1; i + 1 < argc && !wcsncmp(argv[i], L"--", 2); i += 2)
+        if (!wcscmp(argv[i], L"--record")) record_path = argv[i + 1];
+    for (i = 1; i < argc && !wcsncmp(argv[i], L"--", 2); i += 2)
+    {
+        if (i + 1 >= argc) return usage("option without value");
+        if (!wcscmp(argv[i], L"--ready"))
+        {
+            ready_event = OpenEventW(EVENT_MODIFY_STATE, FALSE, argv[i + 1]);
+            if (!ready_event) return setup_failed("OpenEvent(ready)", GetLastError());
+        }
+        else if (!wcscmp(argv[i], L"--quit"))
+        {
+            quit_event = OpenEventW(SYNCHRONIZE, FALSE, argv[i + 1]);
+            if (!quit_event) return setup_failed("OpenEvent(quit)", GetLastError());
+        }
+        else if (wcscmp(argv[i], L"--record")) return usage("unknown option");
+    }
+    if (i >= argc) return usage("no role");
+    role = argv[i++];
+    argc -= i;
+    argv += i;
+
+    if (!wcscmp(role, L"hold")) return role_hold(argc, argv);
+    if (!wcscmp(role, L"load")) return role_load(argc, argv);
+    if (!wcscmp(role, L"window")) return role_window(argc, argv);
+    if (!wcscmp(role, L"console")) return role_console(argc, argv);
+    if (!wcscmp(role, L"start")) return role_start(argc, argv);
+    if (!wcscmp(role, L"join")) return role_join(argc, argv);
+    if (!wcscmp(role, L"service")) return role_service(argc, argv);
+    if (!wcscmp(role, L"sleep")) return role_sleep(argc, argv);
+    if (!wcscmp(role, L"sendctrl")) return role_sendctrl(argc, argv);
+    return usage("unknown role");
+}
+
+#ifdef RMHELPER_GUI
+int WINAPI WinMain(HINSTANCE instance, HINSTANCE prev, LPSTR cmdline, int show)
+{
+    ExitProcess((UINT)run());
+}
+#else
+int main(void)
+{
+    ExitProcess((UINT)run());
+}
+#endif
