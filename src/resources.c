@@ -155,6 +155,41 @@ static DWORD set_path(struct rm_file *f, const WCHAR *p, SIZE_T len)
     return ERROR_SUCCESS;
 }
 
+/* For a 32-bit caller on 64-bit Windows, a path under %windir%\System32 that does
+ * not exist yet still means SysWOW64: the file system redirection the caller lives
+ * under (spec 12.10). Existing files get this from their final path. The
+ * documented exemptions (catroot, catroot2, drivers\etc, logfiles, spool) stay.
+ * Returns a new path or NULL. */
+static WCHAR *wow64_redirect(const WCHAR *full)
+{
+    static const WCHAR *const exempt[] = { L"catroot\\", L"catroot2\\", L"drivers\\etc\\",
+                                           L"logfiles\\", L"spool\\" };
+    WCHAR windir[MAX_PATH], prefix[MAX_PATH + 16], *out;
+    SIZE_T n, plen, len, i;
+    BOOL wow64 = FALSE;
+
+    if (!IsWow64Process(GetCurrentProcess(), &wow64) || !wow64) return NULL;
+    if (!(n = GetSystemWindowsDirectoryW(windir, MAX_PATH)) || n >= MAX_PATH) return NULL;
+    memcpy(prefix, windir, n * sizeof(WCHAR));
+    memcpy(prefix + n, L"\\system32\\", 10 * sizeof(WCHAR));
+    plen = n + 10;
+    prefix[plen] = 0;
+    len = rm_wcsnlen(full, RM_MAX_PATH_CHARS);
+    if (len <= plen || CompareStringOrdinal(full, (int)plen, prefix, (int)plen, TRUE) != CSTR_EQUAL)
+        return NULL;
+    for (i = 0; i < ARRAYSIZE(exempt); i++)
+    {
+        SIZE_T el = rm_wcsnlen(exempt[i], 32);
+        if (len - plen >= el && CompareStringOrdinal(full + plen, (int)el, exempt[i], (int)el, TRUE) == CSTR_EQUAL)
+            return NULL;
+    }
+    if (!(out = rm_alloc((len + 2) * sizeof(WCHAR)))) return NULL;
+    memcpy(out, full, (n + 1) * sizeof(WCHAR));
+    memcpy(out + n + 1, L"SysWOW64", 8 * sizeof(WCHAR));
+    memcpy(out + n + 9, full + n + 9, (len - n - 9 + 1) * sizeof(WCHAR));
+    return out;
+}
+
 DWORD rm_file_from_path(const WCHAR *path, SIZE_T len, struct rm_file *f)
 {
     WCHAR stack_buf[MAX_PATH], *full = stack_buf, *final = NULL;
@@ -199,6 +234,8 @@ DWORD rm_file_from_path(const WCHAR *path, SIZE_T len, struct rm_file *f)
         }
         CloseHandle(h);
     }
+    else
+        final = wow64_redirect(full);
     err = final ? set_path(f, final, rm_wcsnlen(final, RM_MAX_PATH_CHARS + 8))
                 : set_path(f, full, rm_wcsnlen(full, RM_MAX_PATH_CHARS + 8));
 done:

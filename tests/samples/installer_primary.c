@@ -13,6 +13,8 @@
 #include <windows.h>
 #include <stdio.h>
 #include <wchar.h>
+#include <string.h>
+#include <stdlib.h>
 #include "restartmanager.h"
 
 static int failures;
@@ -40,10 +42,13 @@ static const char *type_name(RM_APP_TYPE t)
 
 static HANDLE spawn(const WCHAR *cmdline, HANDLE job)
 {
-    STARTUPINFOW si = { sizeof(si) };
+    STARTUPINFOW si;
     PROCESS_INFORMATION pi;
     WCHAR *buf = _wcsdup(cmdline);
-    BOOL ok = CreateProcessW(NULL, buf, NULL, NULL, FALSE, CREATE_SUSPENDED, NULL, NULL, &si, &pi);
+    BOOL ok;
+    memset(&si, 0, sizeof(si));
+    si.cb = sizeof(si);
+    ok = CreateProcessW(NULL, buf, NULL, NULL, FALSE, CREATE_SUSPENDED, NULL, NULL, &si, &pi);
     free(buf);
     if (!ok) return NULL;
     if (job) AssignProcessToJobObject(job, pi.hProcess);
@@ -70,7 +75,7 @@ int wmain(void)
     UINT needed = 0, n = 0, i, tries = 0;
     RM_PROCESS_INFO *apps = NULL;
     HANDLE job, holder1, holder2, ev;
-    JOBOBJECT_EXTENDED_LIMIT_INFORMATION lim = { 0 };
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION lim;
     LPCWSTR files[1];
 
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -82,6 +87,7 @@ int wmain(void)
     swprintf(file2, MAX_PATH, L"%lsrm-demo-%lu-shared.dat", tmp, GetCurrentProcessId());
 
     /* The "applications" that use the files, in a job that dies with us. */
+    memset(&lim, 0, sizeof(lim));
     job = CreateJobObjectW(NULL, NULL);
     lim.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
     SetInformationJobObject(job, JobObjectExtendedLimitInformation, &lim, sizeof(lim));
@@ -121,7 +127,7 @@ int wmain(void)
     step("RmGetList", err, ERROR_SUCCESS);
     printf("  %u application(s) use the files, reboot reasons 0x%lx\n", n, reasons);
     for (i = 0; i < n; i++)
-        printf("    pid %-6lu %-12s %ls%s%ls\n", apps[i].Process.dwProcessId, type_name(apps[i].ApplicationType),
+        printf("    pid %-6lu %-12s %ls%ls%ls\n", apps[i].Process.dwProcessId, type_name(apps[i].ApplicationType),
                apps[i].strAppName, apps[i].strServiceShortName[0] ? L" / " : L"", apps[i].strServiceShortName);
     {
         BOOL saw1 = FALSE, saw2 = FALSE;
