@@ -31,6 +31,36 @@ static BOOL path_registered(const struct rm_resources *r, const WCHAR *path)
     return rm_resources_has_key(r, key, n);
 }
 
+/* A 32-bit process's modules may be reported under %windir%\System32 (its own,
+ * redirected view: Wine does this) while the files are in SysWOW64. For such a
+ * process, a System32 module path also matches the SysWOW64 registration. */
+static BOOL wow64_alias_registered(const struct rm_resources *r, const WCHAR *path)
+{
+    WCHAR windir[MAX_PATH], alias[MAX_PATH + 1];
+    SIZE_T n = GetSystemWindowsDirectoryW(windir, MAX_PATH), len = rm_wcsnlen(path, MAX_PATH);
+
+    if (!n || n >= MAX_PATH || len > MAX_PATH || len <= n + 10) return FALSE;
+    if (CompareStringOrdinal(path, (int)n, windir, (int)n, TRUE) != CSTR_EQUAL ||
+        CompareStringOrdinal(path + n, 10, L"\\system32\\", 10, TRUE) != CSTR_EQUAL)
+        return FALSE;
+    memcpy(alias, path, (len + 1) * sizeof(WCHAR));
+    memcpy(alias + n + 1, L"SysWOW64", 8 * sizeof(WCHAR));
+    return path_registered(r, alias);
+}
+
+/* Is pid a 32-bit process on 64-bit Windows? Asked once per process, lazily. */
+static BOOL process_is_wow64(DWORD pid, int *cache)
+{
+    if (*cache < 0)
+    {
+        HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+        BOOL wow = FALSE;
+        *cache = h && IsWow64Process(h, &wow) && wow;
+        if (h) CloseHandle(h);
+    }
+    return *cache > 0;
+}
+
 /* Adds every process that has a registered file loaded (its executable or any
  * module). Module paths are the loader's canonical full paths, matched against the
  * registered files' canonical paths. */
@@ -49,6 +79,7 @@ static DWORD find_module_users(const struct rm_resources *r, struct rm_pid_set *
         MODULEENTRY32W me;
         HANDLE mods;
         BOOL hit = FALSE;
+        int wow64 = -1;
 
         if (!pe.th32ProcessID || rm_pid_set_has(found, pe.th32ProcessID)) continue;
         if (*cancel) { err = ERROR_CANCELLED; break; }
@@ -57,7 +88,8 @@ static DWORD find_module_users(const struct rm_resources *r, struct rm_pid_set *
         {
             me.dwSize = sizeof(me);
             for (BOOL m = Module32FirstW(mods, &me); m && !hit; m = Module32NextW(mods, &me))
-                hit = path_registered(r, me.szExePath);
+                hit = path_registered(r, me.szExePath) ||
+                      (wow64_alias_registered(r, me.szExePath) && process_is_wow64(pe.th32ProcessID, &wow64));
             CloseHandle(mods);
         }
         else

@@ -60,47 +60,87 @@ BOOL rm_service_is_critical(const WCHAR *name)
     return FALSE;
 }
 
+/* The services name depends on, as a double-NUL list (caller frees). The SCM's
+ * QueryServiceConfig is asked first; where it reports none (Wine 8 leaves
+ * lpDependencies empty) the service's DependOnService registry value, which is
+ * where the SCM keeps them, is read instead. */
+static WCHAR *service_dependencies(SC_HANDLE scm, const WCHAR *name)
+{
+    QUERY_SERVICE_CONFIGW *cfg = NULL;
+    DWORD needed = 0, type, cb = 0;
+    WCHAR path[300], *list = NULL;
+    SC_HANDLE svc;
+    SIZE_T n;
+    HKEY key;
+
+    if ((svc = OpenServiceW(scm, name, SERVICE_QUERY_CONFIG)))
+    {
+        if (!QueryServiceConfigW(svc, NULL, 0, &needed) && GetLastError() == ERROR_INSUFFICIENT_BUFFER &&
+            (cfg = rm_alloc(needed)) && QueryServiceConfigW(svc, cfg, needed, &needed) &&
+            cfg->lpDependencies && cfg->lpDependencies[0])
+        {
+            const WCHAR *p = cfg->lpDependencies;
+            while (*p) p += rm_wcsnlen(p, 512) + 1;
+            list = rm_wcsdup_n(cfg->lpDependencies, (SIZE_T)(p - cfg->lpDependencies));
+        }
+        rm_free(cfg);
+        CloseServiceHandle(svc);
+        if (list) return list;
+    }
+    n = rm_wcsnlen(L"System\\CurrentControlSet\\Services\\", 64);
+    if (rm_wcsnlen(name, 256) > 256) return NULL;
+    memcpy(path, L"System\\CurrentControlSet\\Services\\", n * sizeof(WCHAR));
+    memcpy(path + n, name, (rm_wcsnlen(name, 256) + 1) * sizeof(WCHAR));
+    if (RegOpenKeyExW(HKEY_LOCAL_MACHINE, path, 0, KEY_QUERY_VALUE, &key)) return NULL;
+    if (!RegQueryValueExW(key, L"DependOnService", NULL, &type, NULL, &cb) && type == REG_MULTI_SZ &&
+        cb && (list = rm_alloc(cb + 2 * sizeof(WCHAR))) &&
+        RegQueryValueExW(key, L"DependOnService", NULL, &type, (BYTE *)list, &cb))
+    {
+        rm_free(list);
+        list = NULL;
+    }
+    RegCloseKey(key);
+    return list;
+}
+
+static BOOL list_has(const WCHAR *list, const WCHAR *name)
+{
+    for (; list && *list; list += rm_wcsnlen(list, 512) + 1)
+        if (!rm_wcsicmp(list, name)) return TRUE;
+    return FALSE;
+}
+
 DWORD rm_services_dependents(const struct rm_services *s, const WCHAR *name, const WCHAR ***out,
                              SIZE_T *count)
 {
     const WCHAR **list = NULL;
-    SIZE_T n = 0, cap = 0, done = 0;
-    DWORD err = ERROR_SUCCESS;
+    WCHAR **deps;
+    SIZE_T n = 0, cap = 0, done, i, j;
+    DWORD err;
 
     *out = NULL;
     *count = 0;
-    if (!s->scm) return ERROR_SUCCESS;
-    /* Breadth first over direct dependents, so indirect ones are found whatever
-     * EnumDependentServices reports, and each service once. */
-    if ((err = rm_grow((void **)&list, &cap, 1, sizeof(*list)))) return err;
-    list[n++] = name;
+    if (!s->scm || !s->count) return ERROR_SUCCESS;
+    /* What each running service depends on, read once. */
+    if (!(deps = rm_alloc(s->count * sizeof(*deps)))) return ERROR_OUTOFMEMORY;
+    for (i = 0; i < s->count; i++) deps[i] = service_dependencies(s->scm, s->items[i].lpServiceName);
+
+    /* Breadth first from name: every running service that depends on something
+     * already in the list joins it, once. list[0] is name itself. */
+    if (!(err = rm_grow((void **)&list, &cap, 1, sizeof(*list)))) list[n++] = name;
     for (done = 0; done < n && !err; done++)
-    {
-        SC_HANDLE svc = OpenServiceW(s->scm, list[done], SERVICE_ENUMERATE_DEPENDENTS);
-        ENUM_SERVICE_STATUSW *deps = NULL;
-        DWORD needed = 0, ndeps = 0, i;
-        if (!svc) continue;
-        if (!EnumDependentServicesW(svc, SERVICE_ACTIVE, NULL, 0, &needed, &ndeps) &&
-            GetLastError() == ERROR_MORE_DATA && needed && (deps = rm_alloc(needed)) &&
-            EnumDependentServicesW(svc, SERVICE_ACTIVE, deps, needed, &needed, &ndeps))
+        for (i = 0; i < s->count && !err; i++)
         {
-            for (i = 0; i < ndeps && !err; i++)
-            {
-                const ENUM_SERVICE_STATUS_PROCESSW *known = rm_services_find(s, deps[i].lpServiceName);
-                SIZE_T j;
-                BOOL seen = FALSE;
-                if (!known) continue;   /* not running */
-                for (j = 0; j < n; j++) seen |= !rm_wcsicmp(list[j], known->lpServiceName);
-                if (seen) continue;
-                if (!(err = rm_grow((void **)&list, &cap, n + 1, sizeof(*list))))
-                    list[n++] = known->lpServiceName;   /* points into the snapshot */
-            }
+            BOOL seen = FALSE;
+            if (!list_has(deps[i], list[done])) continue;
+            for (j = 0; j < n; j++) seen |= !rm_wcsicmp(list[j], s->items[i].lpServiceName);
+            if (seen) continue;
+            if (!(err = rm_grow((void **)&list, &cap, n + 1, sizeof(*list))))
+                list[n++] = s->items[i].lpServiceName;   /* points into the snapshot */
         }
-        rm_free(deps);
-        CloseServiceHandle(svc);
-    }
+    for (i = 0; i < s->count; i++) rm_free(deps[i]);
+    rm_free(deps);
     if (err) { rm_free(list); return err; }
-    /* list[0] is the service itself. */
     memmove(list, list + 1, (n - 1) * sizeof(*list));
     *out = list;
     *count = n - 1;

@@ -379,16 +379,22 @@ static DWORD sync_locked(HKEY key, struct rm_resources *r)
     if (seq < r->sequence) return ERROR_WRITE_FAULT;   /* a counter never goes back */
     for (commit = r->sequence; commit < seq; commit++)
     {
+        BOOL any = FALSE;
         for (kind = GROUP_FILES; kind <= GROUP_SVCS; kind++)
         {
             WCHAR *data;
             DWORD chars;
             if ((err = read_group(key, kind, commit, &data, &chars))) return err;
             if (!data) continue;
+            any = TRUE;
             err = load_group(r, kind, data, chars);
             rm_free(data);
             if (err) return err;
         }
+        /* Every commit writes at least one group, so a commit without any means
+         * the counter was damaged; stopping here also bounds the loop by what is
+         * really stored, whatever value Sequence holds. */
+        if (!any) return ERROR_WRITE_FAULT;
         /* Loading is idempotent (sets drop duplicates), so a failure above simply
          * makes the next sync read this commit again. */
         r->sequence = commit + 1;

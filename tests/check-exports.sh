@@ -32,10 +32,11 @@ else
 fi
 
 if [ "$tp" = i686-w64-mingw32 ]; then
+  implib_syms=$("$tp-nm" "$implib")
   for sym in _RmStartSession@12 _RmRegisterResources@28 _RmGetList@20 _RmAddFilter@20 _RmShutdown@12 \
              _RmRestart@12 _RmJoinSession@8 _RmGetFilterList@16 _RmRemoveFilter@16 _RmEndSession@4 \
              _RmCancelCurrentTask@4 _RmReserveHeap@4; do
-    "$tp-nm" "$implib" | grep -q " T $sym\$" || { echo "FAIL: import library lacks $sym"; fail=1; }
+    grep -q " T $sym\$" <<<"$implib_syms" || { echo "FAIL: import library lacks $sym"; fail=1; }
   done
   [ "$fail" = 0 ] && echo "ok: import library has the stdcall-decorated symbols"
 fi

@@ -111,8 +111,13 @@ DWORD rmt_spawn_ex(BOOL gui, const WCHAR *args, DWORD create_flags, BOOL wait_re
         release(c);
         return ERROR_OUTOFMEMORY;
     }
-    swprintf(cmdline, len, L"\"%ls\" --ready %ls --quit %ls %ls", rmt_helper_path(gui),
-             ready_name, c->quit_name, args);
+    /* --ready only when we wait for it: the child must find the event still open. */
+    if (wait_ready)
+        swprintf(cmdline, len, L"\"%ls\" --ready %ls --quit %ls %ls", rmt_helper_path(gui),
+                 ready_name, c->quit_name, args);
+    else
+        swprintf(cmdline, len, L"\"%ls\" --quit %ls %ls", rmt_helper_path(gui), c->quit_name,
+                 args);
 
     /* The job makes the child die with us. If this process is in a job that forbids
      * nesting the assignment fails; the child then just runs without one. */
@@ -181,6 +186,46 @@ DWORD rmt_spawn(BOOL gui, const WCHAR *args, DWORD timeout_ms, struct rmt_child 
 /* ------------------------------------------------------------------------------ */
 /* Services                                                                         */
 
+/* Services installed and not yet removed: removed at exit, so a failing test (cmocka
+ * leaves the test function at the failed assert) does not leave one behind. */
+#define MAX_TRACKED 32
+static WCHAR *tracked[MAX_TRACKED];
+static BOOL atexit_done;
+
+static void untrack(const WCHAR *name)
+{
+    WCHAR *copy = _wcsdup(name); /* name may be one of the entries freed below */
+    int i;
+    if (!copy) return;
+    for (i = 0; i < MAX_TRACKED; i++)
+        if (tracked[i] && !_wcsicmp(tracked[i], copy))
+        {
+            free(tracked[i]);
+            tracked[i] = NULL;
+        }
+    free(copy);
+}
+
+static void remove_tracked(void)
+{
+    int i;
+    /* Newest first: dependents usually come after what they depend on. */
+    for (i = MAX_TRACKED - 1; i >= 0; i--)
+        if (tracked[i]) rmt_service_remove(tracked[i]);
+}
+
+static void track(const WCHAR *name)
+{
+    int i;
+    if (!atexit_done) atexit_done = !atexit(remove_tracked);
+    for (i = 0; i < MAX_TRACKED; i++)
+        if (!tracked[i])
+        {
+            tracked[i] = _wcsdup(name);
+            return;
+        }
+}
+
 static BOOL has_word(const WCHAR *s, const WCHAR *word)
 {
     size_t n = wcslen(word);
@@ -218,8 +263,10 @@ static void stop_service(SC_HANDLE svc)
     if (pid) process = OpenProcess(SYNCHRONIZE | PROCESS_TERMINATE, FALSE, pid);
     if (state && state != SERVICE_STOPPED)
     {
-        ControlService(svc, SERVICE_CONTROL_STOP, &ss);
-        while (GetTickCount() - start < 10000)
+        /* A refused request (dependents still running, ...) is not waited for. */
+        BOOL sent = ControlService(svc, SERVICE_CONTROL_STOP, &ss) ||
+                    GetLastError() == ERROR_SERVICE_CANNOT_ACCEPT_CTRL;
+        while (sent && GetTickCount() - start < 10000)
         {
             service_pid(svc, &state);
             if (!state || state == SERVICE_STOPPED) break;
@@ -242,7 +289,8 @@ void rmt_service_remove(const WCHAR *name)
     SC_HANDLE scm, svc;
     DWORD start = GetTickCount();
 
-    if (!name || !(scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_ALL_ACCESS))) return;
+    if (!name) return;
+    if (!(scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_ALL_ACCESS))) return;
     svc = OpenServiceW(scm, name, SERVICE_ALL_ACCESS);
     if (svc)
     {
@@ -259,6 +307,7 @@ void rmt_service_remove(const WCHAR *name)
         }
     }
     CloseServiceHandle(scm);
+    untrack(name); /* last: name may be the tracked copy itself */
 }
 
 DWORD rmt_service_install(const WCHAR *name, const WCHAR *display_name, const WCHAR *args,
@@ -298,6 +347,7 @@ DWORD rmt_service_install(const WCHAR *name, const WCHAR *display_name, const WC
         CloseServiceHandle(scm);
         return err;
     }
+    track(name);
     if (!StartServiceW(svc, 0, NULL)) err = GetLastError();
     start = GetTickCount();
     while (err == ERROR_SUCCESS)
@@ -387,8 +437,10 @@ static BOOL CALLBACK find_window_cb(HWND hwnd, LPARAM lp)
 {
     struct find_window *f = (struct find_window *)lp;
     DWORD pid = 0;
+    WCHAR cls[64];
     GetWindowThreadProcessId(hwnd, &pid);
     if (pid != f->pid) return TRUE;
+    if (!GetClassNameW(hwnd, cls, 64) || wcscmp(cls, L"RmHelperWindow")) return TRUE;
     if (f->visible_only && !IsWindowVisible(hwnd)) return TRUE;
     f->found = hwnd;
     return FALSE;

@@ -76,8 +76,9 @@ void rmt_service_remove(const WCHAR *name);
 char *rmt_read_record(const WCHAR *path);
 /* Polls the record file until it contains needle or timeout_ms passes. */
 BOOL rmt_wait_record(const WCHAR *path, const char *needle, DWORD timeout_ms);
-/* First top-level window owned by process pid (only visible ones if visible_only),
- * or NULL. */
+/* The helper's top-level window (class "RmHelperWindow") of process pid, only a
+ * visible one if visible_only, or NULL. Other top-level windows the system gives a
+ * process (IME windows ...) are skipped. */
 HWND rmt_find_window(DWORD pid, BOOL visible_only);
 /* Sends a console control event (CTRL_C_EVENT or CTRL_BREAK_EVENT) to the console of
  * pid without disturbing this process's console: a "sendctrl" helper does the

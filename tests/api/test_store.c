@@ -1,0 +1,587 @@
+/*
+ * test_store.c - the per-user session store when its registry data is damaged or a
+ * registry call fails: a corrupt Owner (the slot counts as abandoned), a corrupt
+ * registration group or Sequence (ERROR_WRITE_FAULT, bounded, no crash), and
+ * injected registry failures in a secondary (helper process): nothing half-written.
+ *
+ * Every test repairs what it damaged: sessions are ended and any SessionNNNN key a
+ * test corrupted and could not end is deleted, so later tests start clean.
+ */
+#include "rmtest.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#if __has_include("rmspawn.h")
+#include "rmspawn.h"
+#define HAVE_RMSPAWN 1
+#endif
+
+#define RM_ROOT L"Software\\Microsoft\\RestartManager"
+#define NSLOTS 64
+#define KEYBUF (CCH_RM_SESSION_KEY + 1)
+#define HANG_LIMIT_MS 30000
+
+/* ---- sessions this program opened (ended by the teardown if a test failed) ---- */
+
+static DWORD opened[32];
+static int nopened;
+static int damaged[NSLOTS];   /* slots this test corrupted: deleted by the teardown */
+
+static void track(DWORD h)
+{
+    if (nopened < (int)ARRAYSIZE(opened)) opened[nopened++] = h;
+}
+
+static void untrack(DWORD h)
+{
+    int i;
+    for (i = 0; i < nopened; i++)
+        if (opened[i] == h)
+        {
+            opened[i] = opened[--nopened];
+            return;
+        }
+}
+
+static DWORD start(WCHAR key[KEYBUF])
+{
+    DWORD h = rmt_start(key);
+    track(h);
+    assert_true(h < 2 * NSLOTS);
+    return h;
+}
+
+static void end_ok(DWORD h)
+{
+    assert_int_equal(RmEndSession(h), ERROR_SUCCESS);
+    untrack(h);
+}
+
+static void slot_path(WCHAR *path, size_t cch, DWORD slot)
+{
+    swprintf(path, cch, RM_ROOT L"\\Session%04lu", slot);
+}
+
+static void delete_slot(DWORD slot)
+{
+    WCHAR path[128];
+    slot_path(path, ARRAYSIZE(path), slot);
+    RegDeleteTreeW(HKEY_CURRENT_USER, path);
+    RegDeleteKeyW(HKEY_CURRENT_USER, path);
+}
+
+static int teardown_end_all(void **state)
+{
+    int s;
+    (void)state;
+    while (nopened) RmEndSession(opened[--nopened]);
+    for (s = 0; s < NSLOTS; s++)
+        if (damaged[s])
+        {
+            /* Only if no live session of another process took it over meanwhile. */
+            delete_slot(s);
+            damaged[s] = 0;
+        }
+    return 0;
+}
+
+/* ---- the store as the registry shows it ------------------------------------------ */
+
+static HKEY open_slot(DWORD slot, REGSAM access)
+{
+    WCHAR path[128];
+    HKEY k;
+    slot_path(path, ARRAYSIZE(path), slot);
+    if (RegOpenKeyExW(HKEY_CURRENT_USER, path, 0, access, &k)) return NULL;
+    return k;
+}
+
+static BOOL slot_exists(DWORD slot)
+{
+    HKEY k = open_slot(slot, KEY_READ);
+    if (k) RegCloseKey(k);
+    return k != NULL;
+}
+
+static void set_value(DWORD slot, const WCHAR *name, DWORD type, const void *data, DWORD cb)
+{
+    HKEY k = open_slot(slot, KEY_SET_VALUE);
+    assert_non_null(k);
+    assert_int_equal(RegSetValueExW(k, name, 0, type, data, cb), ERROR_SUCCESS);
+    RegCloseKey(k);
+}
+
+static void delete_value(DWORD slot, const WCHAR *name)
+{
+    HKEY k = open_slot(slot, KEY_SET_VALUE);
+    assert_non_null(k);
+    assert_int_equal(RegDeleteValueW(k, name), ERROR_SUCCESS);
+    RegCloseKey(k);
+}
+
+static BOOL value_exists(DWORD slot, const WCHAR *name)
+{
+    HKEY k = open_slot(slot, KEY_READ);
+    LSTATUS st;
+    assert_non_null(k);
+    st = RegQueryValueExW(k, name, NULL, NULL, NULL, NULL);
+    RegCloseKey(k);
+    return st == ERROR_SUCCESS;
+}
+
+static DWORD sequence_of(DWORD slot)
+{
+    DWORD type = 0, v = SENTINEL, cb = sizeof(v);
+    HKEY k = open_slot(slot, KEY_READ);
+    assert_non_null(k);
+    assert_int_equal(RegQueryValueExW(k, L"Sequence", NULL, &type, (BYTE *)&v, &cb), ERROR_SUCCESS);
+    RegCloseKey(k);
+    assert_int_equal(type, REG_DWORD);
+    return v;
+}
+
+static BOOL owner_is_self(DWORD slot)
+{
+    RM_UNIQUE_PROCESS owner, self = rmt_self();
+    DWORD type = 0, cb = sizeof(owner);
+    HKEY k = open_slot(slot, KEY_READ);
+    LSTATUS st;
+    if (!k) return FALSE;
+    st = RegQueryValueExW(k, L"Owner", NULL, &type, (BYTE *)&owner, &cb);
+    RegCloseKey(k);
+    return !st && type == REG_BINARY && cb == sizeof(owner) && !memcmp(&owner, &self, sizeof(self));
+}
+
+static BOOL owner_alive(const RM_UNIQUE_PROCESS *p)
+{
+    FILETIME c, e, k, u;
+    DWORD code = 0;
+    BOOL alive = FALSE;
+    HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, p->dwProcessId);
+    if (!h) return FALSE;
+    if (GetProcessTimes(h, &c, &e, &k, &u) && GetExitCodeProcess(h, &code) && code == STILL_ACTIVE)
+        alive = !memcmp(&c, &p->ProcessStartTime, sizeof(c));
+    CloseHandle(h);
+    return alive;
+}
+
+static BOOL slot_live(DWORD slot)
+{
+    RM_UNIQUE_PROCESS owner;
+    DWORD type = 0, cb = sizeof(owner);
+    BOOL live = FALSE;
+    HKEY k = open_slot(slot, KEY_READ);
+    if (!k) return FALSE;
+    if (!RegQueryValueExW(k, L"Owner", NULL, &type, (BYTE *)&owner, &cb) && type == REG_BINARY &&
+        cb == sizeof(owner))
+        live = owner_alive(&owner);
+    RegCloseKey(k);
+    return live;
+}
+
+static int lowest_free_slot(void)
+{
+    int s;
+    for (s = 0; s < NSLOTS; s++)
+        if (!slot_live(s)) return s;
+    return -1;
+}
+
+/* Registers one file in h; returns the result. */
+static DWORD register_file(DWORD h, const WCHAR *name)
+{
+    WCHAR *p = rmt_path(name);
+    LPCWSTR files[1] = { p };
+    DWORD r = RmRegisterResources(h, 1, files, 0, NULL, 0, NULL);
+    free(p);
+    return r;
+}
+
+static DWORD get_list(DWORD h)
+{
+    UINT needed = SENTINEL, n = 0;
+    DWORD reasons = SENTINEL;
+    return RmGetList(h, &needed, &n, NULL, &reasons);
+}
+
+static const char *either(DWORD r)
+{
+    return r == ERROR_SUCCESS ? "keeps working (0)"
+         : r == ERROR_INVALID_HANDLE ? "ERROR_INVALID_HANDLE (6)" : "UNEXPECTED";
+}
+
+/* ---- a corrupt Owner ----------------------------------------------------------------- */
+
+enum owner_damage { OWNER_DWORD, OWNER_SHORT, OWNER_LONG, OWNER_SZ, OWNER_MISSING, OWNER_DEAD };
+
+static void corrupt_owner(DWORD slot, enum owner_damage d)
+{
+    RM_UNIQUE_PROCESS dead = rmt_self();
+    BYTE bytes[16];
+    DWORD dw = GetCurrentProcessId();
+
+    memset(bytes, 0, sizeof(bytes));
+    memcpy(bytes, &dead, sizeof(dead));
+    switch (d)
+    {
+    case OWNER_DWORD: set_value(slot, L"Owner", REG_DWORD, &dw, sizeof(dw)); break;
+    case OWNER_SHORT: set_value(slot, L"Owner", REG_BINARY, bytes, 8); break;
+    case OWNER_LONG: set_value(slot, L"Owner", REG_BINARY, bytes, 16); break;
+    case OWNER_SZ: set_value(slot, L"Owner", REG_SZ, L"owner", 12); break;
+    case OWNER_MISSING: delete_value(slot, L"Owner"); break;
+    case OWNER_DEAD:
+        /* Right shape, but no such process: this PID with another creation time. */
+        dead.ProcessStartTime.dwLowDateTime ^= 0x5a5a;
+        set_value(slot, L"Owner", REG_BINARY, &dead, sizeof(dead));
+        break;
+    }
+}
+
+static void check_corrupt_owner(enum owner_damage d, const char *what)
+{
+    WCHAR ka[KEYBUF], kb[KEYBUF], kc[KEYBUF];
+    DWORD a, b, c, r1, r2, r3, cb, predicted;
+    int i;
+
+    a = start(ka);
+    b = start(kb);
+    assert_int_equal(register_file(a, L"owner-a1.txt"), ERROR_SUCCESS);
+    damaged[a] = 1;
+    corrupt_owner(a, d);
+
+    /* The primary's own calls: either still valid or an invalid handle, never a crash. */
+    r1 = register_file(a, L"owner-a2.txt");
+    r2 = get_list(a);
+    cb = SENTINEL;
+    r3 = RmGetFilterList(a, NULL, 0, &cb);
+    printf("# Owner %s: primary's RmRegisterResources %s, RmGetList %s, RmGetFilterList %s\n", what,
+           either(r1), either(r2), either(r3));
+    assert_true(r1 == ERROR_SUCCESS || r1 == ERROR_INVALID_HANDLE);
+    assert_true(r2 == ERROR_SUCCESS || r2 == ERROR_INVALID_HANDLE);
+    assert_true(r3 == ERROR_SUCCESS || r3 == ERROR_INVALID_HANDLE);
+
+    /* Another session is unaffected. */
+    assert_int_equal(register_file(b, L"owner-b.txt"), ERROR_SUCCESS);
+    assert_int_equal(sequence_of(b), 1);
+    assert_true(owner_is_self(b));
+    assert_int_equal(get_list(b), ERROR_SUCCESS);
+
+    /* The slot counts as abandoned: the next start takes the lowest free slot,
+     * which is this one if nothing lower is free. */
+    predicted = (DWORD)lowest_free_slot();
+    printf("# next start predicted in slot %lu (damaged slot %lu)\n", predicted, a);
+    c = start(kc);
+    assert_int_equal(c % NSLOTS, predicted);
+    if (predicted == a)
+    {
+        damaged[a] = 0;
+        /* Taken over: a fresh session, nothing of the old one left. */
+        assert_true(owner_is_self(a));
+        assert_int_equal(sequence_of(a), 0);
+        assert_false(value_exists(a, L"RegFiles0000"));
+        assert_int_not_equal(c, a);   /* the old handle is still in this process */
+        /* The old primary handle no longer names the slot's session. */
+        assert_int_equal(register_file(a, L"owner-a3.txt"), ERROR_INVALID_HANDLE);
+        assert_int_equal(sequence_of(a), 0);
+        assert_int_equal(get_list(a), ERROR_INVALID_HANDLE);
+        /* And the new one works. */
+        assert_int_equal(register_file(c, L"owner-c.txt"), ERROR_SUCCESS);
+        assert_int_equal(sequence_of(a), 1);
+    }
+
+    /* Ending the damaged primary: 0 or 6, and it must not end anybody else's session. */
+    r1 = RmEndSession(a);
+    printf("# RmEndSession on the damaged primary: %lu\n", r1);
+    assert_true(r1 == ERROR_SUCCESS || r1 == ERROR_INVALID_HANDLE);
+    untrack(a);
+    assert_true(slot_exists(b));
+    assert_true(slot_exists(c % NSLOTS));
+    assert_int_equal(register_file(c, L"owner-c2.txt"), ERROR_SUCCESS);
+    assert_int_equal(register_file(b, L"owner-b2.txt"), ERROR_SUCCESS);
+
+    end_ok(c);
+    end_ok(b);
+    assert_false(slot_exists(b));
+    assert_false(slot_exists(c % NSLOTS));
+    if (predicted != a)
+    {
+        /* Not taken over: ending the primary removed it, or the teardown will. */
+        if (slot_exists(a)) printf("# damaged slot %lu survived its primary's RmEndSession\n", a);
+    }
+    else
+        assert_false(slot_exists(a));
+    for (i = 0; i < NSLOTS; i++)
+        if (damaged[i]) delete_slot(i), damaged[i] = 0;
+}
+
+static void test_owner_wrong_type(void **state) { (void)state; check_corrupt_owner(OWNER_DWORD, "REG_DWORD"); }
+static void test_owner_too_short(void **state) { (void)state; check_corrupt_owner(OWNER_SHORT, "8 bytes"); }
+static void test_owner_too_long(void **state) { (void)state; check_corrupt_owner(OWNER_LONG, "16 bytes"); }
+static void test_owner_string(void **state) { (void)state; check_corrupt_owner(OWNER_SZ, "REG_SZ"); }
+static void test_owner_missing(void **state) { (void)state; check_corrupt_owner(OWNER_MISSING, "missing"); }
+static void test_owner_dead(void **state) { (void)state; check_corrupt_owner(OWNER_DEAD, "dead process"); }
+
+/* ---- a corrupt registration group ---------------------------------------------------- */
+
+static void check_corrupt_group(const WCHAR *value, DWORD type, const void *data, DWORD cb, const char *what)
+{
+    WCHAR ka[KEYBUF], kb[KEYBUF];
+    DWORD a, b, hs = SENTINEL, one = 1;
+
+    a = start(ka);
+    b = start(kb);
+    /* As if another process had committed group 0, with a damaged value. */
+    damaged[a] = 1;
+    set_value(a, value, type, data, cb);
+    set_value(a, L"Sequence", REG_DWORD, &one, sizeof(one));
+
+    assert_int_equal(get_list(a), ERROR_WRITE_FAULT);
+    assert_int_equal(register_file(a, L"group-a.txt"), ERROR_WRITE_FAULT);
+    /* Nothing was added. */
+    assert_int_equal(sequence_of(a), 1);
+    assert_false(value_exists(a, L"RegFiles0001"));
+    assert_false(value_exists(a, L"RegProcs0001"));
+    assert_false(value_exists(a, L"RegSvcs0001"));
+    /* A secondary reads the same store and fails the same way. */
+    assert_int_equal(RmJoinSession(&hs, ka), ERROR_SUCCESS);
+    track(hs);
+    assert_int_equal(register_file(hs, L"group-s.txt"), ERROR_WRITE_FAULT);
+    assert_int_equal(sequence_of(a), 1);
+    end_ok(hs);
+    printf("# %s: ERROR_WRITE_FAULT as expected\n", what);
+
+    /* Another session works. */
+    assert_int_equal(register_file(b, L"group-b.txt"), ERROR_SUCCESS);
+    assert_int_equal(get_list(b), ERROR_SUCCESS);
+    assert_int_equal(sequence_of(b), 1);
+
+    /* The damaged session can still be ended, which removes it. */
+    end_ok(a);
+    assert_false(slot_exists(a));
+    damaged[a] = 0;
+    end_ok(b);
+}
+
+static void test_regfiles_wrong_type(void **state)
+{
+    DWORD dw = 1;
+    (void)state;
+    check_corrupt_group(L"RegFiles0000", REG_DWORD, &dw, sizeof(dw), "RegFiles0000 as REG_DWORD");
+}
+
+static void test_regfiles_binary(void **state)
+{
+    static const WCHAR text[] = L"C:\\x.txt\0";
+    (void)state;
+    check_corrupt_group(L"RegFiles0000", REG_BINARY, text, sizeof(text), "RegFiles0000 as REG_BINARY");
+}
+
+static void test_regsvcs_wrong_type(void **state)
+{
+    static const WCHAR text[] = L"Spooler";
+    (void)state;
+    check_corrupt_group(L"RegSvcs0000", REG_SZ, text, sizeof(text), "RegSvcs0000 as REG_SZ");
+}
+
+/* ---- a damaged Sequence ----------------------------------------------------------------- */
+
+struct call
+{
+    DWORD handle;
+    int which;        /* 0 register, 1 get list */
+    DWORD result;
+};
+
+static DWORD WINAPI call_thread(void *param)
+{
+    struct call *c = param;
+    c->result = c->which ? get_list(c->handle) : register_file(c->handle, L"sequence.txt");
+    return 0;
+}
+
+/* Runs the call on a thread with a time limit. On a hang the thread is terminated,
+ * the session (whose lock the dead thread holds) is abandoned without RmEndSession,
+ * its key deleted, and the test fails. */
+static DWORD bounded_call(DWORD h, int which, const char *what)
+{
+    struct call c = { h, which, SENTINEL };
+    HANDLE t = CreateThread(NULL, 0, call_thread, &c, 0, NULL);
+    DWORD w, t0 = GetTickCount();
+
+    assert_non_null(t);
+    w = WaitForSingleObject(t, HANG_LIMIT_MS);
+    if (w != WAIT_OBJECT_0)
+    {
+        TerminateThread(t, 1);
+        WaitForSingleObject(t, 5000);
+        CloseHandle(t);
+        untrack(h);
+        delete_slot(h % NSLOTS);
+        damaged[h % NSLOTS] = 0;
+        fail_msg("%s with %s did not return within %u ms (hang)", which ? "RmGetList" : "RmRegisterResources",
+                 what, HANG_LIMIT_MS);
+    }
+    CloseHandle(t);
+    printf("# %s with %s: %lu after %lu ms\n", which ? "RmGetList" : "RmRegisterResources", what, c.result,
+           GetTickCount() - t0);
+    return c.result;
+}
+
+static void check_bad_sequence(DWORD type, const void *data, DWORD cb, BOOL remove, const char *what)
+{
+    WCHAR ka[KEYBUF], kb[KEYBUF];
+    DWORD a, b;
+
+    a = start(ka);
+    b = start(kb);
+    damaged[a] = 1;
+    if (remove) delete_value(a, L"Sequence");
+    else set_value(a, L"Sequence", type, data, cb);
+
+    assert_int_equal(bounded_call(a, 0, what), ERROR_WRITE_FAULT);
+    assert_int_equal(bounded_call(a, 1, what), ERROR_WRITE_FAULT);
+    assert_false(value_exists(a, L"RegFiles0000"));
+
+    assert_int_equal(register_file(b, L"sequence-b.txt"), ERROR_SUCCESS);
+    assert_int_equal(sequence_of(b), 1);
+
+    end_ok(a);
+    assert_false(slot_exists(a));
+    damaged[a] = 0;
+    end_ok(b);
+}
+
+static void test_sequence_huge(void **state)
+{
+    DWORD values[] = { 0xFFFFFFFFu, 0x80000000u, 10000000u };
+    char what[64];
+    int i;
+    (void)state;
+    for (i = 0; i < (int)ARRAYSIZE(values); i++)
+    {
+        snprintf(what, sizeof(what), "Sequence = %lu", values[i]);
+        check_bad_sequence(REG_DWORD, &values[i], sizeof(DWORD), FALSE, what);
+    }
+}
+
+static void test_sequence_wrong_shape(void **state)
+{
+    static const WCHAR text[] = L"1";
+    ULONGLONG q = 1;
+    (void)state;
+    check_bad_sequence(REG_SZ, text, sizeof(text), FALSE, "Sequence as REG_SZ");
+    check_bad_sequence(REG_QWORD, &q, sizeof(q), FALSE, "Sequence as REG_QWORD");
+    check_bad_sequence(REG_DWORD, NULL, 0, TRUE, "Sequence missing");
+}
+
+/* ---- injected registry failures in a secondary (helper process) ---------------------- */
+
+#ifdef HAVE_RMSPAWN
+/* Runs "rmhelper join KEY FILE" with RSTRTMGR_FAULT=fault; returns its exit code and
+ * checks from its record that the join worked and the registration failed. */
+static DWORD join_with_fault(const WCHAR *fault, const WCHAR *key, const WCHAR *file)
+{
+    struct rmt_child c;
+    WCHAR *rec = rmt_path(L"fault-record.txt"), args[1024];
+    DWORD err, code;
+    char *text;
+
+    DeleteFileW(rec);
+    swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" join %ls \"%ls\"", rec, key, file);
+    assert_true(SetEnvironmentVariableW(L"RSTRTMGR_FAULT", fault));
+    err = rmt_spawn_ex(FALSE, args, 0, FALSE, 10000, &c);
+    SetEnvironmentVariableW(L"RSTRTMGR_FAULT", NULL);
+    assert_int_equal(err, ERROR_SUCCESS);
+    code = rmt_child_wait(&c, 20000);
+    text = rmt_read_record(rec);
+    printf("# RSTRTMGR_FAULT=%ls: helper exit %lu, record: %s", fault, code, text);
+    if (!strstr(text, "JOIN 0")) fail_msg("the helper's join failed: %s", text);
+    free(text);
+    DeleteFileW(rec);
+    free(rec);
+    return code;
+}
+
+static void check_fault(const WCHAR *fault, BOOL orphan_possible)
+{
+    WCHAR key[KEYBUF];
+    WCHAR *f1 = rmt_path(L"fault-one.txt"), *f2 = rmt_path(L"fault-two.txt");
+    LPCWSTR files[1] = { f2 };
+    DWORD h;
+    HKEY k;
+    WCHAR data[512];
+    DWORD type, cb;
+
+    h = start(key);
+    assert_int_equal(join_with_fault(fault, key, f1), ERROR_WRITE_FAULT);
+    /* Nothing committed. */
+    assert_int_equal(sequence_of(h), 0);
+    if (!orphan_possible) assert_false(value_exists(h, L"RegFiles0000"));
+    assert_false(value_exists(h, L"RegProcs0000"));
+    assert_false(value_exists(h, L"RegSvcs0000"));
+
+    /* The session works, and what the failed call may have left is not part of it. */
+    assert_int_equal(RmRegisterResources(h, 1, files, 0, NULL, 0, NULL), ERROR_SUCCESS);
+    assert_int_equal(sequence_of(h), 1);
+    k = open_slot(h, KEY_READ);
+    assert_non_null(k);
+    memset(data, 0, sizeof(data));
+    cb = sizeof(data) - 2 * sizeof(WCHAR);
+    assert_int_equal(RegQueryValueExW(k, L"RegFiles0000", NULL, &type, (BYTE *)data, &cb), ERROR_SUCCESS);
+    RegCloseKey(k);
+    assert_int_equal(type, REG_MULTI_SZ);
+    /* Exactly one entry: fault-two.txt. */
+    assert_non_null(wcsstr(data, L"fault-two.txt"));
+    assert_int_equal(data[wcslen(data) + 1], 0);
+    assert_int_equal(get_list(h), ERROR_SUCCESS);
+    end_ok(h);
+    free(f1);
+    free(f2);
+}
+
+static void test_fault_set_value_first(void **state) { (void)state; check_fault(L"RegSetValueExW:1", FALSE); }
+static void test_fault_set_value_commit(void **state) { (void)state; check_fault(L"RegSetValueExW:2", FALSE); }
+static void test_fault_set_value_all(void **state) { (void)state; check_fault(L"RegSetValueExW:1+", FALSE); }
+static void test_fault_delete_value(void **state) { (void)state; check_fault(L"RegDeleteValueW:1", FALSE); }
+/* With every delete failing, the value written before the failure cannot be rolled
+ * back; it must still never count as registered. */
+static void test_fault_delete_value_all(void **state) { (void)state; check_fault(L"RegDeleteValueW:1+", TRUE); }
+#endif
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_owner_wrong_type, teardown_end_all),
+        cmocka_unit_test_teardown(test_owner_too_short, teardown_end_all),
+        cmocka_unit_test_teardown(test_owner_too_long, teardown_end_all),
+        cmocka_unit_test_teardown(test_owner_string, teardown_end_all),
+        cmocka_unit_test_teardown(test_owner_missing, teardown_end_all),
+        cmocka_unit_test_teardown(test_owner_dead, teardown_end_all),
+        cmocka_unit_test_teardown(test_regfiles_wrong_type, teardown_end_all),
+        cmocka_unit_test_teardown(test_regfiles_binary, teardown_end_all),
+        cmocka_unit_test_teardown(test_regsvcs_wrong_type, teardown_end_all),
+#ifdef HAVE_RMSPAWN
+        cmocka_unit_test_teardown(test_fault_set_value_first, teardown_end_all),
+        cmocka_unit_test_teardown(test_fault_set_value_commit, teardown_end_all),
+        cmocka_unit_test_teardown(test_fault_set_value_all, teardown_end_all),
+        cmocka_unit_test_teardown(test_fault_delete_value, teardown_end_all),
+        cmocka_unit_test_teardown(test_fault_delete_value_all, teardown_end_all),
+#endif
+        cmocka_unit_test_teardown(test_sequence_wrong_shape, teardown_end_all),
+        /* Last: a hang here abandons a session object inside this process. */
+        cmocka_unit_test_teardown(test_sequence_huge, teardown_end_all),
+    };
+    WCHAR key[KEYBUF];
+    DWORD h = SENTINEL;
+    int r;
+
+    rmt_init();
+    rmt_assert_our_dll();
+    /* Use the store once before any test sets RSTRTMGR_FAULT for a child: the DLL
+     * reads it once, at its first use in a process, and this process must stay clean. */
+    SetEnvironmentVariableW(L"RSTRTMGR_FAULT", NULL);
+    if (RmStartSession(&h, 0, key) == ERROR_SUCCESS) RmEndSession(h);
+    r = cmocka_run_group_tests(tests, NULL, NULL);
+    rmt_cleanup();
+    return r;
+}
