@@ -77,6 +77,12 @@ DWORD rmt_child_quit(struct rmt_child *c, DWORD timeout_ms)
 DWORD rmt_spawn_ex(BOOL gui, const WCHAR *args, DWORD create_flags, BOOL wait_ready,
                    DWORD timeout_ms, struct rmt_child *c)
 {
+    return rmt_spawn_exe(rmt_helper_path(gui), args, create_flags, wait_ready, timeout_ms, c);
+}
+
+DWORD rmt_spawn_exe(const WCHAR *exe, const WCHAR *args, DWORD create_flags, BOOL wait_ready,
+                    DWORD timeout_ms, struct rmt_child *c)
+{
     JOBOBJECT_EXTENDED_LIMIT_INFORMATION limit;
     STARTUPINFOW si;
     PROCESS_INFORMATION pi;
@@ -103,7 +109,7 @@ DWORD rmt_spawn_ex(BOOL gui, const WCHAR *args, DWORD create_flags, BOOL wait_re
         return err;
     }
 
-    len = wcslen(rmt_helper_path(gui)) + wcslen(args) + 2 * 64 + 32;
+    len = wcslen(exe) + wcslen(args) + 2 * 64 + 32;
     cmdline = malloc(len * sizeof(WCHAR));
     if (!cmdline)
     {
@@ -113,10 +119,10 @@ DWORD rmt_spawn_ex(BOOL gui, const WCHAR *args, DWORD create_flags, BOOL wait_re
     }
     /* --ready only when we wait for it: the child must find the event still open. */
     if (wait_ready)
-        swprintf(cmdline, len, L"\"%ls\" --ready %ls --quit %ls %ls", rmt_helper_path(gui),
+        swprintf(cmdline, len, L"\"%ls\" --ready %ls --quit %ls %ls", exe,
                  ready_name, c->quit_name, args);
     else
-        swprintf(cmdline, len, L"\"%ls\" --quit %ls %ls", rmt_helper_path(gui), c->quit_name,
+        swprintf(cmdline, len, L"\"%ls\" --quit %ls %ls", exe, c->quit_name,
                  args);
 
     /* The job makes the child die with us. If this process is in a job that forbids
@@ -136,7 +142,7 @@ DWORD rmt_spawn_ex(BOOL gui, const WCHAR *args, DWORD create_flags, BOOL wait_re
 
     memset(&si, 0, sizeof(si));
     si.cb = sizeof(si);
-    if (!CreateProcessW(rmt_helper_path(gui), cmdline, NULL, NULL, FALSE,
+    if (!CreateProcessW(exe, cmdline, NULL, NULL, FALSE,
                         create_flags | CREATE_SUSPENDED, NULL, NULL, &si, &pi))
     {
         err = GetLastError();

@@ -53,6 +53,10 @@ BOOL rmt_child_alive(const struct rmt_child *c);
 void rmt_child_kill(struct rmt_child *c);
 /* Path of the helper exe next to the current test executable (static buffer). */
 const WCHAR *rmt_helper_path(BOOL gui);
+/* Like rmt_spawn_ex, for a helper at an explicit path (e.g. the other
+ * architecture's rmhelper.exe). */
+DWORD rmt_spawn_exe(const WCHAR *exe, const WCHAR *args, DWORD create_flags, BOOL wait_ready,
+                    DWORD timeout_ms, struct rmt_child *c);
 
 /* Services. rmt_service_install creates a SERVICE_WIN32_OWN_PROCESS, demand-start
  * service NAME whose binary is the quoted rmhelper.exe path followed by args:

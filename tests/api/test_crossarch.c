@@ -1,0 +1,111 @@
+/*
+ * test_crossarch.c - discovery across architectures: the 64-bit DLL finds 32-bit
+ * processes and the 32-bit DLL finds 64-bit ones (one WoW64 prefix runs both).
+ * The other architecture's helper comes from the sibling build directory
+ * (build/x86 for the x64 tests and the reverse); tools/check builds both lanes
+ * before it tests either. Without it the tests say so and skip.
+ */
+#include "rmspawn.h"
+#include <stdio.h>
+
+#ifdef _WIN64
+#define OTHER_ARCH L"x86"
+#else
+#define OTHER_ARCH L"x64"
+#endif
+
+static WCHAR other_helper[MAX_PATH];
+
+static BOOL find_other_helper(void)
+{
+    WCHAR dir[MAX_PATH], *slash;
+    GetModuleFileNameW(NULL, dir, MAX_PATH);
+    if ((slash = wcsrchr(dir, L'\\'))) *slash = 0;
+    swprintf(other_helper, MAX_PATH, L"%ls\\..\\" OTHER_ARCH L"\\rmhelper.exe", dir);
+    if (GetFileAttributesW(other_helper) == INVALID_FILE_ATTRIBUTES)
+    {
+        print_message("other architecture's helper not built (%ls): skipping\n", other_helper);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* Runs RmGetList on h and returns the entry for pid (asserting there is one). */
+static RM_PROCESS_INFO find_entry(DWORD h, DWORD pid)
+{
+    RM_PROCESS_INFO apps[16], none;
+    UINT needed = SENTINEL, n = 16, i;
+    DWORD reasons = SENTINEL;
+
+    assert_int_equal(RmGetList(h, &needed, &n, apps, &reasons), ERROR_SUCCESS);
+    for (i = 0; i < n; i++)
+        if (apps[i].Process.dwProcessId == pid) return apps[i];
+    fail_msg("process %lu not listed (%u entries)", pid, n);
+    memset(&none, 0, sizeof(none));
+    return none;
+}
+
+static void test_other_arch_file_holder(void **state)
+{
+    struct rmt_child child;
+    WCHAR key[CCH_RM_SESSION_KEY + 1], *file, args[MAX_PATH + 32];
+    LPCWSTR files[1];
+    RM_PROCESS_INFO e;
+    FILETIME created, x, k, u;
+    DWORD h;
+    BOOL wow = FALSE;
+    (void)state;
+
+    if (!find_other_helper()) { skip(); return; }
+    file = rmt_make_file(L"xarch-held.txt");
+    swprintf(args, ARRAYSIZE(args), L"hold \"%ls\" none", file);
+    assert_int_equal(rmt_spawn_exe(other_helper, args, 0, TRUE, 15000, &child), ERROR_SUCCESS);
+    /* Prove the child really is the other architecture. */
+    assert_true(IsWow64Process(child.process, &wow));
+#ifdef _WIN64
+    assert_true(wow);
+#else
+    assert_false(wow);
+#endif
+    h = rmt_start(key);
+    files[0] = file;
+    assert_int_equal(RmRegisterResources(h, 1, files, 0, NULL, 0, NULL), ERROR_SUCCESS);
+    e = find_entry(h, child.pid);
+    GetProcessTimes(child.process, &created, &x, &k, &u);
+    assert_memory_equal(&e.Process.ProcessStartTime, &created, sizeof(FILETIME));
+    assert_int_equal(e.ApplicationType, RmConsole);
+    assert_int_equal(RmEndSession(h), ERROR_SUCCESS);
+    rmt_child_kill(&child);
+    free(file);
+}
+
+static void test_other_arch_executable(void **state)
+{
+    struct rmt_child child;
+    WCHAR key[CCH_RM_SESSION_KEY + 1];
+    LPCWSTR files[1];
+    DWORD h;
+    (void)state;
+
+    if (!find_other_helper()) { skip(); return; }
+    assert_int_equal(rmt_spawn_exe(other_helper, L"sleep", 0, TRUE, 15000, &child), ERROR_SUCCESS);
+    h = rmt_start(key);
+    files[0] = other_helper;   /* the process's own executable */
+    assert_int_equal(RmRegisterResources(h, 1, files, 0, NULL, 0, NULL), ERROR_SUCCESS);
+    find_entry(h, child.pid);
+    assert_int_equal(RmEndSession(h), ERROR_SUCCESS);
+    rmt_child_kill(&child);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_other_arch_file_holder),
+        cmocka_unit_test(test_other_arch_executable),
+    };
+    int r;
+    rmt_init();
+    r = cmocka_run_group_tests(tests, NULL, NULL);
+    rmt_cleanup();
+    return r;
+}
