@@ -199,60 +199,6 @@ static void test_bad_arguments_valid_handle(void **state)
 
 /* ---- handle leaks ------------------------------------------------------------------------ */
 
-/* Wine's GetProcessHandleCount reports 0; the system handle snapshot
- * (SystemExtendedHandleInformation) is exact there and on Windows. */
-struct handle_entry_ex
-{
-    PVOID Object;
-    ULONG_PTR UniqueProcessId;
-    ULONG_PTR HandleValue;
-    ULONG GrantedAccess;
-    USHORT CreatorBackTraceIndex;
-    USHORT ObjectTypeIndex;
-    ULONG HandleAttributes;
-    ULONG Reserved;
-};
-
-struct handle_info_ex
-{
-    ULONG_PTR NumberOfHandles;
-    ULONG_PTR Reserved;
-    struct handle_entry_ex Handles[1];
-};
-
-typedef LONG (WINAPI *query_system_fn)(ULONG, PVOID, ULONG, PULONG);
-
-static DWORD own_handles(void)
-{
-    query_system_fn query = (query_system_fn)(void (*)(void))GetProcAddress(
-        GetModuleHandleW(L"ntdll.dll"), "NtQuerySystemInformation");
-    ULONG size = 1 << 20, ret = 0;
-    struct handle_info_ex *info = NULL;
-    ULONG_PTR i, pid = GetCurrentProcessId();
-    DWORD n = 0;
-    LONG st;
-
-    assert_non_null(query);
-    for (;;)
-    {
-        info = realloc(info, size);
-        assert_non_null(info);
-        st = query(64 /* SystemExtendedHandleInformation */, info, size, &ret);
-        if (st != (LONG)0xC0000004 /* STATUS_INFO_LENGTH_MISMATCH */) break;
-        size *= 2;
-        assert_true(size <= (256u << 20));
-    }
-    if (st < 0)
-    {
-        free(info);
-        return rmt_handle_count();
-    }
-    for (i = 0; i < info->NumberOfHandles; i++)
-        if (info->Handles[i].UniqueProcessId == pid) n++;
-    free(info);
-    return n;
-}
-
 static void cycle(const WCHAR *file, BOOL with_join)
 {
     WCHAR key[KEYBUF];
@@ -285,24 +231,24 @@ static void test_no_handle_leak(void **state)
     (void)state;
 
     /* The counter must see handles come and go, or the check below proves nothing. */
-    before = own_handles();
+    before = rmt_handle_count();
     for (i = 0; i < 10; i++) probe[i] = CreateEventW(NULL, FALSE, FALSE, NULL);
-    after = own_handles();
+    after = rmt_handle_count();
     for (i = 0; i < 10; i++) CloseHandle(probe[i]);
     printf("# handle counter: %lu, %lu with 10 more\n", before, after);
     assert_true(before > 0);
     assert_int_equal(after, before + 10);
 
     cycle(file, TRUE);   /* warm-up: one-time objects (store mutex, caches) */
-    before = own_handles();
+    before = rmt_handle_count();
     for (i = 0; i < 200; i++) cycle(file, FALSE);
-    after = own_handles();
+    after = rmt_handle_count();
     printf("# handles: %lu before, %lu after 200 start/register/end cycles\n", before, after);
     assert_true(after <= before + 5);
 
-    before = own_handles();
+    before = rmt_handle_count();
     for (i = 0; i < 100; i++) cycle(file, TRUE);
-    after = own_handles();
+    after = rmt_handle_count();
     printf("# handles: %lu before, %lu after 100 cycles with a join\n", before, after);
     assert_true(after <= before + 5);
     free(file);

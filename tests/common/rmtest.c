@@ -145,9 +145,52 @@ RM_UNIQUE_PROCESS rmt_self(void)
     return p;
 }
 
+/* Wine's GetProcessHandleCount reports 0; the system handle snapshot
+ * (SystemExtendedHandleInformation, class 64) is exact there and on Windows. */
+struct handle_entry_ex
+{
+    PVOID Object;
+    ULONG_PTR UniqueProcessId;
+    ULONG_PTR HandleValue;
+    ULONG GrantedAccess;
+    USHORT CreatorBackTraceIndex;
+    USHORT ObjectTypeIndex;
+    ULONG HandleAttributes;
+    ULONG Reserved;
+};
+
+struct handle_info_ex
+{
+    ULONG_PTR NumberOfHandles;
+    ULONG_PTR Reserved;
+    struct handle_entry_ex Handles[1];
+};
+
+typedef LONG (WINAPI *query_system_fn)(ULONG, PVOID, ULONG, PULONG);
+
 DWORD rmt_handle_count(void)
 {
+    query_system_fn query = (query_system_fn)(void (*)(void))GetProcAddress(
+        GetModuleHandleW(L"ntdll.dll"), "NtQuerySystemInformation");
+    ULONG size = 1 << 20, ret = 0;
+    struct handle_info_ex *info = NULL;
+    ULONG_PTR i, pid = GetCurrentProcessId();
     DWORD n = 0;
-    GetProcessHandleCount(GetCurrentProcess(), &n);
+    LONG st;
+
+    assert_non_null(query);
+    for (;;)
+    {
+        info = realloc(info, size);
+        assert_non_null(info);
+        st = query(64, info, size, &ret);
+        if (st != (LONG)0xC0000004 /* STATUS_INFO_LENGTH_MISMATCH */) break;
+        size *= 2;
+        assert_true(size <= (256u << 20));
+    }
+    assert_true(st >= 0);
+    for (i = 0; i < info->NumberOfHandles; i++)
+        if (info->Handles[i].UniqueProcessId == pid) n++;
+    free(info);
     return n;
 }
