@@ -22,65 +22,22 @@
 
 #define SPAWN_TIMEOUT 15000
 #define CHILD_TIMEOUT 120000
-#define MAX_KIDS 8
-#define MAX_SESSIONS 4
 #define FALLBACK_VAR L"RSTRTMGR_RESTART_FALLBACK"
 #define CHILD_SWITCH "--child-fallback-off"
 
-static struct rmt_child kids[MAX_KIDS];
-static int nkids;
-static DWORD sessions[MAX_SESSIONS];
-static int nsessions;
 static HANDLE child_process, child_job;
 
 static int teardown(void **state)
 {
-    int i;
-    for (i = 0; i < nkids; i++) rmt_child_kill(&kids[i]);
-    nkids = 0;
-    for (i = 0; i < nsessions; i++) RmEndSession(sessions[i]);
-    nsessions = 0;
-    if (child_process)
-    {
-        TerminateProcess(child_process, 1);
-        WaitForSingleObject(child_process, 5000);
-        CloseHandle(child_process);
-        child_process = NULL;
-    }
-    if (child_job)
-    {
-        CloseHandle(child_job);
-        child_job = NULL;
-    }
+    rmt_kill_all();
+    rmt_end_all();
+    rmt_release_process(&child_process, &child_job);
     return 0;
-}
-
-static struct rmt_child *spawn_ex(BOOL gui, DWORD flags, const WCHAR *args)
-{
-    struct rmt_child *c;
-    DWORD rc;
-    assert_true(nkids < MAX_KIDS);
-    c = &kids[nkids];
-    memset(c, 0, sizeof(*c));
-    rc = rmt_spawn_ex(gui, args, flags, TRUE, SPAWN_TIMEOUT, c);
-    if (rc != ERROR_SUCCESS) fail_msg("starting helper '%ls' failed: %lu", args, rc);
-    nkids++;
-    return c;
 }
 
 static struct rmt_child *spawn(BOOL gui, const WCHAR *args)
 {
-    return spawn_ex(gui, 0, args);
-}
-
-static DWORD start_session(void)
-{
-    WCHAR key[CCH_RM_SESSION_KEY + 1];
-    DWORD h;
-    assert_true(nsessions < MAX_SESSIONS);
-    h = rmt_start(key);
-    sessions[nsessions++] = h;
-    return h;
+    return rmt_spawn_tracked(gui, 0, args, SPAWN_TIMEOUT);
 }
 
 /* Registers p alone in a new session and returns its only entry (in *e) and the
@@ -89,7 +46,7 @@ static DWORD list_one(RM_UNIQUE_PROCESS p, RM_PROCESS_INFO *e)
 {
     RM_PROCESS_INFO info[4];
     UINT needed = SENTINEL, count = 4;
-    DWORD reasons = SENTINEL, h = start_session();
+    DWORD reasons = SENTINEL, h = rmt_start_tracked(NULL);
 
     assert_int_equal(RmRegisterResources(h, 0, NULL, 1, &p, 0, NULL), ERROR_SUCCESS);
     memset(info, 0x41, sizeof(info));
@@ -177,7 +134,7 @@ static void test_hidden_window_is_other_window(void **state)
 
 static void test_console_app_is_console(void **state)
 {
-    struct rmt_child *c = spawn_ex(FALSE, CREATE_NEW_CONSOLE, L"console");
+    struct rmt_child *c = rmt_spawn_tracked(FALSE, CREATE_NEW_CONSOLE, L"console", SPAWN_TIMEOUT);
     RM_PROCESS_INFO e;
     DWORD reasons = list_one(c->id, &e);
     assert_int_equal(e.ApplicationType, RmConsole);
@@ -212,7 +169,7 @@ static void test_window_app_found_by_file(void **state)
     struct rmt_child *c = spawn(TRUE, L"window --title \"RM window by file\"");
 
     /* Its own executable is a file it uses (no other gui helper runs now). */
-    h = start_session();
+    h = rmt_start_tracked(NULL);
     assert_int_equal(RmRegisterResources(h, 1, &exe, 0, NULL, 0, NULL), ERROR_SUCCESS);
     assert_int_equal(RmGetList(h, &needed, &count, info, &reasons), ERROR_SUCCESS);
     assert_int_equal(count, 1);

@@ -34,12 +34,12 @@ static BOOL find_other_helper(void)
 static RM_PROCESS_INFO find_entry(DWORD h, DWORD pid)
 {
     RM_PROCESS_INFO apps[16], none;
-    UINT needed = SENTINEL, n = 16, i;
+    const RM_PROCESS_INFO *e;
+    UINT needed = SENTINEL, n = 16;
     DWORD reasons = SENTINEL;
 
     assert_int_equal(RmGetList(h, &needed, &n, apps, &reasons), ERROR_SUCCESS);
-    for (i = 0; i < n; i++)
-        if (apps[i].Process.dwProcessId == pid) return apps[i];
+    if ((e = rmt_find_pid(apps, n, pid))) return *e;
     fail_msg("process %lu not listed (%u entries)", pid, n);
     memset(&none, 0, sizeof(none));
     return none;

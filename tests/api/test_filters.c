@@ -9,43 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KEYBUF (CCH_RM_SESSION_KEY + 1)
-
 #define APP_PATH L"C:\\Program Files\\RmTestApp\\app.exe"
 #define APP_PATH_OTHER_CASE L"c:\\PROGRAM FILES\\rmtestapp\\APP.EXE"
 #define SVC_NAME L"RmTestFilterSvc"
-
-/* ---- sessions this program opened (ended by the teardown if a test failed) ---- */
-
-static DWORD opened[16];
-static int nopened;
-
-static DWORD start(void)
-{
-    WCHAR key[KEYBUF];
-    DWORD h = rmt_start(key);
-    if (nopened < (int)ARRAYSIZE(opened)) opened[nopened++] = h;
-    return h;
-}
-
-static void end_ok(DWORD h)
-{
-    int i;
-    assert_int_equal(RmEndSession(h), ERROR_SUCCESS);
-    for (i = 0; i < nopened; i++)
-        if (opened[i] == h)
-        {
-            opened[i] = opened[--nopened];
-            break;
-        }
-}
-
-static int teardown_end_all(void **state)
-{
-    (void)state;
-    while (nopened) RmEndSession(opened[--nopened]);
-    return 0;
-}
 
 /* ---- reading the filter list ------------------------------------------------------------ */
 
@@ -146,7 +112,7 @@ static void test_add_filter_target_count(void **state)
     DWORD h;
     (void)state;
 
-    h = start();
+    h = rmt_start_tracked(NULL);
     /* None. */
     assert_int_equal(RmAddFilter(h, NULL, NULL, NULL, RmNoRestart), ERROR_BAD_ARGUMENTS);
     /* Two. */
@@ -169,7 +135,7 @@ static void test_add_filter_target_count(void **state)
     assert_int_equal(l.n, 1);
     assert_int_equal(l.rec[0]->FilterTrigger, RmFilterTriggerService);
     free_list(&l);
-    end_ok(h);
+    rmt_end_ok(h);
 }
 
 static void test_add_filter_bad_action(void **state)
@@ -179,7 +145,7 @@ static void test_add_filter_bad_action(void **state)
     DWORD h;
     (void)state;
 
-    h = start();
+    h = rmt_start_tracked(NULL);
     assert_int_equal(RmAddFilter(h, NULL, NULL, SVC_NAME, RmInvalidFilterAction), ERROR_BAD_ARGUMENTS);
     assert_int_equal(RmAddFilter(h, NULL, NULL, SVC_NAME, (RM_FILTER_ACTION)3), ERROR_BAD_ARGUMENTS);
     assert_int_equal(RmAddFilter(h, NULL, &self, NULL, (RM_FILTER_ACTION)3), ERROR_BAD_ARGUMENTS);
@@ -189,7 +155,7 @@ static void test_add_filter_bad_action(void **state)
     get_list(h, &l);
     assert_int_equal(l.n, 0);
     free_list(&l);
-    end_ok(h);
+    rmt_end_ok(h);
 }
 
 static void test_add_filter_empty_strings(void **state)
@@ -198,7 +164,7 @@ static void test_add_filter_empty_strings(void **state)
     DWORD h;
     (void)state;
 
-    h = start();
+    h = rmt_start_tracked(NULL);
     assert_int_equal(RmAddFilter(h, L"", NULL, NULL, RmNoRestart), ERROR_BAD_ARGUMENTS);
     assert_int_equal(RmAddFilter(h, NULL, NULL, L"", RmNoShutdown), ERROR_BAD_ARGUMENTS);
     assert_int_equal(RmRemoveFilter(h, L"", NULL, NULL), ERROR_BAD_ARGUMENTS);
@@ -206,7 +172,7 @@ static void test_add_filter_empty_strings(void **state)
     get_list(h, &l);
     assert_int_equal(l.n, 0);
     free_list(&l);
-    end_ok(h);
+    rmt_end_ok(h);
 }
 
 /* ---- success ----------------------------------------------------------------------------- */
@@ -219,7 +185,7 @@ static void test_add_each_trigger(void **state)
     DWORD h;
     (void)state;
 
-    h = start();
+    h = rmt_start_tracked(NULL);
     assert_int_equal(RmAddFilter(h, APP_PATH, NULL, NULL, RmNoRestart), ERROR_SUCCESS);
     assert_int_equal(RmAddFilter(h, NULL, &self, NULL, RmNoShutdown), ERROR_SUCCESS);
     assert_int_equal(RmAddFilter(h, NULL, NULL, SVC_NAME, RmNoRestart), ERROR_SUCCESS);
@@ -239,13 +205,13 @@ static void test_add_each_trigger(void **state)
 
     /* Filters belong to their session. */
     {
-        DWORD h2 = start();
+        DWORD h2 = rmt_start_tracked(NULL);
         get_list(h2, &l);
         assert_int_equal(l.n, 0);
         free_list(&l);
-        end_ok(h2);
+        rmt_end_ok(h2);
     }
-    end_ok(h);
+    rmt_end_ok(h);
 }
 
 static void test_later_add_replaces_action(void **state)
@@ -255,7 +221,7 @@ static void test_later_add_replaces_action(void **state)
     DWORD h;
     (void)state;
 
-    h = start();
+    h = rmt_start_tracked(NULL);
     assert_int_equal(RmAddFilter(h, NULL, NULL, SVC_NAME, RmNoRestart), ERROR_SUCCESS);
     assert_int_equal(RmAddFilter(h, NULL, NULL, SVC_NAME, RmNoShutdown), ERROR_SUCCESS);
     get_list(h, &l);
@@ -292,7 +258,7 @@ static void test_later_add_replaces_action(void **state)
     assert_int_equal(l.n, 2);
     assert_null(find_trigger(&l, RmFilterTriggerFile));
     free_list(&l);
-    end_ok(h);
+    rmt_end_ok(h);
 }
 
 static void test_remove_filter(void **state)
@@ -304,7 +270,7 @@ static void test_remove_filter(void **state)
 
     other = self;
     other.ProcessStartTime.dwLowDateTime ^= 1;
-    h = start();
+    h = rmt_start_tracked(NULL);
     /* Nothing to remove: 2 for every kind of target. */
     assert_int_equal(RmRemoveFilter(h, APP_PATH, NULL, NULL), ERROR_FILE_NOT_FOUND);
     assert_int_equal(RmRemoveFilter(h, NULL, &self, NULL), ERROR_FILE_NOT_FOUND);
@@ -345,7 +311,7 @@ static void test_remove_filter(void **state)
     assert_int_equal(l.n, 1);
     assert_int_equal(l.rec[0]->FilterAction, RmNoShutdown);
     free_list(&l);
-    end_ok(h);
+    rmt_end_ok(h);
 }
 
 /* ---- RmGetFilterList ---------------------------------------------------------------------- */
@@ -357,7 +323,7 @@ static void test_get_filter_list_bad_args(void **state)
     int i;
     (void)state;
 
-    h = start();
+    h = rmt_start_tracked(NULL);
     assert_int_equal(RmAddFilter(h, NULL, NULL, SVC_NAME, RmNoRestart), ERROR_SUCCESS);
     memset(buf, 0x41, sizeof(buf));
     assert_int_equal(RmGetFilterList(h, buf, sizeof(buf), NULL), ERROR_BAD_ARGUMENTS);
@@ -368,7 +334,7 @@ static void test_get_filter_list_bad_args(void **state)
     assert_int_equal(cb, SENTINEL);
     assert_int_equal(RmGetFilterList(h, NULL, 4096, &cb), ERROR_BAD_ARGUMENTS);
     assert_int_equal(cb, SENTINEL);
-    end_ok(h);
+    rmt_end_ok(h);
 }
 
 static void test_get_filter_list_empty(void **state)
@@ -378,7 +344,7 @@ static void test_get_filter_list_empty(void **state)
     int i;
     (void)state;
 
-    h = start();
+    h = rmt_start_tracked(NULL);
     cb = SENTINEL;
     assert_int_equal(RmGetFilterList(h, NULL, 0, &cb), ERROR_SUCCESS);
     assert_int_equal(cb, 0);
@@ -394,7 +360,7 @@ static void test_get_filter_list_empty(void **state)
     cb = SENTINEL;
     assert_int_equal(RmGetFilterList(h, NULL, 0, &cb), ERROR_SUCCESS);
     assert_int_equal(cb, 0);
-    end_ok(h);
+    rmt_end_ok(h);
 }
 
 static void test_get_filter_list_sizes(void **state)
@@ -414,7 +380,7 @@ static void test_get_filter_list_sizes(void **state)
     assert_int_equal(sizeof(RM_FILTER_INFO), 24);
 #endif
 
-    h = start();
+    h = rmt_start_tracked(NULL);
     assert_int_equal(RmAddFilter(h, APP_PATH, NULL, NULL, RmNoRestart), ERROR_SUCCESS);
     assert_int_equal(RmAddFilter(h, NULL, &self, NULL, RmNoShutdown), ERROR_SUCCESS);
     assert_int_equal(RmAddFilter(h, NULL, NULL, SVC_NAME, RmNoShutdown), ERROR_SUCCESS);
@@ -460,7 +426,7 @@ static void test_get_filter_list_sizes(void **state)
     assert_int_equal(l.cb, expect);
     assert_int_equal(l.rec[l.n - 1]->cbNextOffset, 0);
     free_list(&l);
-    end_ok(h);
+    rmt_end_ok(h);
 }
 
 static void test_get_filter_list_chain(void **state)
@@ -472,7 +438,7 @@ static void test_get_filter_list_chain(void **state)
     int i, seen_mod[4] = { 0 }, seen_svc[4] = { 0 }, seen_proc[3] = { 0 };
     (void)state;
 
-    h = start();
+    h = rmt_start_tracked(NULL);
     /* Strings of different lengths (odd byte counts of characters would expose
      * missing alignment of later strings; WCHARs keep them even anyway). */
     for (i = 0; i < 4; i++)
@@ -550,22 +516,22 @@ static void test_get_filter_list_chain(void **state)
         assert_int_equal(raw[needed + 2], 0x41);
         free(raw);
     }
-    end_ok(h);
+    rmt_end_ok(h);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_add_filter_target_count, teardown_end_all),
-        cmocka_unit_test_teardown(test_add_filter_bad_action, teardown_end_all),
-        cmocka_unit_test_teardown(test_add_filter_empty_strings, teardown_end_all),
-        cmocka_unit_test_teardown(test_add_each_trigger, teardown_end_all),
-        cmocka_unit_test_teardown(test_later_add_replaces_action, teardown_end_all),
-        cmocka_unit_test_teardown(test_remove_filter, teardown_end_all),
-        cmocka_unit_test_teardown(test_get_filter_list_bad_args, teardown_end_all),
-        cmocka_unit_test_teardown(test_get_filter_list_empty, teardown_end_all),
-        cmocka_unit_test_teardown(test_get_filter_list_sizes, teardown_end_all),
-        cmocka_unit_test_teardown(test_get_filter_list_chain, teardown_end_all),
+        cmocka_unit_test_teardown(test_add_filter_target_count, rmt_teardown_sessions),
+        cmocka_unit_test_teardown(test_add_filter_bad_action, rmt_teardown_sessions),
+        cmocka_unit_test_teardown(test_add_filter_empty_strings, rmt_teardown_sessions),
+        cmocka_unit_test_teardown(test_add_each_trigger, rmt_teardown_sessions),
+        cmocka_unit_test_teardown(test_later_add_replaces_action, rmt_teardown_sessions),
+        cmocka_unit_test_teardown(test_remove_filter, rmt_teardown_sessions),
+        cmocka_unit_test_teardown(test_get_filter_list_bad_args, rmt_teardown_sessions),
+        cmocka_unit_test_teardown(test_get_filter_list_empty, rmt_teardown_sessions),
+        cmocka_unit_test_teardown(test_get_filter_list_sizes, rmt_teardown_sessions),
+        cmocka_unit_test_teardown(test_get_filter_list_chain, rmt_teardown_sessions),
     };
     rmt_init();
     rmt_assert_our_dll();

@@ -15,16 +15,10 @@
 #define SPAWN_TIMEOUT 15000
 #define QUIT_TIMEOUT 10000
 #define SERVICE_TIMEOUT 15000
-#define MAX_KIDS 16
-#define MAX_SESSIONS 8
 
 /* ------------------------------------------------------------------------------ */
 /* Per-test bookkeeping, undone by teardown() even when an assertion failed.       */
 
-static struct rmt_child kids[MAX_KIDS];
-static int nkids;
-static DWORD sessions[MAX_SESSIONS];
-static int nsessions;
 static WCHAR svc_names[2][64];
 static HANDLE own_process, own_job;  /* test_exe_image starts its helper itself */
 static HANDLE self_file = INVALID_HANDLE_VALUE;
@@ -32,27 +26,14 @@ static HANDLE self_file = INVALID_HANDLE_VALUE;
 static int teardown(void **state)
 {
     int i;
-    for (i = 0; i < nkids; i++) rmt_child_kill(&kids[i]);
-    nkids = 0;
-    for (i = 0; i < nsessions; i++) RmEndSession(sessions[i]);
-    nsessions = 0;
+    rmt_kill_all();
+    rmt_end_all();
     for (i = 1; i >= 0; i--)
     {
         if (svc_names[i][0]) rmt_service_remove(svc_names[i]);
         svc_names[i][0] = 0;
     }
-    if (own_process)
-    {
-        TerminateProcess(own_process, 1);
-        WaitForSingleObject(own_process, 5000);
-        CloseHandle(own_process);
-        own_process = NULL;
-    }
-    if (own_job)
-    {
-        CloseHandle(own_job);
-        own_job = NULL;
-    }
+    rmt_release_process(&own_process, &own_job);
     if (self_file != INVALID_HANDLE_VALUE)
     {
         CloseHandle(self_file);
@@ -75,30 +56,12 @@ static int svc_setup(void **state)
 static struct rmt_child *spawn(BOOL gui, const WCHAR *fmt, ...)
 {
     WCHAR args[2048];
-    struct rmt_child *c;
     va_list ap;
-    DWORD rc;
 
-    assert_true(nkids < MAX_KIDS);
     va_start(ap, fmt);
     vswprintf(args, ARRAYSIZE(args), fmt, ap);
     va_end(ap);
-    c = &kids[nkids];
-    memset(c, 0, sizeof(*c));
-    rc = rmt_spawn(gui, args, SPAWN_TIMEOUT, c);
-    if (rc != ERROR_SUCCESS) fail_msg("starting helper '%ls' failed: %lu", args, rc);
-    nkids++;
-    return c;
-}
-
-static DWORD start_session(void)
-{
-    WCHAR key[CCH_RM_SESSION_KEY + 1];
-    DWORD h;
-    assert_true(nsessions < MAX_SESSIONS);
-    h = rmt_start(key);
-    sessions[nsessions++] = h;
-    return h;
+    return rmt_spawn_tracked(gui, 0, args, SPAWN_TIMEOUT);
 }
 
 static void register_files(DWORD h, UINT n, const WCHAR **files)
@@ -183,14 +146,6 @@ static UINT count_pid(const RM_PROCESS_INFO *l, UINT n, DWORD pid)
     return k;
 }
 
-static const RM_PROCESS_INFO *find_pid(const RM_PROCESS_INFO *l, UINT n, DWORD pid)
-{
-    UINT i;
-    for (i = 0; i < n; i++)
-        if (l[i].Process.dwProcessId == pid) return &l[i];
-    return NULL;
-}
-
 /* The entry's start time is exactly the creation time GetProcessTimes reports. */
 static void check_start_time(const RM_PROCESS_INFO *e, HANDLE process)
 {
@@ -238,7 +193,7 @@ static void test_null_out_pointers(void **state)
 {
     RM_PROCESS_INFO info[2];
     UINT needed, count;
-    DWORD reasons, h = start_session();
+    DWORD reasons, h = rmt_start_tracked(NULL);
     WCHAR *f = rmt_make_file(L"nullptrs.txt");
     register_file(h, f);
 
@@ -260,7 +215,7 @@ static void test_null_out_pointers(void **state)
 static void test_capacity_with_null_array(void **state)
 {
     UINT needed = SENTINEL, count = 1;
-    DWORD reasons = SENTINEL, h = start_session();
+    DWORD reasons = SENTINEL, h = rmt_start_tracked(NULL);
     assert_int_equal(RmGetList(h, &needed, &count, NULL, &reasons), ERROR_BAD_ARGUMENTS);
     count = 100;
     assert_int_equal(RmGetList(h, &needed, &count, NULL, &reasons), ERROR_BAD_ARGUMENTS);
@@ -301,11 +256,10 @@ static void test_secondary_denied(void **state)
     DWORD reasons = SENTINEL, h, sec = SENTINEL;
     WCHAR *f = rmt_make_file(L"secondary.txt");
 
-    h = rmt_start(key);
-    sessions[nsessions++] = h;
+    h = rmt_start_tracked(key);
     register_file(h, f);
     assert_int_equal(RmJoinSession(&sec, key), ERROR_SUCCESS);
-    sessions[nsessions++] = sec;
+    rmt_track(sec);
     assert_int_equal(RmGetList(sec, &needed, &count, NULL, &reasons),
                      ERROR_SESSION_CREDENTIAL_CONFLICT);
     /* The primary still may. */
@@ -320,7 +274,7 @@ static void test_nothing_registered(void **state)
 {
     RM_PROCESS_INFO info[2];
     UINT needed = SENTINEL, count = 0;
-    DWORD reasons = SENTINEL, h = start_session();
+    DWORD reasons = SENTINEL, h = rmt_start_tracked(NULL);
 
     assert_int_equal(RmGetList(h, &needed, &count, NULL, &reasons), ERROR_SUCCESS);
     assert_int_equal(needed, 0);
@@ -342,7 +296,7 @@ static void test_size_probe(void **state)
     WCHAR *f = rmt_make_file(L"probe.txt");
     struct rmt_child *c = spawn(FALSE, L"hold \"%ls\"", f);
     UINT needed = SENTINEL, count = 0;
-    DWORD reasons = SENTINEL, h = start_session();
+    DWORD reasons = SENTINEL, h = rmt_start_tracked(NULL);
     register_file(h, f);
 
     assert_int_equal(RmGetList(h, &needed, &count, NULL, &reasons), ERROR_MORE_DATA);
@@ -358,7 +312,7 @@ static void test_buffer_too_small(void **state)
     WCHAR *f = rmt_make_file(L"small.txt");
     RM_PROCESS_INFO info[3];
     UINT needed = SENTINEL, count = 1;
-    DWORD reasons = SENTINEL, h = start_session();
+    DWORD reasons = SENTINEL, h = rmt_start_tracked(NULL);
     spawn(FALSE, L"hold \"%ls\"", f);
     spawn(FALSE, L"hold \"%ls\"", f);
     register_file(h, f);
@@ -380,7 +334,7 @@ static void test_exact_buffer(void **state)
     WCHAR *f = rmt_make_file(L"exact.txt");
     RM_PROCESS_INFO info[3];
     UINT needed = SENTINEL, count = 2;
-    DWORD reasons = SENTINEL, h = start_session();
+    DWORD reasons = SENTINEL, h = rmt_start_tracked(NULL);
     struct rmt_child *a = spawn(FALSE, L"hold \"%ls\"", f);
     struct rmt_child *b = spawn(FALSE, L"hold \"%ls\"", f);
     register_file(h, f);
@@ -392,8 +346,8 @@ static void test_exact_buffer(void **state)
     assert_int_equal(reasons, RmRebootReasonNone);
     assert_int_equal(count_pid(info, 2, a->pid), 1);
     assert_int_equal(count_pid(info, 2, b->pid), 1);
-    check_start_time(find_pid(info, 2, a->pid), a->process);
-    check_start_time(find_pid(info, 2, b->pid), b->process);
+    check_start_time(rmt_find_pid(info, 2, a->pid), a->process);
+    check_start_time(rmt_find_pid(info, 2, b->pid), b->process);
     assert_true(untouched(&info[2], sizeof(info[2])));
 
     /* A larger buffer: the count says how many were filled. */
@@ -415,7 +369,7 @@ static void test_sdk_sample_loop(void **state)
     WCHAR *f = rmt_make_file(L"sdkloop.txt");
     RM_PROCESS_INFO *info = NULL;
     UINT needed = 0, count = 0, i;
-    DWORD reasons = 0, rc = ERROR_MORE_DATA, h = start_session();
+    DWORD reasons = 0, rc = ERROR_MORE_DATA, h = rmt_start_tracked(NULL);
     struct rmt_child *a = spawn(FALSE, L"hold \"%ls\"", f);
     struct rmt_child *b = spawn(FALSE, L"hold \"%ls\"", f);
     register_file(h, f);
@@ -444,10 +398,11 @@ static void test_inno_grow_loop(void **state)
     WCHAR *f = rmt_make_file(L"innoloop.txt");
     RM_PROCESS_INFO *info;
     UINT cap = 5, needed, count, i;
-    DWORD reasons, rc, h = start_session();
+    DWORD reasons, rc, h = rmt_start_tracked(NULL);
+    struct rmt_child *kids[6];
     int tries = 0;
 
-    for (i = 0; i < 6; i++) spawn(FALSE, L"hold \"%ls\"", f);
+    for (i = 0; i < 6; i++) kids[i] = spawn(FALSE, L"hold \"%ls\"", f);
     register_file(h, f);
 
     info = malloc(cap * sizeof(*info));
@@ -472,7 +427,7 @@ static void test_inno_grow_loop(void **state)
     assert_int_equal(tries, 2);
     assert_int_equal(needed, 6);
     assert_int_equal(count, 6);
-    for (i = 0; i < 6; i++) assert_int_equal(count_pid(info, count, kids[i].pid), 1);
+    for (i = 0; i < 6; i++) assert_int_equal(count_pid(info, count, kids[i]->pid), 1);
     free(info);
     free(f);
 }
@@ -481,7 +436,7 @@ static void test_list_recomputed_per_call(void **state)
 {
     WCHAR *f = rmt_make_file(L"recompute.txt");
     RM_PROCESS_INFO *l;
-    DWORD reasons, h = start_session();
+    DWORD reasons, h = rmt_start_tracked(NULL);
     struct rmt_child *a, *b;
     UINT n;
 
@@ -507,13 +462,14 @@ static void test_holders_exiting_between_scans(void **state)
     WCHAR *f = rmt_make_file(L"dying.txt");
     RM_PROCESS_INFO info[8];
     UINT needed, count, i, j;
-    DWORD reasons, h = start_session();
+    DWORD reasons, h = rmt_start_tracked(NULL);
+    struct rmt_child *kids[4];
 
-    for (i = 0; i < 4; i++) spawn(FALSE, L"hold \"%ls\"", f);
+    for (i = 0; i < 4; i++) kids[i] = spawn(FALSE, L"hold \"%ls\"", f);
     register_file(h, f);
     for (i = 0; i < 4; i++)
     {
-        TerminateProcess(kids[i].process, 1);
+        TerminateProcess(kids[i]->process, 1);
         needed = SENTINEL;
         count = 8;
         reasons = SENTINEL;
@@ -525,10 +481,10 @@ static void test_holders_exiting_between_scans(void **state)
         {
             UINT k;
             BOOL known = FALSE;
-            for (k = i; k < 4; k++) known |= info[j].Process.dwProcessId == kids[k].pid;
+            for (k = i; k < 4; k++) known |= info[j].Process.dwProcessId == kids[k]->pid;
             assert_true(known);
         }
-        assert_int_equal(WaitForSingleObject(kids[i].process, 5000), WAIT_OBJECT_0);
+        assert_int_equal(WaitForSingleObject(kids[i]->process, 5000), WAIT_OBJECT_0);
     }
     expect_empty(h);
     free(f);
@@ -542,7 +498,7 @@ static void check_share_mode(const WCHAR *share)
     WCHAR name[64];
     WCHAR *f;
     struct rmt_child *c;
-    DWORD h = start_session();
+    DWORD h = rmt_start_tracked(NULL);
 
     swprintf(name, 64, L"share-%ls.txt", share);
     f = rmt_make_file(name);
@@ -561,7 +517,7 @@ static void test_unheld_file(void **state)
 {
     WCHAR *f = rmt_make_file(L"unheld.txt");
     WCHAR *g = rmt_make_file(L"held-other.txt");
-    DWORD h = start_session();
+    DWORD h = rmt_start_tracked(NULL);
     spawn(FALSE, L"hold \"%ls\"", g); /* holds a different file */
     register_file(h, f);
     expect_empty(h);
@@ -573,7 +529,7 @@ static void test_nonexistent_file(void **state)
 {
     WCHAR *f = rmt_path(L"does-not-exist.txt");
     WCHAR *g = rmt_make_file(L"held-beside.txt");
-    DWORD h = start_session();
+    DWORD h = rmt_start_tracked(NULL);
     struct rmt_child *c;
 
     register_file(h, f);
@@ -589,7 +545,7 @@ static void test_nonexistent_file(void **state)
 static void test_directory_access_denied(void **state)
 {
     UINT needed = SENTINEL, count = 0;
-    DWORD reasons = SENTINEL, h = start_session();
+    DWORD reasons = SENTINEL, h = rmt_start_tracked(NULL);
     const WCHAR *dir = rmt_tempdir();
     register_file(h, dir);
     assert_int_equal(RmGetList(h, &needed, &count, NULL, &reasons), ERROR_ACCESS_DENIED);
@@ -600,7 +556,7 @@ static void test_directory_with_held_file_access_denied(void **state)
     WCHAR *f = rmt_make_file(L"beside-dir.txt");
     RM_PROCESS_INFO info[2];
     UINT needed = SENTINEL, count = 2;
-    DWORD reasons = SENTINEL, h = start_session();
+    DWORD reasons = SENTINEL, h = rmt_start_tracked(NULL);
     const WCHAR *files[2];
 
     spawn(FALSE, L"hold \"%ls\"", f);
@@ -616,7 +572,7 @@ static void test_two_spellings_listed_once(void **state)
     WCHAR *f = rmt_make_file(L"spelling.txt");
     WCHAR upper[MAX_PATH], prefixed[MAX_PATH + 8], dotted[MAX_PATH + 8];
     const WCHAR *files[2], *more[2];
-    DWORD h = start_session();
+    DWORD h = rmt_start_tracked(NULL);
     struct rmt_child *c = spawn(FALSE, L"hold \"%ls\"", f);
     size_t i;
 
@@ -645,7 +601,7 @@ static void test_three_files_listed_once(void **state)
     WCHAR *f2 = rmt_make_file(L"three-2.txt");
     WCHAR *f3 = rmt_make_file(L"three-3.txt");
     const WCHAR *files[3] = {f1, f2, f3};
-    DWORD h = start_session();
+    DWORD h = rmt_start_tracked(NULL);
     struct rmt_child *c = spawn(FALSE, L"hold \"%ls\" rwd \"%ls\" r \"%ls\" none", f1, f2, f3);
 
     register_files(h, 3, files);
@@ -678,7 +634,7 @@ static void test_loaded_dll(void **state)
 {
     WCHAR *dll = copy_to_temp(our_dll_path(), L"rmtest-loaded.dll");
     WCHAR *other = copy_to_temp(our_dll_path(), L"rmtest-not-loaded.dll");
-    DWORD h = start_session(), h2 = start_session();
+    DWORD h = rmt_start_tracked(NULL), h2 = rmt_start_tracked(NULL);
     struct rmt_child *c = spawn(FALSE, L"load \"%ls\"", dll);
 
     register_file(h, dll);
@@ -698,7 +654,7 @@ static void test_loaded_system_dll(void **state)
 {
     WCHAR dll[MAX_PATH];
     RM_PROCESS_INFO *l;
-    DWORD reasons, h = start_session();
+    DWORD reasons, h = rmt_start_tracked(NULL);
     struct rmt_child *c;
     UINT n;
 
@@ -709,7 +665,7 @@ static void test_loaded_system_dll(void **state)
     n = get_all(h, &l, &reasons);
     /* Other processes may use it too; the helper is there once. */
     assert_int_equal(count_pid(l, n, c->pid), 1);
-    check_start_time(find_pid(l, n, c->pid), c->process);
+    check_start_time(rmt_find_pid(l, n, c->pid), c->process);
     if (!GetModuleHandleW(L"msimg32.dll")) assert_int_equal(count_pid(l, n, GetCurrentProcessId()), 0);
     free(l);
 }
@@ -725,7 +681,7 @@ static void test_exe_image(void **state)
     PROCESS_INFORMATION pi;
     HANDLE ready, quit, waits[2];
     RM_PROCESS_INFO *l;
-    DWORD reasons, h = start_session();
+    DWORD reasons, h = rmt_start_tracked(NULL);
     UINT n;
 
     swprintf(ready_name, 64, L"rmtest-image-ready-%lu", GetCurrentProcessId());
@@ -778,7 +734,7 @@ static void test_self_holds_file(void **state)
     WCHAR *f = rmt_make_file(L"self.txt");
     RM_UNIQUE_PROCESS me = rmt_self();
     RM_PROCESS_INFO *l;
-    DWORD reasons, h = start_session();
+    DWORD reasons, h = rmt_start_tracked(NULL);
     UINT n;
 
     self_file = CreateFileW(f, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
@@ -805,7 +761,7 @@ static void test_self_holds_file(void **state)
 static void test_file_and_process_listed_once(void **state)
 {
     WCHAR *f = rmt_make_file(L"both.txt");
-    DWORD h = start_session();
+    DWORD h = rmt_start_tracked(NULL);
     struct rmt_child *c = spawn(FALSE, L"hold \"%ls\"", f);
     register_file(h, f);
     register_process(h, c->id);
@@ -818,7 +774,7 @@ static void test_file_and_process_listed_once(void **state)
 
 static void test_registered_process(void **state)
 {
-    DWORD h = start_session();
+    DWORD h = rmt_start_tracked(NULL);
     struct rmt_child *c = spawn(FALSE, L"sleep");
     spawn(FALSE, L"sleep"); /* not registered */
     register_process(h, c->id);
@@ -827,7 +783,7 @@ static void test_registered_process(void **state)
 
 static void test_registered_process_wrong_start_time(void **state)
 {
-    DWORD h = start_session();
+    DWORD h = rmt_start_tracked(NULL);
     struct rmt_child *c = spawn(FALSE, L"sleep");
     RM_UNIQUE_PROCESS wrong = c->id;
     wrong.ProcessStartTime.dwLowDateTime += 1;
@@ -840,7 +796,7 @@ static void test_registered_process_wrong_start_time(void **state)
 
 static void test_registered_process_exited(void **state)
 {
-    DWORD h = start_session(), h2 = start_session();
+    DWORD h = rmt_start_tracked(NULL), h2 = rmt_start_tracked(NULL);
     struct rmt_child *c = spawn(FALSE, L"sleep");
     RM_UNIQUE_PROCESS id = c->id;
 
@@ -862,7 +818,7 @@ static void test_registered_self(void **state)
 {
     RM_UNIQUE_PROCESS me = rmt_self();
     RM_PROCESS_INFO *l;
-    DWORD reasons, h = start_session();
+    DWORD reasons, h = rmt_start_tracked(NULL);
     UINT n;
 
     register_process(h, me);
@@ -907,7 +863,7 @@ static void test_service_registered(void **state)
 {
     WCHAR args[128], display[128];
     RM_PROCESS_INFO *l;
-    DWORD reasons, pid, h = start_session();
+    DWORD reasons, pid, h = rmt_start_tracked(NULL);
     UINT n;
 
     swprintf(args, 128, L"service %ls", svc_names[0]);
@@ -962,7 +918,7 @@ static void test_service_dependents_listed(void **state)
 {
     WCHAR args[128], display_a[128], display_b[128], deps[72];
     RM_PROCESS_INFO *l;
-    DWORD reasons, pid_a, pid_b, h = start_session();
+    DWORD reasons, pid_a, pid_b, h = rmt_start_tracked(NULL);
     UINT n;
 
     swprintf(args, 128, L"service %ls", svc_names[0]);
@@ -980,8 +936,8 @@ static void test_service_dependents_listed(void **state)
     register_service(h, svc_names[0]);
     n = get_all(h, &l, &reasons);
     assert_int_equal(n, 2);
-    check_service_entry(find_pid(l, n, pid_a), svc_names[0], display_a, pid_a);
-    check_service_entry(find_pid(l, n, pid_b), svc_names[1], display_b, pid_b);
+    check_service_entry(rmt_find_pid(l, n, pid_a), svc_names[0], display_a, pid_a);
+    check_service_entry(rmt_find_pid(l, n, pid_b), svc_names[1], display_b, pid_b);
     assert_int_equal(reasons, RmRebootReasonNone);
     free(l);
 }
@@ -991,7 +947,7 @@ static void test_service_holding_file(void **state)
     WCHAR *f = rmt_make_file(L"service-held.txt");
     WCHAR args[MAX_PATH + 128], display[128];
     RM_PROCESS_INFO *l;
-    DWORD reasons, pid, h = start_session();
+    DWORD reasons, pid, h = rmt_start_tracked(NULL);
     UINT n;
 
     swprintf(args, ARRAYSIZE(args), L"service %ls hold \"%ls\"", svc_names[0], f);
@@ -1011,7 +967,7 @@ static void test_service_long_display_name(void **state)
 {
     WCHAR args[128], display[257];
     RM_PROCESS_INFO *l;
-    DWORD reasons, pid, h = start_session();
+    DWORD reasons, pid, h = rmt_start_tracked(NULL);
     UINT n, i;
 
     for (i = 0; i < 256; i++) display[i] = L'A' + (WCHAR)(i % 26);
@@ -1031,7 +987,7 @@ static void test_service_long_display_name(void **state)
 
 static void test_service_not_installed(void **state)
 {
-    DWORD h = start_session();
+    DWORD h = rmt_start_tracked(NULL);
     register_service(h, svc_names[0]); /* never installed */
     expect_empty(h);
 }

@@ -11,42 +11,6 @@
 
 #define KEYBUF (CCH_RM_SESSION_KEY + 1)
 
-/* ---- sessions this program opened (ended by the teardown if a test failed) ---- */
-
-static DWORD opened[16];
-static int nopened;
-
-static DWORD start(WCHAR key[KEYBUF])
-{
-    DWORD h = rmt_start(key);
-    if (nopened < (int)ARRAYSIZE(opened)) opened[nopened++] = h;
-    return h;
-}
-
-static void untrack(DWORD h)
-{
-    int i;
-    for (i = 0; i < nopened; i++)
-        if (opened[i] == h)
-        {
-            opened[i] = opened[--nopened];
-            return;
-        }
-}
-
-static void end_ok(DWORD h)
-{
-    assert_int_equal(RmEndSession(h), ERROR_SUCCESS);
-    untrack(h);
-}
-
-static int teardown_end_all(void **state)
-{
-    (void)state;
-    while (nopened) RmEndSession(opened[--nopened]);
-    return 0;
-}
-
 /* ---- RmReserveHeap ----------------------------------------------------------------- */
 
 static void test_reserve_heap(void **state)
@@ -70,7 +34,7 @@ static void test_cancel_with_nothing_running(void **state)
     DWORD h, reasons, r;
     (void)state;
 
-    h = start(key);
+    h = rmt_start_tracked(key);
     assert_int_equal(RmCancelCurrentTask(h), ERROR_SUCCESS);
     assert_int_equal(RmCancelCurrentTask(h), ERROR_SUCCESS);
 
@@ -94,7 +58,7 @@ static void test_cancel_with_nothing_running(void **state)
         assert_true(n >= 1);
         free(apps);
     }
-    end_ok(h);
+    rmt_end_ok(h);
 }
 
 /* ---- reserved flags -------------------------------------------------------------------- */
@@ -109,14 +73,14 @@ static void test_reserved_flags(void **state)
     int i;
     (void)state;
 
-    h = start(key);
+    h = rmt_start_tracked(key);
     for (i = 0; i < (int)ARRAYSIZE(bad_shutdown); i++)
         assert_int_equal(RmShutdown(h, bad_shutdown[i], NULL), ERROR_BAD_ARGUMENTS);
     for (i = 0; i < (int)ARRAYSIZE(bad_restart); i++)
         assert_int_equal(RmRestart(h, bad_restart[i], NULL), ERROR_BAD_ARGUMENTS);
     /* RmRestart before any RmShutdown is out of sequence. */
     assert_int_equal(RmRestart(h, 0, NULL), ERROR_REQUEST_OUT_OF_SEQUENCE);
-    end_ok(h);
+    rmt_end_ok(h);
 }
 
 /* ---- argument checks come before the handle check ----------------------------------- */
@@ -176,7 +140,7 @@ static void test_bad_arguments_valid_handle(void **state)
     DWORD h, reasons;
     (void)state;
 
-    h = start(key);
+    h = rmt_start_tracked(key);
     n = 0;
     needed = SENTINEL;
     reasons = SENTINEL;
@@ -194,7 +158,7 @@ static void test_bad_arguments_valid_handle(void **state)
     assert_int_equal(needed, 0);
     assert_int_equal(n, 0);
     assert_int_equal(reasons, 0);
-    end_ok(h);
+    rmt_end_ok(h);
 }
 
 /* ---- handle leaks ------------------------------------------------------------------------ */
@@ -207,7 +171,7 @@ static void cycle(const WCHAR *file, BOOL with_join)
     UINT needed, n = 0;
     DWORD h, hs = SENTINEL, reasons, cb = 0, r;
 
-    h = start(key);
+    h = rmt_start_tracked(key);
     assert_int_equal(RmRegisterResources(h, 1, files, 1, &self, 1, svcs), ERROR_SUCCESS);
     if (with_join)
     {
@@ -219,7 +183,7 @@ static void cycle(const WCHAR *file, BOOL with_join)
     assert_true(r == ERROR_SUCCESS || r == ERROR_MORE_DATA);
     assert_int_equal(RmAddFilter(h, NULL, NULL, L"RmTestLeakSvc", RmNoRestart), ERROR_SUCCESS);
     assert_int_equal(RmGetFilterList(h, NULL, 0, &cb), ERROR_MORE_DATA);
-    end_ok(h);
+    rmt_end_ok(h);
 }
 
 static void test_no_handle_leak(void **state)
@@ -258,11 +222,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reserve_heap),
-        cmocka_unit_test_teardown(test_cancel_with_nothing_running, teardown_end_all),
-        cmocka_unit_test_teardown(test_reserved_flags, teardown_end_all),
+        cmocka_unit_test_teardown(test_cancel_with_nothing_running, rmt_teardown_sessions),
+        cmocka_unit_test_teardown(test_reserved_flags, rmt_teardown_sessions),
         cmocka_unit_test(test_arguments_before_handle),
-        cmocka_unit_test_teardown(test_bad_arguments_valid_handle, teardown_end_all),
-        cmocka_unit_test_teardown(test_no_handle_leak, teardown_end_all),
+        cmocka_unit_test_teardown(test_bad_arguments_valid_handle, rmt_teardown_sessions),
+        cmocka_unit_test_teardown(test_no_handle_leak, rmt_teardown_sessions),
     };
     int r;
     rmt_init();

@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RM_ROOT L"Software\\Microsoft\\RestartManager"
-#define NSLOTS 64
 #define KEYBUF (CCH_RM_SESSION_KEY + 1)
 
 #define assert_wstr_equal(a, b)                                                 \
@@ -21,44 +19,19 @@
 
 /* ---- sessions this program opened (ended by the teardown if a test failed) ---- */
 
-static DWORD opened[64];
-static int nopened;
 static WCHAR saved_cwd[MAX_PATH];
-
-static void track(DWORD h)
-{
-    if (nopened < (int)ARRAYSIZE(opened)) opened[nopened++] = h;
-}
-
-static void untrack(DWORD h)
-{
-    int i;
-    for (i = 0; i < nopened; i++)
-        if (opened[i] == h)
-        {
-            opened[i] = opened[--nopened];
-            return;
-        }
-}
 
 static DWORD start(WCHAR key[KEYBUF])
 {
-    DWORD h = rmt_start(key);
-    track(h);
-    assert_true(h < NSLOTS);
+    DWORD h = rmt_start_tracked(key);
+    assert_true(h < RMT_NSLOTS);
     return h;
-}
-
-static void end_ok(DWORD h)
-{
-    assert_int_equal(RmEndSession(h), ERROR_SUCCESS);
-    untrack(h);
 }
 
 static int teardown_end_all(void **state)
 {
     (void)state;
-    while (nopened) RmEndSession(opened[--nopened]);
+    rmt_end_all();
     if (saved_cwd[0])
     {
         SetCurrentDirectoryW(saved_cwd);
@@ -68,27 +41,6 @@ static int teardown_end_all(void **state)
 }
 
 /* ---- the store as the registry shows it ------------------------------------------ */
-
-static HKEY open_slot(DWORD slot)
-{
-    WCHAR path[128];
-    HKEY k;
-    swprintf(path, ARRAYSIZE(path), RM_ROOT L"\\Session%04lu", slot);
-    if (RegOpenKeyExW(HKEY_CURRENT_USER, path, 0, KEY_READ, &k)) return NULL;
-    return k;
-}
-
-static DWORD sequence_of(DWORD slot)
-{
-    DWORD type = 0, v = SENTINEL, cb = sizeof(v);
-    HKEY k = open_slot(slot);
-    assert_non_null(k);
-    assert_int_equal(RegQueryValueExW(k, L"Sequence", NULL, &type, (BYTE *)&v, &cb), ERROR_SUCCESS);
-    RegCloseKey(k);
-    assert_int_equal(type, REG_DWORD);
-    assert_int_equal(cb, sizeof(DWORD));
-    return v;
-}
 
 /* Entries of every value named prefix + 4 digits, in value order. */
 struct entries
@@ -131,7 +83,7 @@ static void read_entries(DWORD slot, const WCHAR *prefix, struct entries *e)
 {
     DWORD nvalues = 0, maxname = 0, maxdata = 0, i;
     WCHAR *name, *data;
-    HKEY k = open_slot(slot);
+    HKEY k = rmt_open_slot(slot, KEY_READ);
 
     memset(e, 0, sizeof(*e));
     assert_non_null(k);
@@ -156,23 +108,13 @@ static void read_entries(DWORD slot, const WCHAR *prefix, struct entries *e)
     RegCloseKey(k);
 }
 
-static BOOL value_exists(DWORD slot, const WCHAR *name)
-{
-    HKEY k = open_slot(slot);
-    LSTATUS st;
-    assert_non_null(k);
-    st = RegQueryValueExW(k, name, NULL, NULL, NULL, NULL);
-    RegCloseKey(k);
-    return st == ERROR_SUCCESS;
-}
-
 /* No RegFiles/RegProcs/RegSvcs value at all. */
 static void assert_nothing_registered(DWORD slot)
 {
     static const WCHAR *const prefixes[] = { L"RegFiles", L"RegProcs", L"RegSvcs" };
     struct entries e;
     int i;
-    assert_int_equal(sequence_of(slot), 0);
+    assert_int_equal(rmt_sequence(slot), 0);
     for (i = 0; i < 3; i++)
     {
         read_entries(slot, prefixes[i], &e);
@@ -258,7 +200,7 @@ static void test_null_arrays(void **state)
     assert_int_equal(RmRegisterResources(h, 0, NULL, 0, NULL, 1, NULL), ERROR_BAD_ARGUMENTS);
     assert_int_equal(RmRegisterResources(h, 3, NULL, 3, NULL, 3, NULL), ERROR_BAD_ARGUMENTS);
     assert_nothing_registered(h);
-    end_ok(h);
+    rmt_end_ok(h);
 }
 
 static void test_null_entries_store_nothing(void **state)
@@ -287,11 +229,11 @@ static void test_null_entries_store_nothing(void **state)
 
     /* The same session still registers normally afterwards. */
     assert_int_equal(RmRegisterResources(h, 2, files_ok, 1, &self, 1, svcs_ok), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(h), 1);
-    assert_true(value_exists(h, L"RegFiles0000"));
-    assert_true(value_exists(h, L"RegProcs0000"));
-    assert_true(value_exists(h, L"RegSvcs0000"));
-    end_ok(h);
+    assert_int_equal(rmt_sequence(h), 1);
+    assert_true(rmt_value_exists(h, L"RegFiles0000"));
+    assert_true(rmt_value_exists(h, L"RegProcs0000"));
+    assert_true(rmt_value_exists(h, L"RegSvcs0000"));
+    rmt_end_ok(h);
     free(a);
     free(b);
 }
@@ -311,7 +253,7 @@ static void test_empty_strings(void **state)
     assert_int_equal(RmRegisterResources(h, 1, files_ok, 0, NULL, 2, svcs_empty), ERROR_BAD_ARGUMENTS);
     assert_int_equal(RmRegisterResources(h, 0, NULL, 0, NULL, 1, svcs_empty + 1), ERROR_BAD_ARGUMENTS);
     assert_nothing_registered(h);
-    end_ok(h);
+    rmt_end_ok(h);
     free(a);
 }
 
@@ -350,7 +292,7 @@ static void test_too_long_strings(void **state)
     assert_int_equal(e.n, 1);
     assert_int_equal(wcslen(e.s[0]), 256);
     entries_free(&e);
-    end_ok(h);
+    rmt_end_ok(h);
     free(longf);
 }
 
@@ -386,7 +328,7 @@ static void test_count_overflow_x86(void **state)
     assert_int_equal(RmRegisterResources(h, 0, NULL, 0x20000000u, procs, 0, NULL), ERROR_BAD_ARGUMENTS);
     assert_int_equal(RmRegisterResources(h, 0, NULL, 0, NULL, 0x40000000u, svcs), ERROR_BAD_ARGUMENTS);
     assert_nothing_registered(h);
-    end_ok(h);
+    rmt_end_ok(h);
     VirtualFree(mem, 0, MEM_RELEASE);
 }
 #endif
@@ -407,7 +349,7 @@ static void test_zero_counts(void **state)
     /* Zero counts: the arrays are not read, even if they hold NULLs. */
     assert_int_equal(RmRegisterResources(h, 0, junk, 0, &p, 0, junk), ERROR_SUCCESS);
     assert_nothing_registered(h);
-    end_ok(h);
+    rmt_end_ok(h);
 }
 
 static void test_nonexistent_files_accepted(void **state)
@@ -422,10 +364,10 @@ static void test_nonexistent_files_accepted(void **state)
     assert_int_equal(GetFileAttributesW(a), INVALID_FILE_ATTRIBUTES);
     h = start(key);
     assert_int_equal(RmRegisterResources(h, 2, files, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(h), 1);
+    assert_int_equal(rmt_sequence(h), 1);
     assert_int_equal(count_file_entries(h, a, NULL), 1);
     assert_int_equal(count_file_entries(h, b, NULL), 1);
-    end_ok(h);
+    rmt_end_ok(h);
     free(a);
     free(b);
 }
@@ -442,24 +384,24 @@ static void test_registration_adds_up(void **state)
     (void)state;
 
     h = start(key);
-    assert_int_equal(sequence_of(h), 0);
+    assert_int_equal(rmt_sequence(h), 0);
 
     assert_int_equal(RmRegisterResources(h, 1, fa, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(h), 1);
-    assert_true(value_exists(h, L"RegFiles0000"));
+    assert_int_equal(rmt_sequence(h), 1);
+    assert_true(rmt_value_exists(h, L"RegFiles0000"));
 
     assert_int_equal(RmRegisterResources(h, 1, fb, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(h), 2);
-    assert_true(value_exists(h, L"RegFiles0001"));
+    assert_int_equal(rmt_sequence(h), 2);
+    assert_true(rmt_value_exists(h, L"RegFiles0001"));
 
     assert_int_equal(RmRegisterResources(h, 0, NULL, 1, &self, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(h), 3);
-    assert_true(value_exists(h, L"RegProcs0002"));
-    assert_false(value_exists(h, L"RegFiles0002"));
+    assert_int_equal(rmt_sequence(h), 3);
+    assert_true(rmt_value_exists(h, L"RegProcs0002"));
+    assert_false(rmt_value_exists(h, L"RegFiles0002"));
 
     assert_int_equal(RmRegisterResources(h, 0, NULL, 0, NULL, 1, svcs), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(h), 4);
-    assert_true(value_exists(h, L"RegSvcs0003"));
+    assert_int_equal(rmt_sequence(h), 4);
+    assert_true(rmt_value_exists(h, L"RegSvcs0003"));
 
     /* Everything is still there: calls add up, nothing was replaced. */
     assert_int_equal(count_file_entries(h, a, NULL), 1);
@@ -475,7 +417,7 @@ static void test_registration_adds_up(void **state)
     assert_int_equal(e.n, 1);
     assert_wstr_equal(e.s[0], L"RmTestAddsSvc");
     entries_free(&e);
-    end_ok(h);
+    rmt_end_ok(h);
     free(a);
     free(b);
 }
@@ -515,16 +457,16 @@ static void test_duplicate_file_spellings(void **state)
     /* Twice in one call: one entry. */
     h = start(key);
     assert_int_equal(RmRegisterResources(h, 2, twice, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(h), 1);
+    assert_int_equal(rmt_sequence(h), 1);
     assert_int_equal(count_file_entries(h, p, &total), 1);
     assert_int_equal(total, 1);
     /* Again, in every other spelling: nothing new is stored. */
     assert_int_equal(RmRegisterResources(h, 1, twice, 0, NULL, 0, NULL), ERROR_SUCCESS);
     assert_int_equal(RmRegisterResources(h, n, spellings, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(h), 1);
+    assert_int_equal(rmt_sequence(h), 1);
     assert_int_equal(count_file_entries(h, p, &total), 1);
     assert_int_equal(total, 1);
-    end_ok(h);
+    rmt_end_ok(h);
 
     /* Each spelling alone in a later call of a fresh session: still one entry. */
     h = start(key);
@@ -534,13 +476,13 @@ static void test_duplicate_file_spellings(void **state)
     for (int i = 0; i < n; i++)
     {
         assert_int_equal(RmRegisterResources(h, 1, &spellings[i], 0, NULL, 0, NULL), ERROR_SUCCESS);
-        assert_int_equal(sequence_of(h), 1);
+        assert_int_equal(rmt_sequence(h), 1);
     }
     assert_int_equal(RmRegisterResources(h, 1, twice, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(h), 1);
+    assert_int_equal(rmt_sequence(h), 1);
     assert_int_equal(count_file_entries(h, p, &total), 1);
     assert_int_equal(total, 1);
-    end_ok(h);
+    rmt_end_ok(h);
 
     assert_true(SetCurrentDirectoryW(saved_cwd));
     saved_cwd[0] = 0;
@@ -563,8 +505,8 @@ static void test_duplicate_nonexistent_spellings(void **state)
     assert_int_equal(count_file_entries(h, p, &total), 1);
     assert_int_equal(total, 1);
     assert_int_equal(RmRegisterResources(h, 1, spellings + 1, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(h), 1);
-    end_ok(h);
+    assert_int_equal(rmt_sequence(h), 1);
+    rmt_end_ok(h);
     free(p); free(up); free(sl); free(pre);
 }
 
@@ -582,7 +524,7 @@ static void test_duplicate_processes(void **state)
 
     h = start(key);
     assert_int_equal(RmRegisterResources(h, 0, NULL, 3, procs, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(h), 1);
+    assert_int_equal(rmt_sequence(h), 1);
     read_entries(h, L"RegProcs", &e);
     assert_int_equal(e.n, 1);
     assert_int_equal(wcslen(e.s[0]), 26);
@@ -591,17 +533,17 @@ static void test_duplicate_processes(void **state)
 
     /* Again: nothing new. */
     assert_int_equal(RmRegisterResources(h, 0, NULL, 1, procs, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(h), 1);
+    assert_int_equal(rmt_sequence(h), 1);
 
     /* Same PID, another creation time: another process. */
     other = procs[0];
     other.ProcessStartTime.dwLowDateTime ^= 1;
     assert_int_equal(RmRegisterResources(h, 0, NULL, 1, &other, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(h), 2);
+    assert_int_equal(rmt_sequence(h), 2);
     read_entries(h, L"RegProcs", &e);
     assert_int_equal(e.n, 2);
     entries_free(&e);
-    end_ok(h);
+    rmt_end_ok(h);
 }
 
 static void test_duplicate_services(void **state)
@@ -621,13 +563,13 @@ static void test_duplicate_services(void **state)
     assert_int_equal(_wcsicmp(e.s[0], L"RmTestDupSvc"), 0);
     entries_free(&e);
     assert_int_equal(RmRegisterResources(h, 0, NULL, 0, NULL, 1, again), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(h), 1);
+    assert_int_equal(rmt_sequence(h), 1);
     assert_int_equal(RmRegisterResources(h, 0, NULL, 0, NULL, 1, other), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(h), 2);
+    assert_int_equal(rmt_sequence(h), 2);
     read_entries(h, L"RegSvcs", &e);
     assert_int_equal(e.n, 2);
     entries_free(&e);
-    end_ok(h);
+    rmt_end_ok(h);
 }
 
 static void test_already_registered_stores_nothing(void **state)
@@ -642,26 +584,26 @@ static void test_already_registered_stores_nothing(void **state)
 
     h = start(key);
     assert_int_equal(RmRegisterResources(h, 2, files, 1, &self, 1, svcs), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(h), 1);
+    assert_int_equal(rmt_sequence(h), 1);
     assert_int_equal(RmRegisterResources(h, 2, files, 1, &self, 1, svcs), ERROR_SUCCESS);
     assert_int_equal(RmRegisterResources(h, 1, files + 1, 0, NULL, 0, NULL), ERROR_SUCCESS);
     assert_int_equal(RmRegisterResources(h, 0, NULL, 1, &self, 1, svcs), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(h), 1);
-    assert_false(value_exists(h, L"RegFiles0001"));
-    assert_false(value_exists(h, L"RegProcs0001"));
-    assert_false(value_exists(h, L"RegSvcs0001"));
+    assert_int_equal(rmt_sequence(h), 1);
+    assert_false(rmt_value_exists(h, L"RegFiles0001"));
+    assert_false(rmt_value_exists(h, L"RegProcs0001"));
+    assert_false(rmt_value_exists(h, L"RegSvcs0001"));
 
     /* A call mixing old and new stores only the new. */
     files[0] = b;
     files[1] = rmt_path(L"known-c.txt");
     assert_int_equal(RmRegisterResources(h, 2, files, 1, &self, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(h), 2);
+    assert_int_equal(rmt_sequence(h), 2);
     read_entries(h, L"RegFiles", &e);
     assert_int_equal(e.n, 3);
     entries_free(&e);
-    assert_false(value_exists(h, L"RegProcs0001"));
+    assert_false(rmt_value_exists(h, L"RegProcs0001"));
     assert_int_equal(count_file_entries(h, files[1], NULL), 1);
-    end_ok(h);
+    rmt_end_ok(h);
     free(a);
     free(b);
     free((void *)files[1]);
@@ -681,11 +623,11 @@ static void test_secondary_registration_visible(void **state)
 
     hp = start(key);
     assert_int_equal(RmJoinSession(&hs, key), ERROR_SUCCESS);
-    track(hs);
+    rmt_track(hs);
     assert_int_equal(RmRegisterResources(hs, 1, files, 0, NULL, 1, svcs), ERROR_SUCCESS);
 
     /* In the primary's session in the store. */
-    assert_int_equal(sequence_of(hp), 1);
+    assert_int_equal(rmt_sequence(hp), 1);
     assert_int_equal(count_file_entries(hp, a, NULL), 1);
     read_entries(hp, L"RegSvcs", &e);
     assert_int_equal(e.n, 1);
@@ -693,7 +635,7 @@ static void test_secondary_registration_visible(void **state)
 
     /* The primary sees them as already registered, and its list works. */
     assert_int_equal(RmRegisterResources(hp, 1, files, 0, NULL, 1, svcs), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(hp), 1);
+    assert_int_equal(rmt_sequence(hp), 1);
     needed = SENTINEL;
     n = 0;
     reasons = SENTINEL;
@@ -707,7 +649,7 @@ static void test_secondary_registration_visible(void **state)
     two[0] = a;
     two[1] = c;
     assert_int_equal(RmRegisterResources(hp, 2, two, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(hp), 2);
+    assert_int_equal(rmt_sequence(hp), 2);
     assert_int_equal(count_file_entries(hp, a, &total), 1);
     assert_int_equal(count_file_entries(hp, c, NULL), 1);
     assert_int_equal(total, 2);
@@ -719,15 +661,15 @@ static void test_secondary_registration_visible(void **state)
     two[0] = c;
     two[1] = d;
     assert_int_equal(RmRegisterResources(hs, 2, two, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(hp), 3);
+    assert_int_equal(rmt_sequence(hp), 3);
     assert_int_equal(count_file_entries(hp, a, &total), 1);
     assert_int_equal(count_file_entries(hp, c, NULL), 1);
     assert_int_equal(count_file_entries(hp, d, NULL), 1);
     assert_int_equal(total, 3);
     assert_int_equal(RmGetList(hp, &needed, &n, NULL, &reasons), ERROR_SUCCESS);
 
-    end_ok(hs);
-    end_ok(hp);
+    rmt_end_ok(hs);
+    rmt_end_ok(hp);
     free(a);
     free(c);
     free(d);
@@ -751,9 +693,9 @@ static void test_long_path(void **state)
 
     h = start(key);
     assert_int_equal(RmRegisterResources(h, 1, files, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(h), 1);
+    assert_int_equal(rmt_sequence(h), 1);
     assert_int_equal(count_file_entries(h, p, NULL), 1);
-    end_ok(h);
+    rmt_end_ok(h);
     free(p);
 }
 
@@ -775,7 +717,7 @@ static void test_thousand_files(void **state)
     t = GetTickCount();
     assert_int_equal(RmRegisterResources(h, 1000, files, 0, NULL, 0, NULL), ERROR_SUCCESS);
     printf("# 1000 files registered in %lu ms\n", GetTickCount() - t);
-    assert_int_equal(sequence_of(h), 1);
+    assert_int_equal(rmt_sequence(h), 1);
     read_entries(h, L"RegFiles", &e);
     assert_int_equal(e.values, 1);
     assert_int_equal(e.n, 1000);
@@ -790,8 +732,8 @@ static void test_thousand_files(void **state)
     entries_free(&e);
     /* The same thousand again: nothing new. */
     assert_int_equal(RmRegisterResources(h, 1000, files, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(h), 1);
-    end_ok(h);
+    assert_int_equal(rmt_sequence(h), 1);
+    rmt_end_ok(h);
     for (i = 0; i < 1000; i++) free((void *)files[i]);
     free(files);
 }

@@ -12,120 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RM_ROOT L"Software\\Microsoft\\RestartManager"
-#define NSLOTS 64
 #define KEYBUF (CCH_RM_SESSION_KEY + 1)
 
-/* ---- sessions this program opened (ended by the teardown if a test failed) ---- */
-
-static DWORD opened[256];
-static int nopened;
-
-static void track(DWORD h)
-{
-    if (nopened < (int)ARRAYSIZE(opened)) opened[nopened++] = h;
-}
-
-static void untrack(DWORD h)
-{
-    int i;
-    for (i = 0; i < nopened; i++)
-        if (opened[i] == h)
-        {
-            opened[i] = opened[--nopened];
-            return;
-        }
-}
-
-static DWORD start(WCHAR key[KEYBUF])
-{
-    DWORD h = rmt_start(key);
-    track(h);
-    return h;
-}
-
-static DWORD join(const WCHAR *key)
-{
-    DWORD h = SENTINEL;
-    assert_int_equal(RmJoinSession(&h, key), ERROR_SUCCESS);
-    assert_int_not_equal(h, SENTINEL);
-    track(h);
-    return h;
-}
-
-static void end_ok(DWORD h)
-{
-    assert_int_equal(RmEndSession(h), ERROR_SUCCESS);
-    untrack(h);
-}
-
-static int teardown_end_all(void **state)
-{
-    (void)state;
-    /* Secondaries were tracked after their primaries: end newest first. */
-    while (nopened) RmEndSession(opened[--nopened]);
-    return 0;
-}
-
-/* ---- the store as the registry shows it ------------------------------------------ */
-
-static HKEY open_slot(DWORD slot)
-{
-    WCHAR path[128];
-    HKEY k;
-    swprintf(path, ARRAYSIZE(path), RM_ROOT L"\\Session%04lu", slot);
-    if (RegOpenKeyExW(HKEY_CURRENT_USER, path, 0, KEY_READ, &k)) return NULL;
-    return k;
-}
-
-static BOOL slot_exists(DWORD slot)
-{
-    HKEY k = open_slot(slot);
-    if (k) RegCloseKey(k);
-    return k != NULL;
-}
-
-static BOOL owner_alive(const RM_UNIQUE_PROCESS *p)
-{
-    FILETIME c, e, k, u;
-    DWORD code = 0;
-    BOOL alive = FALSE;
-    HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, p->dwProcessId);
-    if (!h) return FALSE;
-    if (GetProcessTimes(h, &c, &e, &k, &u) && GetExitCodeProcess(h, &code) && code == STILL_ACTIVE)
-        alive = !memcmp(&c, &p->ProcessStartTime, sizeof(c));
-    CloseHandle(h);
-    return alive;
-}
-
-/* A slot is taken while its key has a valid Owner naming a live process. */
-static BOOL slot_live(DWORD slot)
-{
-    RM_UNIQUE_PROCESS owner;
-    DWORD type = 0, cb = sizeof(owner);
-    BOOL live = FALSE;
-    HKEY k = open_slot(slot);
-    if (!k) return FALSE;
-    if (!RegQueryValueExW(k, L"Owner", NULL, &type, (BYTE *)&owner, &cb) && type == REG_BINARY &&
-        cb == sizeof(owner))
-        live = owner_alive(&owner);
-    RegCloseKey(k);
-    return live;
-}
-
-static int lowest_free_slot(void)
-{
-    int s;
-    for (s = 0; s < NSLOTS; s++)
-        if (!slot_live(s)) return s;
-    return -1;
-}
+/* ---- the store as the registry shows it (readers shared in rmtest.h) ------------- */
 
 static int free_slots(void)
 {
     int s, n = 0;
-    for (s = 0; s < NSLOTS; s++)
-        if (!slot_live(s)) n++;
+    for (s = 0; s < RMT_NSLOTS; s++)
+        if (!rmt_slot_live(s)) n++;
     return n;
 }
 
@@ -133,28 +28,21 @@ static int free_slots(void)
 static int session_keys(void)
 {
     int s, n = 0;
-    for (s = 0; s < NSLOTS + 16; s++)
-        if (slot_exists(s)) n++;
+    for (s = 0; s < RMT_NSLOTS + 16; s++)
+        if (rmt_slot_exists(s)) n++;
     return n;
 }
 
+/* A value of slot's key, asserting it can be read; returns its size in bytes. */
 static DWORD read_value(DWORD slot, const WCHAR *name, DWORD *type, void *buf, DWORD cb)
 {
     LSTATUS st;
-    HKEY k = open_slot(slot);
+    HKEY k = rmt_open_slot(slot, KEY_READ);
     assert_non_null(k);
     st = RegQueryValueExW(k, name, NULL, type, buf, &cb);
     RegCloseKey(k);
     assert_int_equal(st, ERROR_SUCCESS);
     return cb;
-}
-
-static DWORD sequence_of(DWORD slot)
-{
-    DWORD type = 0, v = SENTINEL;
-    assert_int_equal(read_value(slot, L"Sequence", &type, &v, sizeof(v)), sizeof(DWORD));
-    assert_int_equal(type, REG_DWORD);
-    return v;
 }
 
 static BOOL is_key_text(const WCHAR *key)
@@ -214,7 +102,7 @@ static void test_start_writes_exactly_33_wchars(void **state)
     (void)state;
 
     memset(buf, 0x41, sizeof(buf));
-    h = start(buf);
+    h = rmt_start_tracked(buf);
     for (i = 0; i < (int)CCH_RM_SESSION_KEY; i++)
     {
         assert_true(iswxdigit(buf[i]));
@@ -224,7 +112,7 @@ static void test_start_writes_exactly_33_wchars(void **state)
     assert_int_equal(buf[CCH_RM_SESSION_KEY], 0);
     /* The canary right after the 33rd WCHAR, and everything beyond it, survive. */
     for (i = KEYBUF; i < (int)ARRAYSIZE(buf); i++) assert_int_equal(buf[i], 0x4141);
-    end_ok(h);
+    rmt_end_ok(h);
 }
 
 static void test_two_sessions_differ(void **state)
@@ -234,42 +122,42 @@ static void test_two_sessions_differ(void **state)
     DWORD h1, h2, type;
     (void)state;
 
-    h1 = start(k1);
-    h2 = start(k2);
+    h1 = rmt_start_tracked(k1);
+    h2 = rmt_start_tracked(k2);
     assert_int_not_equal(h1, h2);
     assert_true(wcscmp(k1, k2) != 0);
     /* Handles are small: primaries are store slots. */
-    assert_true(h1 < NSLOTS);
-    assert_true(h2 < NSLOTS);
+    assert_true(h1 < RMT_NSLOTS);
+    assert_true(h2 < RMT_NSLOTS);
     assert_int_equal(read_value(h1, L"SessionHash", &type, h1b, sizeof(h1b)), 32);
     assert_int_equal(read_value(h2, L"SessionHash", &type, h2b, sizeof(h2b)), 32);
     assert_memory_not_equal(h1b, h2b, 32);
-    end_ok(h2);
-    end_ok(h1);
+    rmt_end_ok(h2);
+    rmt_end_ok(h1);
 }
 
 static void test_first_session_gets_lowest_free_slot(void **state)
 {
     WCHAR key[KEYBUF];
     DWORD h;
-    int expect = lowest_free_slot();
+    int expect = rmt_lowest_free_slot();
     (void)state;
 
     assert_true(expect >= 0);
-    if (free_slots() == NSLOTS)
+    if (free_slots() == RMT_NSLOTS)
         printf("# store is empty: the first session must be handle 0\n");
     else
         printf("# store not empty (another process holds a session): expecting slot %d\n", expect);
-    h = start(key);
+    h = rmt_start_tracked(key);
     assert_int_equal(h, (DWORD)expect);
-    assert_true(slot_exists(h));
-    end_ok(h);
-    if (free_slots() == NSLOTS)
+    assert_true(rmt_slot_exists(h));
+    rmt_end_ok(h);
+    if (free_slots() == RMT_NSLOTS)
     {
         /* Now certainly empty: the next first session is handle 0. */
-        h = start(key);
+        h = rmt_start_tracked(key);
         assert_int_equal(h, 0);
-        end_ok(h);
+        rmt_end_ok(h);
     }
 }
 
@@ -348,9 +236,9 @@ static void test_session_registry_key(void **state)
     int i;
     (void)state;
 
-    h = start(key);
+    h = rmt_start_tracked(key);
     assert_true(is_key_text(key));
-    assert_true(slot_exists(h));
+    assert_true(rmt_slot_exists(h));
 
     /* Owner: this process, PID and creation time. */
     type = 0;
@@ -360,7 +248,7 @@ static void test_session_registry_key(void **state)
     assert_int_equal(cb, sizeof(RM_UNIQUE_PROCESS));
     assert_memory_equal(owner, &self, sizeof(self));
     /* Sequence 0: nothing registered yet. */
-    assert_int_equal(sequence_of(h), 0);
+    assert_int_equal(rmt_sequence(h), 0);
     /* SessionHash: 32 bytes. */
     type = 0;
     cb = read_value(h, L"SessionHash", &type, hashv, sizeof(hashv));
@@ -386,13 +274,13 @@ static void test_session_registry_key(void **state)
     nd[3] = (struct needle){ ascii_up, CCH_RM_SESSION_KEY, "ASCII uppercase" };
     nd[4] = (struct needle){ raw, 16, "raw 16 bytes" };
     nd[5] = (struct needle){ guid_order, 16, "bytes in GUID order" };
-    assert_int_equal(RegOpenKeyExW(HKEY_CURRENT_USER, RM_ROOT, 0, KEY_READ, &root), ERROR_SUCCESS);
-    search_tree(root, L"HKCU\\" RM_ROOT, nd, 6);
+    assert_int_equal(RegOpenKeyExW(HKEY_CURRENT_USER, RMT_STORE_KEY, 0, KEY_READ, &root), ERROR_SUCCESS);
+    search_tree(root, L"HKCU\\" RMT_STORE_KEY, nd, 6);
     RegCloseKey(root);
 
     /* RmEndSession removes the key. */
-    end_ok(h);
-    assert_false(slot_exists(h));
+    rmt_end_ok(h);
+    assert_false(rmt_slot_exists(h));
 }
 
 /* ---- the 64-session limit ------------------------------------------------------------ */
@@ -400,16 +288,16 @@ static void test_session_registry_key(void **state)
 static void test_max_sessions(void **state)
 {
     WCHAR key[KEYBUF], first_key[KEYBUF], fill[KEYBUF];
-    DWORD handles[NSLOTS], h, ended;
+    DWORD handles[RMT_NSLOTS], h, ended;
     int nfree = free_slots(), i, keys_full;
     (void)state;
 
-    printf("# %d of %d slots free\n", nfree, NSLOTS);
+    printf("# %d of %d slots free\n", nfree, RMT_NSLOTS);
     assert_true(nfree > 1);
     for (i = 0; i < nfree; i++)
     {
-        handles[i] = start(key);
-        assert_true(handles[i] < NSLOTS);
+        handles[i] = rmt_start_tracked(key);
+        assert_true(handles[i] < RMT_NSLOTS);
         if (!i) memcpy(first_key, key, sizeof(key));
     }
     keys_full = session_keys();
@@ -423,7 +311,7 @@ static void test_max_sessions(void **state)
     assert_memory_equal(key, fill, sizeof(key));
     assert_int_equal(session_keys(), keys_full);
 
-    if (nfree == NSLOTS)
+    if (nfree == RMT_NSLOTS)
     {
         /* 64 handles in this process: a join is over the per-process limit too. */
         h = SENTINEL;
@@ -433,9 +321,9 @@ static void test_max_sessions(void **state)
 
     /* Ending one frees a slot, which the next start takes. */
     ended = handles[nfree / 2];
-    end_ok(ended);
-    assert_false(slot_exists(ended));
-    handles[nfree / 2] = start(key);
+    rmt_end_ok(ended);
+    assert_false(rmt_slot_exists(ended));
+    handles[nfree / 2] = rmt_start_tracked(key);
     assert_int_equal(handles[nfree / 2], ended);
     h = SENTINEL;
     assert_int_equal(RmStartSession(&h, 0, key), ERROR_MAX_SESSIONS_REACHED);
@@ -443,8 +331,8 @@ static void test_max_sessions(void **state)
 
     for (i = 0; i < nfree; i++)
     {
-        end_ok(handles[i]);
-        assert_false(slot_exists(handles[i]));
+        rmt_end_ok(handles[i]);
+        assert_false(rmt_slot_exists(handles[i]));
     }
     assert_int_equal(free_slots(), nfree);
 }
@@ -457,13 +345,13 @@ static void test_join_bad_args(void **state)
     DWORD h, hp;
     (void)state;
 
-    hp = start(key);
+    hp = rmt_start_tracked(key);
     assert_int_equal(RmJoinSession(NULL, key), ERROR_BAD_ARGUMENTS);
     h = SENTINEL;
     assert_int_equal(RmJoinSession(&h, NULL), ERROR_BAD_ARGUMENTS);
     assert_int_equal(h, SENTINEL);
     assert_int_equal(RmJoinSession(NULL, NULL), ERROR_BAD_ARGUMENTS);
-    end_ok(hp);
+    rmt_end_ok(hp);
 }
 
 static void expect_join_conflict(const WCHAR *text, const char *what)
@@ -471,7 +359,7 @@ static void expect_join_conflict(const WCHAR *text, const char *what)
     DWORD h = SENTINEL, r = RmJoinSession(&h, text);
     if (r != ERROR_SESSION_CREDENTIAL_CONFLICT)
     {
-        if (r == ERROR_SUCCESS) { track(h); }
+        if (r == ERROR_SUCCESS) { rmt_track(h); }
         fail_msg("RmJoinSession(%s) returned %lu, expected 1219", what, r);
     }
     assert_int_equal(h, SENTINEL);
@@ -483,7 +371,7 @@ static void test_join_malformed_keys(void **state)
     DWORD hp;
     (void)state;
 
-    hp = start(key);
+    hp = rmt_start_tracked(key);
 
     expect_join_conflict(L"", "empty");
 
@@ -527,7 +415,7 @@ static void test_join_malformed_keys(void **state)
 
     /* The primary still works: the failures changed nothing. */
     assert_int_equal(RmRegisterResources(hp, 0, NULL, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    end_ok(hp);
+    rmt_end_ok(hp);
 }
 
 static void test_join_unknown_and_ended_keys(void **state)
@@ -536,7 +424,7 @@ static void test_join_unknown_and_ended_keys(void **state)
     DWORD hp;
     (void)state;
 
-    hp = start(key);
+    hp = rmt_start_tracked(key);
     /* Well formed, but not a session: one digit changed. */
     wcscpy(other, key);
     other[31] = other[31] == L'0' ? L'1' : L'0';
@@ -548,7 +436,7 @@ static void test_join_unknown_and_ended_keys(void **state)
     expect_join_conflict(L"ffffffffffffffffffffffffffffffff", "all f");
 
     /* An ended session's key no longer joins. */
-    end_ok(hp);
+    rmt_end_ok(hp);
     expect_join_conflict(key, "ended session's key");
     for (int i = 0; i < (int)CCH_RM_SESSION_KEY; i++) other[i] = (WCHAR)towupper(key[i]);
     other[CCH_RM_SESSION_KEY] = 0;
@@ -562,25 +450,25 @@ static void test_join_valid_key(void **state)
     int i;
     (void)state;
 
-    hp = start(key);
-    hs = join(key);
+    hp = rmt_start_tracked(key);
+    hs = rmt_join_tracked(key);
     assert_int_not_equal(hs, hp);
     printf("# primary handle %lu, secondary handle %lu\n", hp, hs);
 
     /* The key compares without regard to case. */
     for (i = 0; i < (int)KEYBUF; i++) upper[i] = (WCHAR)towupper(key[i]);
-    hs2 = join(upper);
+    hs2 = rmt_join_tracked(upper);
     assert_int_not_equal(hs2, hp);
     assert_int_not_equal(hs2, hs);
 
     /* Joining writes nothing into the session. */
-    assert_int_equal(sequence_of(hp), 0);
+    assert_int_equal(rmt_sequence(hp), 0);
 
-    end_ok(hs2);
-    end_ok(hs);
-    assert_true(slot_exists(hp));
-    end_ok(hp);
-    assert_false(slot_exists(hp));
+    rmt_end_ok(hs2);
+    rmt_end_ok(hs);
+    assert_true(rmt_slot_exists(hp));
+    rmt_end_ok(hp);
+    assert_false(rmt_slot_exists(hp));
 }
 
 static void test_secondary_rights(void **state)
@@ -594,12 +482,12 @@ static void test_secondary_rights(void **state)
     DWORD hp, hs, reasons, cb;
     (void)state;
 
-    hp = start(key);
-    hs = join(key);
+    hp = rmt_start_tracked(key);
+    hs = rmt_join_tracked(key);
 
     /* A secondary may register. */
     assert_int_equal(RmRegisterResources(hs, 1, files, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(hp), 1);
+    assert_int_equal(rmt_sequence(hp), 1);
 
     /* The primary's filter, to prove RmRemoveFilter from the secondary changes nothing. */
     assert_int_equal(RmAddFilter(hp, NULL, NULL, L"RmTestSvc", RmNoRestart), ERROR_SUCCESS);
@@ -636,17 +524,17 @@ static void test_secondary_rights(void **state)
     assert_int_equal(((RM_FILTER_INFO *)buf)->cbNextOffset, 0);
 
     /* The secondary leaves; the primary's session lives on and works. */
-    end_ok(hs);
-    assert_true(slot_exists(hp));
+    rmt_end_ok(hs);
+    assert_true(rmt_slot_exists(hp));
     assert_int_equal(RmRegisterResources(hs, 1, files, 0, NULL, 0, NULL), ERROR_INVALID_HANDLE);
     needed = SENTINEL;
     n = 0;
     assert_int_equal(RmGetList(hp, &needed, &n, NULL, &reasons), ERROR_SUCCESS);
     assert_int_equal(needed, 0);
     assert_int_equal(RmRegisterResources(hp, 0, NULL, 1, &self, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(hp), 2);
+    assert_int_equal(rmt_sequence(hp), 2);
     assert_int_equal(RmRemoveFilter(hp, NULL, NULL, L"RmTestSvc"), ERROR_SUCCESS);
-    end_ok(hp);
+    rmt_end_ok(hp);
     free(file);
 }
 
@@ -658,33 +546,33 @@ static void test_secondary_after_primary_ends(void **state)
     DWORD hp, hs, hn;
     (void)state;
 
-    hp = start(key);
-    hs = join(key);
+    hp = rmt_start_tracked(key);
+    hs = rmt_join_tracked(key);
     assert_int_equal(RmRegisterResources(hs, 1, files, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    end_ok(hp);
-    assert_false(slot_exists(hp));
+    rmt_end_ok(hp);
+    assert_false(rmt_slot_exists(hp));
 
     /* The session is gone: the secondary's handle names nothing. */
     assert_int_equal(RmRegisterResources(hs, 1, files, 0, NULL, 0, NULL), ERROR_INVALID_HANDLE);
 
     /* Not even once the slot holds a new session. */
-    if (lowest_free_slot() == (int)hp)
+    if (rmt_lowest_free_slot() == (int)hp)
     {
-        hn = start(key2);
-        assert_int_equal(hn % NSLOTS, hp);
+        hn = rmt_start_tracked(key2);
+        assert_int_equal(hn % RMT_NSLOTS, hp);
         assert_int_equal(RmRegisterResources(hs, 1, files, 0, NULL, 0, NULL), ERROR_INVALID_HANDLE);
-        assert_int_equal(sequence_of(hn % NSLOTS), 0);
+        assert_int_equal(rmt_sequence(hn % RMT_NSLOTS), 0);
         /* Leaving must not end the new session. */
         assert_int_equal(RmEndSession(hs), ERROR_SUCCESS);
-        untrack(hs);
-        assert_true(slot_exists(hn % NSLOTS));
+        rmt_untrack(hs);
+        assert_true(rmt_slot_exists(hn % RMT_NSLOTS));
         assert_int_equal(RmRegisterResources(hn, 1, files, 0, NULL, 0, NULL), ERROR_SUCCESS);
-        end_ok(hn);
+        rmt_end_ok(hn);
     }
     else
     {
         /* A secondary may still leave (decided: 0). */
-        end_ok(hs);
+        rmt_end_ok(hs);
     }
     assert_int_equal(RmEndSession(hs), ERROR_INVALID_HANDLE);
     free(file);
@@ -725,7 +613,7 @@ static void expect_all_invalid(DWORD h)
 
 static void test_never_issued_handles(void **state)
 {
-    DWORD bad[] = { 12345, 0xFFFFFFFFu, 0xDEADBEEFu, 0x7FFFFFFFu, NSLOTS * NSLOTS };
+    DWORD bad[] = { 12345, 0xFFFFFFFFu, 0xDEADBEEFu, 0x7FFFFFFFu, RMT_NSLOTS * RMT_NSLOTS };
     int i;
     (void)state;
     for (i = 0; i < (int)ARRAYSIZE(bad); i++) expect_all_invalid(bad[i]);
@@ -738,37 +626,37 @@ static void test_ended_handles(void **state)
     (void)state;
 
     /* An ended primary handle. */
-    hp = start(key);
-    end_ok(hp);
+    hp = rmt_start_tracked(key);
+    rmt_end_ok(hp);
     expect_all_invalid(hp);
 
     /* An ended secondary handle, while its session lives on. */
-    hp = start(key);
-    hs = join(key);
-    end_ok(hs);
+    hp = rmt_start_tracked(key);
+    hs = rmt_join_tracked(key);
+    rmt_end_ok(hs);
     expect_all_invalid(hs);
     /* Ending the secondary twice did not end the session. */
-    assert_true(slot_exists(hp));
-    end_ok(hp);
+    assert_true(rmt_slot_exists(hp));
+    rmt_end_ok(hp);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_start_bad_args, teardown_end_all),
-        cmocka_unit_test_teardown(test_start_writes_exactly_33_wchars, teardown_end_all),
-        cmocka_unit_test_teardown(test_two_sessions_differ, teardown_end_all),
-        cmocka_unit_test_teardown(test_first_session_gets_lowest_free_slot, teardown_end_all),
-        cmocka_unit_test_teardown(test_session_registry_key, teardown_end_all),
-        cmocka_unit_test_teardown(test_max_sessions, teardown_end_all),
-        cmocka_unit_test_teardown(test_join_bad_args, teardown_end_all),
-        cmocka_unit_test_teardown(test_join_malformed_keys, teardown_end_all),
-        cmocka_unit_test_teardown(test_join_unknown_and_ended_keys, teardown_end_all),
-        cmocka_unit_test_teardown(test_join_valid_key, teardown_end_all),
-        cmocka_unit_test_teardown(test_secondary_rights, teardown_end_all),
-        cmocka_unit_test_teardown(test_secondary_after_primary_ends, teardown_end_all),
-        cmocka_unit_test_teardown(test_never_issued_handles, teardown_end_all),
-        cmocka_unit_test_teardown(test_ended_handles, teardown_end_all),
+        cmocka_unit_test_teardown(test_start_bad_args, rmt_teardown_sessions),
+        cmocka_unit_test_teardown(test_start_writes_exactly_33_wchars, rmt_teardown_sessions),
+        cmocka_unit_test_teardown(test_two_sessions_differ, rmt_teardown_sessions),
+        cmocka_unit_test_teardown(test_first_session_gets_lowest_free_slot, rmt_teardown_sessions),
+        cmocka_unit_test_teardown(test_session_registry_key, rmt_teardown_sessions),
+        cmocka_unit_test_teardown(test_max_sessions, rmt_teardown_sessions),
+        cmocka_unit_test_teardown(test_join_bad_args, rmt_teardown_sessions),
+        cmocka_unit_test_teardown(test_join_malformed_keys, rmt_teardown_sessions),
+        cmocka_unit_test_teardown(test_join_unknown_and_ended_keys, rmt_teardown_sessions),
+        cmocka_unit_test_teardown(test_join_valid_key, rmt_teardown_sessions),
+        cmocka_unit_test_teardown(test_secondary_rights, rmt_teardown_sessions),
+        cmocka_unit_test_teardown(test_secondary_after_primary_ends, rmt_teardown_sessions),
+        cmocka_unit_test_teardown(test_never_issued_handles, rmt_teardown_sessions),
+        cmocka_unit_test_teardown(test_ended_handles, rmt_teardown_sessions),
     };
     int r;
     rmt_init();

@@ -16,56 +16,24 @@
 #define HAVE_RMSPAWN 1
 #endif
 
-#define RM_ROOT L"Software\\Microsoft\\RestartManager"
-#define NSLOTS 64
 #define KEYBUF (CCH_RM_SESSION_KEY + 1)
 #define HANG_LIMIT_MS 30000
 
 /* ---- sessions this program opened (ended by the teardown if a test failed) ---- */
 
-static DWORD opened[32];
-static int nopened;
-static int damaged[NSLOTS];   /* slots this test corrupted: deleted by the teardown */
-
-static void track(DWORD h)
-{
-    if (nopened < (int)ARRAYSIZE(opened)) opened[nopened++] = h;
-}
-
-static void untrack(DWORD h)
-{
-    int i;
-    for (i = 0; i < nopened; i++)
-        if (opened[i] == h)
-        {
-            opened[i] = opened[--nopened];
-            return;
-        }
-}
+static int damaged[RMT_NSLOTS];   /* slots this test corrupted: deleted by the teardown */
 
 static DWORD start(WCHAR key[KEYBUF])
 {
-    DWORD h = rmt_start(key);
-    track(h);
-    assert_true(h < 2 * NSLOTS);
+    DWORD h = rmt_start_tracked(key);
+    assert_true(h < 2 * RMT_NSLOTS);
     return h;
-}
-
-static void end_ok(DWORD h)
-{
-    assert_int_equal(RmEndSession(h), ERROR_SUCCESS);
-    untrack(h);
-}
-
-static void slot_path(WCHAR *path, size_t cch, DWORD slot)
-{
-    swprintf(path, cch, RM_ROOT L"\\Session%04lu", slot);
 }
 
 static void delete_slot(DWORD slot)
 {
     WCHAR path[128];
-    slot_path(path, ARRAYSIZE(path), slot);
+    rmt_slot_path(path, ARRAYSIZE(path), slot);
     RegDeleteTreeW(HKEY_CURRENT_USER, path);
     RegDeleteKeyW(HKEY_CURRENT_USER, path);
 }
@@ -74,8 +42,8 @@ static int teardown_end_all(void **state)
 {
     int s;
     (void)state;
-    while (nopened) RmEndSession(opened[--nopened]);
-    for (s = 0; s < NSLOTS; s++)
+    rmt_end_all();
+    for (s = 0; s < RMT_NSLOTS; s++)
         if (damaged[s])
         {
             /* Only if no live session of another process took it over meanwhile. */
@@ -87,25 +55,9 @@ static int teardown_end_all(void **state)
 
 /* ---- the store as the registry shows it ------------------------------------------ */
 
-static HKEY open_slot(DWORD slot, REGSAM access)
-{
-    WCHAR path[128];
-    HKEY k;
-    slot_path(path, ARRAYSIZE(path), slot);
-    if (RegOpenKeyExW(HKEY_CURRENT_USER, path, 0, access, &k)) return NULL;
-    return k;
-}
-
-static BOOL slot_exists(DWORD slot)
-{
-    HKEY k = open_slot(slot, KEY_READ);
-    if (k) RegCloseKey(k);
-    return k != NULL;
-}
-
 static void set_value(DWORD slot, const WCHAR *name, DWORD type, const void *data, DWORD cb)
 {
-    HKEY k = open_slot(slot, KEY_SET_VALUE);
+    HKEY k = rmt_open_slot(slot, KEY_SET_VALUE);
     assert_non_null(k);
     assert_int_equal(RegSetValueExW(k, name, 0, type, data, cb), ERROR_SUCCESS);
     RegCloseKey(k);
@@ -113,78 +65,22 @@ static void set_value(DWORD slot, const WCHAR *name, DWORD type, const void *dat
 
 static void delete_value(DWORD slot, const WCHAR *name)
 {
-    HKEY k = open_slot(slot, KEY_SET_VALUE);
+    HKEY k = rmt_open_slot(slot, KEY_SET_VALUE);
     assert_non_null(k);
     assert_int_equal(RegDeleteValueW(k, name), ERROR_SUCCESS);
     RegCloseKey(k);
-}
-
-static BOOL value_exists(DWORD slot, const WCHAR *name)
-{
-    HKEY k = open_slot(slot, KEY_READ);
-    LSTATUS st;
-    assert_non_null(k);
-    st = RegQueryValueExW(k, name, NULL, NULL, NULL, NULL);
-    RegCloseKey(k);
-    return st == ERROR_SUCCESS;
-}
-
-static DWORD sequence_of(DWORD slot)
-{
-    DWORD type = 0, v = SENTINEL, cb = sizeof(v);
-    HKEY k = open_slot(slot, KEY_READ);
-    assert_non_null(k);
-    assert_int_equal(RegQueryValueExW(k, L"Sequence", NULL, &type, (BYTE *)&v, &cb), ERROR_SUCCESS);
-    RegCloseKey(k);
-    assert_int_equal(type, REG_DWORD);
-    return v;
 }
 
 static BOOL owner_is_self(DWORD slot)
 {
     RM_UNIQUE_PROCESS owner, self = rmt_self();
     DWORD type = 0, cb = sizeof(owner);
-    HKEY k = open_slot(slot, KEY_READ);
+    HKEY k = rmt_open_slot(slot, KEY_READ);
     LSTATUS st;
     if (!k) return FALSE;
     st = RegQueryValueExW(k, L"Owner", NULL, &type, (BYTE *)&owner, &cb);
     RegCloseKey(k);
     return !st && type == REG_BINARY && cb == sizeof(owner) && !memcmp(&owner, &self, sizeof(self));
-}
-
-static BOOL owner_alive(const RM_UNIQUE_PROCESS *p)
-{
-    FILETIME c, e, k, u;
-    DWORD code = 0;
-    BOOL alive = FALSE;
-    HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, p->dwProcessId);
-    if (!h) return FALSE;
-    if (GetProcessTimes(h, &c, &e, &k, &u) && GetExitCodeProcess(h, &code) && code == STILL_ACTIVE)
-        alive = !memcmp(&c, &p->ProcessStartTime, sizeof(c));
-    CloseHandle(h);
-    return alive;
-}
-
-static BOOL slot_live(DWORD slot)
-{
-    RM_UNIQUE_PROCESS owner;
-    DWORD type = 0, cb = sizeof(owner);
-    BOOL live = FALSE;
-    HKEY k = open_slot(slot, KEY_READ);
-    if (!k) return FALSE;
-    if (!RegQueryValueExW(k, L"Owner", NULL, &type, (BYTE *)&owner, &cb) && type == REG_BINARY &&
-        cb == sizeof(owner))
-        live = owner_alive(&owner);
-    RegCloseKey(k);
-    return live;
-}
-
-static int lowest_free_slot(void)
-{
-    int s;
-    for (s = 0; s < NSLOTS; s++)
-        if (!slot_live(s)) return s;
-    return -1;
 }
 
 /* Registers one file in h; returns the result. */
@@ -262,55 +158,55 @@ static void check_corrupt_owner(enum owner_damage d, const char *what)
 
     /* Another session is unaffected. */
     assert_int_equal(register_file(b, L"owner-b.txt"), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(b), 1);
+    assert_int_equal(rmt_sequence(b), 1);
     assert_true(owner_is_self(b));
     assert_int_equal(get_list(b), ERROR_SUCCESS);
 
     /* The slot counts as abandoned: the next start takes the lowest free slot,
      * which is this one if nothing lower is free. */
-    predicted = (DWORD)lowest_free_slot();
+    predicted = (DWORD)rmt_lowest_free_slot();
     printf("# next start predicted in slot %lu (damaged slot %lu)\n", predicted, a);
     c = start(kc);
-    assert_int_equal(c % NSLOTS, predicted);
+    assert_int_equal(c % RMT_NSLOTS, predicted);
     if (predicted == a)
     {
         damaged[a] = 0;
         /* Taken over: a fresh session, nothing of the old one left. */
         assert_true(owner_is_self(a));
-        assert_int_equal(sequence_of(a), 0);
-        assert_false(value_exists(a, L"RegFiles0000"));
+        assert_int_equal(rmt_sequence(a), 0);
+        assert_false(rmt_value_exists(a, L"RegFiles0000"));
         assert_int_not_equal(c, a);   /* the old handle is still in this process */
         /* The old primary handle no longer names the slot's session. */
         assert_int_equal(register_file(a, L"owner-a3.txt"), ERROR_INVALID_HANDLE);
-        assert_int_equal(sequence_of(a), 0);
+        assert_int_equal(rmt_sequence(a), 0);
         assert_int_equal(get_list(a), ERROR_INVALID_HANDLE);
         /* And the new one works. */
         assert_int_equal(register_file(c, L"owner-c.txt"), ERROR_SUCCESS);
-        assert_int_equal(sequence_of(a), 1);
+        assert_int_equal(rmt_sequence(a), 1);
     }
 
     /* Ending the damaged primary: 0 or 6, and it must not end anybody else's session. */
     r1 = RmEndSession(a);
     printf("# RmEndSession on the damaged primary: %lu\n", r1);
     assert_true(r1 == ERROR_SUCCESS || r1 == ERROR_INVALID_HANDLE);
-    untrack(a);
-    assert_true(slot_exists(b));
-    assert_true(slot_exists(c % NSLOTS));
+    rmt_untrack(a);
+    assert_true(rmt_slot_exists(b));
+    assert_true(rmt_slot_exists(c % RMT_NSLOTS));
     assert_int_equal(register_file(c, L"owner-c2.txt"), ERROR_SUCCESS);
     assert_int_equal(register_file(b, L"owner-b2.txt"), ERROR_SUCCESS);
 
-    end_ok(c);
-    end_ok(b);
-    assert_false(slot_exists(b));
-    assert_false(slot_exists(c % NSLOTS));
+    rmt_end_ok(c);
+    rmt_end_ok(b);
+    assert_false(rmt_slot_exists(b));
+    assert_false(rmt_slot_exists(c % RMT_NSLOTS));
     if (predicted != a)
     {
         /* Not taken over: ending the primary removed it, or the teardown will. */
-        if (slot_exists(a)) printf("# damaged slot %lu survived its primary's RmEndSession\n", a);
+        if (rmt_slot_exists(a)) printf("# damaged slot %lu survived its primary's RmEndSession\n", a);
     }
     else
-        assert_false(slot_exists(a));
-    for (i = 0; i < NSLOTS; i++)
+        assert_false(rmt_slot_exists(a));
+    for (i = 0; i < RMT_NSLOTS; i++)
         if (damaged[i]) delete_slot(i), damaged[i] = 0;
 }
 
@@ -338,28 +234,28 @@ static void check_corrupt_group(const WCHAR *value, DWORD type, const void *data
     assert_int_equal(get_list(a), ERROR_WRITE_FAULT);
     assert_int_equal(register_file(a, L"group-a.txt"), ERROR_WRITE_FAULT);
     /* Nothing was added. */
-    assert_int_equal(sequence_of(a), 1);
-    assert_false(value_exists(a, L"RegFiles0001"));
-    assert_false(value_exists(a, L"RegProcs0001"));
-    assert_false(value_exists(a, L"RegSvcs0001"));
+    assert_int_equal(rmt_sequence(a), 1);
+    assert_false(rmt_value_exists(a, L"RegFiles0001"));
+    assert_false(rmt_value_exists(a, L"RegProcs0001"));
+    assert_false(rmt_value_exists(a, L"RegSvcs0001"));
     /* A secondary reads the same store and fails the same way. */
     assert_int_equal(RmJoinSession(&hs, ka), ERROR_SUCCESS);
-    track(hs);
+    rmt_track(hs);
     assert_int_equal(register_file(hs, L"group-s.txt"), ERROR_WRITE_FAULT);
-    assert_int_equal(sequence_of(a), 1);
-    end_ok(hs);
+    assert_int_equal(rmt_sequence(a), 1);
+    rmt_end_ok(hs);
     printf("# %s: ERROR_WRITE_FAULT as expected\n", what);
 
     /* Another session works. */
     assert_int_equal(register_file(b, L"group-b.txt"), ERROR_SUCCESS);
     assert_int_equal(get_list(b), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(b), 1);
+    assert_int_equal(rmt_sequence(b), 1);
 
     /* The damaged session can still be ended, which removes it. */
-    end_ok(a);
-    assert_false(slot_exists(a));
+    rmt_end_ok(a);
+    assert_false(rmt_slot_exists(a));
     damaged[a] = 0;
-    end_ok(b);
+    rmt_end_ok(b);
 }
 
 static void test_regfiles_wrong_type(void **state)
@@ -415,9 +311,9 @@ static DWORD bounded_call(DWORD h, int which, const char *what)
         TerminateThread(t, 1);
         WaitForSingleObject(t, 5000);
         CloseHandle(t);
-        untrack(h);
-        delete_slot(h % NSLOTS);
-        damaged[h % NSLOTS] = 0;
+        rmt_untrack(h);
+        delete_slot(h % RMT_NSLOTS);
+        damaged[h % RMT_NSLOTS] = 0;
         fail_msg("%s with %s did not return within %u ms (hang)", which ? "RmGetList" : "RmRegisterResources",
                  what, HANG_LIMIT_MS);
     }
@@ -440,15 +336,15 @@ static void check_bad_sequence(DWORD type, const void *data, DWORD cb, BOOL remo
 
     assert_int_equal(bounded_call(a, 0, what), ERROR_WRITE_FAULT);
     assert_int_equal(bounded_call(a, 1, what), ERROR_WRITE_FAULT);
-    assert_false(value_exists(a, L"RegFiles0000"));
+    assert_false(rmt_value_exists(a, L"RegFiles0000"));
 
     assert_int_equal(register_file(b, L"sequence-b.txt"), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(b), 1);
+    assert_int_equal(rmt_sequence(b), 1);
 
-    end_ok(a);
-    assert_false(slot_exists(a));
+    rmt_end_ok(a);
+    assert_false(rmt_slot_exists(a));
     damaged[a] = 0;
-    end_ok(b);
+    rmt_end_ok(b);
 }
 
 static void test_sequence_huge(void **state)
@@ -515,15 +411,15 @@ static void check_fault(const WCHAR *fault, BOOL orphan_possible)
     h = start(key);
     assert_int_equal(join_with_fault(fault, key, f1), ERROR_WRITE_FAULT);
     /* Nothing committed. */
-    assert_int_equal(sequence_of(h), 0);
-    if (!orphan_possible) assert_false(value_exists(h, L"RegFiles0000"));
-    assert_false(value_exists(h, L"RegProcs0000"));
-    assert_false(value_exists(h, L"RegSvcs0000"));
+    assert_int_equal(rmt_sequence(h), 0);
+    if (!orphan_possible) assert_false(rmt_value_exists(h, L"RegFiles0000"));
+    assert_false(rmt_value_exists(h, L"RegProcs0000"));
+    assert_false(rmt_value_exists(h, L"RegSvcs0000"));
 
     /* The session works, and what the failed call may have left is not part of it. */
     assert_int_equal(RmRegisterResources(h, 1, files, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(sequence_of(h), 1);
-    k = open_slot(h, KEY_READ);
+    assert_int_equal(rmt_sequence(h), 1);
+    k = rmt_open_slot(h, KEY_READ);
     assert_non_null(k);
     memset(data, 0, sizeof(data));
     cb = sizeof(data) - 2 * sizeof(WCHAR);
@@ -534,7 +430,7 @@ static void check_fault(const WCHAR *fault, BOOL orphan_possible)
     assert_non_null(wcsstr(data, L"fault-two.txt"));
     assert_int_equal(data[wcslen(data) + 1], 0);
     assert_int_equal(get_list(h), ERROR_SUCCESS);
-    end_ok(h);
+    rmt_end_ok(h);
     free(f1);
     free(f2);
 }

@@ -189,6 +189,46 @@ DWORD rmt_spawn(BOOL gui, const WCHAR *args, DWORD timeout_ms, struct rmt_child 
     return rmt_spawn_ex(gui, args, 0, TRUE, timeout_ms, c);
 }
 
+static struct rmt_child spawned[32];
+static int nspawned;
+
+struct rmt_child *rmt_spawn_tracked(BOOL gui, DWORD create_flags, const WCHAR *args,
+                                    DWORD timeout_ms)
+{
+    struct rmt_child *c;
+    DWORD rc;
+    assert_true(nspawned < (int)ARRAYSIZE(spawned));
+    c = &spawned[nspawned];
+    memset(c, 0, sizeof(*c));
+    rc = rmt_spawn_ex(gui, args, create_flags, TRUE, timeout_ms, c);
+    if (rc != ERROR_SUCCESS) fail_msg("starting helper '%ls' failed: %lu", args, rc);
+    nspawned++;
+    return c;
+}
+
+void rmt_kill_all(void)
+{
+    int i;
+    for (i = 0; i < nspawned; i++) rmt_child_kill(&spawned[i]);
+    nspawned = 0;
+}
+
+void rmt_release_process(HANDLE *process, HANDLE *job)
+{
+    if (*process)
+    {
+        TerminateProcess(*process, 1);
+        WaitForSingleObject(*process, 5000);
+        CloseHandle(*process);
+        *process = NULL;
+    }
+    if (*job)
+    {
+        CloseHandle(*job);
+        *job = NULL;
+    }
+}
+
 /* ------------------------------------------------------------------------------ */
 /* Services                                                                         */
 

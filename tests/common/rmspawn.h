@@ -58,6 +58,17 @@ const WCHAR *rmt_helper_path(BOOL gui);
 DWORD rmt_spawn_exe(const WCHAR *exe, const WCHAR *args, DWORD create_flags, BOOL wait_ready,
                     DWORD timeout_ms, struct rmt_child *c);
 
+/* Like rmt_spawn_ex with wait_ready TRUE, but fails the test if the helper does not
+ * start and records the child for rmt_kill_all (at most 32 at a time). The struct
+ * stays valid until rmt_kill_all. */
+struct rmt_child *rmt_spawn_tracked(BOOL gui, DWORD create_flags, const WCHAR *args,
+                                    DWORD timeout_ms);
+/* Kills every child rmt_spawn_tracked recorded (rmt_child_kill) and forgets them. */
+void rmt_kill_all(void);
+/* For a process a test started by hand: terminates *process (bounded wait) and closes
+ * it and *job, setting both to NULL; NULLs are skipped. */
+void rmt_release_process(HANDLE *process, HANDLE *job);
+
 /* Services. rmt_service_install creates a SERVICE_WIN32_OWN_PROCESS, demand-start
  * service NAME whose binary is the quoted rmhelper.exe path followed by args:
  *  - args NULL:                       "service NAME"

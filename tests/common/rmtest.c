@@ -102,7 +102,7 @@ WCHAR *rmt_make_file(const WCHAR *name)
     return p;
 }
 
-static void remove_tree(const WCHAR *dir)
+void rmt_remove_tree(const WCHAR *dir)
 {
     WCHAR pattern[MAX_PATH], child[MAX_PATH];
     WIN32_FIND_DATAW fd;
@@ -114,7 +114,7 @@ static void remove_tree(const WCHAR *dir)
         {
             if (!wcscmp(fd.cFileName, L".") || !wcscmp(fd.cFileName, L"..")) continue;
             swprintf(child, MAX_PATH, L"%ls\\%ls", dir, fd.cFileName);
-            if (fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) remove_tree(child);
+            if (fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) rmt_remove_tree(child);
             else DeleteFileW(child);
         } while (FindNextFileW(f, &fd));
         FindClose(f);
@@ -124,7 +124,7 @@ static void remove_tree(const WCHAR *dir)
 
 void rmt_cleanup(void)
 {
-    if (tempdir[0]) remove_tree(tempdir);
+    if (tempdir[0]) rmt_remove_tree(tempdir);
     tempdir[0] = 0;
 }
 
@@ -147,50 +147,226 @@ RM_UNIQUE_PROCESS rmt_self(void)
 
 /* Wine's GetProcessHandleCount reports 0; the system handle snapshot
  * (SystemExtendedHandleInformation, class 64) is exact there and on Windows. */
-struct handle_entry_ex
-{
-    PVOID Object;
-    ULONG_PTR UniqueProcessId;
-    ULONG_PTR HandleValue;
-    ULONG GrantedAccess;
-    USHORT CreatorBackTraceIndex;
-    USHORT ObjectTypeIndex;
-    ULONG HandleAttributes;
-    ULONG Reserved;
-};
-
-struct handle_info_ex
-{
-    ULONG_PTR NumberOfHandles;
-    ULONG_PTR Reserved;
-    struct handle_entry_ex Handles[1];
-};
-
 typedef LONG (WINAPI *query_system_fn)(ULONG, PVOID, ULONG, PULONG);
+
+struct rmt_handle_info *rmt_handle_snapshot(LONG *status)
+{
+    static query_system_fn query;
+    ULONG size = 1 << 20, got = 0;
+    struct rmt_handle_info *info;
+    LONG st = (LONG)0xC0000001; /* STATUS_UNSUCCESSFUL */
+
+    if (!query)
+        query = (query_system_fn)(void (*)(void))GetProcAddress(GetModuleHandleW(L"ntdll.dll"),
+                                                                "NtQuerySystemInformation");
+    while (query && size <= (256u << 20))
+    {
+        if (!(info = malloc(size))) break;
+        st = query(64, info, size, &got);
+        if (st >= 0)
+        {
+            if (status) *status = st;
+            return info;
+        }
+        free(info);
+        if (st != (LONG)0xC0000004 /* STATUS_INFO_LENGTH_MISMATCH */ &&
+            st != (LONG)0xC0000023 /* STATUS_BUFFER_TOO_SMALL */)
+            break;
+        size = (got > size ? got : size * 2) + (64 << 10);
+    }
+    if (status) *status = st;
+    return NULL;
+}
 
 DWORD rmt_handle_count(void)
 {
-    query_system_fn query = (query_system_fn)(void (*)(void))GetProcAddress(
-        GetModuleHandleW(L"ntdll.dll"), "NtQuerySystemInformation");
-    ULONG size = 1 << 20, ret = 0;
-    struct handle_info_ex *info = NULL;
+    LONG st = 0;
+    struct rmt_handle_info *info = rmt_handle_snapshot(&st);
     ULONG_PTR i, pid = GetCurrentProcessId();
     DWORD n = 0;
-    LONG st;
 
-    assert_non_null(query);
-    for (;;)
-    {
-        info = realloc(info, size);
-        assert_non_null(info);
-        st = query(64, info, size, &ret);
-        if (st != (LONG)0xC0000004 /* STATUS_INFO_LENGTH_MISMATCH */) break;
-        size *= 2;
-        assert_true(size <= (256u << 20));
-    }
-    assert_true(st >= 0);
+    if (!info) fail_msg("NtQuerySystemInformation(SystemExtendedHandleInformation): 0x%08lx",
+                        (unsigned long)st);
     for (i = 0; i < info->NumberOfHandles; i++)
         if (info->Handles[i].UniqueProcessId == pid) n++;
     free(info);
     return n;
+}
+
+/* ---- timing ---------------------------------------------------------------------------- */
+
+double rmt_now_s(void)
+{
+    static LARGE_INTEGER freq;
+    LARGE_INTEGER t;
+    if (!freq.QuadPart) QueryPerformanceFrequency(&freq);
+    QueryPerformanceCounter(&t);
+    return (double)t.QuadPart / (double)freq.QuadPart;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+double rmt_median(const double *v, int n)
+{
+    double *c, m;
+    if (n <= 0 || !(c = malloc((size_t)n * sizeof(*c)))) return 0;
+    memcpy(c, v, (size_t)n * sizeof(*c));
+    qsort(c, (size_t)n, sizeof(*c), cmp_double);
+    m = n % 2 ? c[n / 2] : (c[n / 2 - 1] + c[n / 2]) / 2;
+    free(c);
+    return m;
+}
+
+/* ---- sessions a program opened ----------------------------------------------------- */
+
+static DWORD opened[256];
+static int nopened;
+
+void rmt_track(DWORD h)
+{
+    if (nopened >= (int)ARRAYSIZE(opened))
+        fail_msg("rmt_track: more than %u session handles open", (unsigned)ARRAYSIZE(opened));
+    opened[nopened++] = h;
+}
+
+void rmt_untrack(DWORD h)
+{
+    int i;
+    for (i = 0; i < nopened; i++)
+        if (opened[i] == h)
+        {
+            opened[i] = opened[--nopened];
+            return;
+        }
+}
+
+DWORD rmt_start_tracked(WCHAR *key)
+{
+    WCHAR own[CCH_RM_SESSION_KEY + 1];
+    DWORD h = rmt_start(key ? key : own);
+    rmt_track(h);
+    return h;
+}
+
+DWORD rmt_join_tracked(const WCHAR *key)
+{
+    DWORD h = SENTINEL;
+    assert_int_equal(RmJoinSession(&h, key), ERROR_SUCCESS);
+    assert_int_not_equal(h, SENTINEL);
+    rmt_track(h);
+    return h;
+}
+
+void rmt_end_ok(DWORD h)
+{
+    assert_int_equal(RmEndSession(h), ERROR_SUCCESS);
+    rmt_untrack(h);
+}
+
+void rmt_end_all(void)
+{
+    while (nopened) RmEndSession(opened[--nopened]);
+}
+
+int rmt_teardown_sessions(void **state)
+{
+    (void)state;
+    rmt_end_all();
+    return 0;
+}
+
+/* ---- the session store ---------------------------------------------------------------- */
+
+void rmt_slot_path(WCHAR *path, size_t cch, DWORD slot)
+{
+    swprintf(path, cch, RMT_STORE_KEY L"\\Session%04lu", slot);
+}
+
+HKEY rmt_open_slot(DWORD slot, REGSAM access)
+{
+    WCHAR path[128];
+    HKEY k;
+    rmt_slot_path(path, ARRAYSIZE(path), slot);
+    if (RegOpenKeyExW(HKEY_CURRENT_USER, path, 0, access, &k)) return NULL;
+    return k;
+}
+
+BOOL rmt_slot_exists(DWORD slot)
+{
+    HKEY k = rmt_open_slot(slot, KEY_READ);
+    if (k) RegCloseKey(k);
+    return k != NULL;
+}
+
+BOOL rmt_value_exists(DWORD slot, const WCHAR *name)
+{
+    HKEY k = rmt_open_slot(slot, KEY_READ);
+    LSTATUS st;
+    assert_non_null(k);
+    st = RegQueryValueExW(k, name, NULL, NULL, NULL, NULL);
+    RegCloseKey(k);
+    return st == ERROR_SUCCESS;
+}
+
+DWORD rmt_sequence(DWORD slot)
+{
+    DWORD type = 0, v = SENTINEL, cb = sizeof(v);
+    HKEY k = rmt_open_slot(slot, KEY_READ);
+    LSTATUS st;
+    assert_non_null(k);
+    st = RegQueryValueExW(k, L"Sequence", NULL, &type, (BYTE *)&v, &cb);
+    RegCloseKey(k);
+    assert_int_equal(st, ERROR_SUCCESS);
+    assert_int_equal(type, REG_DWORD);
+    assert_int_equal(cb, sizeof(DWORD));
+    return v;
+}
+
+BOOL rmt_process_alive(const RM_UNIQUE_PROCESS *p)
+{
+    FILETIME c, e, k, u;
+    DWORD code = 0;
+    BOOL alive = FALSE;
+    HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, p->dwProcessId);
+    if (!h) return FALSE;
+    if (GetProcessTimes(h, &c, &e, &k, &u) && GetExitCodeProcess(h, &code) && code == STILL_ACTIVE)
+        alive = !memcmp(&c, &p->ProcessStartTime, sizeof(c));
+    CloseHandle(h);
+    return alive;
+}
+
+BOOL rmt_slot_live(DWORD slot)
+{
+    RM_UNIQUE_PROCESS owner;
+    DWORD type = 0, cb = sizeof(owner);
+    BOOL live = FALSE;
+    HKEY k = rmt_open_slot(slot, KEY_READ);
+    if (!k) return FALSE;
+    if (!RegQueryValueExW(k, L"Owner", NULL, &type, (BYTE *)&owner, &cb) && type == REG_BINARY &&
+        cb == sizeof(owner))
+        live = rmt_process_alive(&owner);
+    RegCloseKey(k);
+    return live;
+}
+
+int rmt_lowest_free_slot(void)
+{
+    int s;
+    for (s = 0; s < RMT_NSLOTS; s++)
+        if (!rmt_slot_live(s)) return s;
+    return -1;
+}
+
+/* ---- RmGetList results -------------------------------------------------------------- */
+
+const RM_PROCESS_INFO *rmt_find_pid(const RM_PROCESS_INFO *l, UINT n, DWORD pid)
+{
+    UINT i;
+    for (i = 0; i < n; i++)
+        if (l[i].Process.dwProcessId == pid) return &l[i];
+    return NULL;
 }

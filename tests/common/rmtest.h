@@ -39,6 +39,8 @@ WCHAR *rmt_make_file(const WCHAR *name);
 WCHAR *rmt_path(const WCHAR *name);
 /* Deletes the temp dir and what is in it. */
 void rmt_cleanup(void);
+/* Deletes dir and everything below it (best effort, no asserts). */
+void rmt_remove_tree(const WCHAR *dir);
 
 /* Starts a session and asserts success; returns the handle, key in key. */
 DWORD rmt_start(WCHAR key[CCH_RM_SESSION_KEY + 1]);
@@ -46,7 +48,83 @@ DWORD rmt_start(WCHAR key[CCH_RM_SESSION_KEY + 1]);
 /* This process as an RM_UNIQUE_PROCESS. */
 RM_UNIQUE_PROCESS rmt_self(void);
 
-/* Number of open handles of this process. */
+/* Every handle in the system (NtQuerySystemInformation class 64,
+ * SystemExtendedHandleInformation; the tests' own declaration, not the DLL's). */
+struct rmt_handle_entry
+{
+    PVOID Object;
+    ULONG_PTR UniqueProcessId;
+    ULONG_PTR HandleValue;
+    ULONG GrantedAccess;
+    USHORT CreatorBackTraceIndex;
+    USHORT ObjectTypeIndex;
+    ULONG HandleAttributes;
+    ULONG Reserved;
+};
+
+struct rmt_handle_info
+{
+    ULONG_PTR NumberOfHandles;
+    ULONG_PTR Reserved;
+    struct rmt_handle_entry Handles[1];
+};
+
+/* A malloc'd snapshot of every handle in the system (free() it), or NULL if the
+ * query fails (*status, if not NULL, gets its NTSTATUS); asserts nothing. */
+struct rmt_handle_info *rmt_handle_snapshot(LONG *status);
+
+/* Number of open handles of this process (exact, from the snapshot). */
 DWORD rmt_handle_count(void);
+
+/* ---- timing (benchmarks; no asserts) ----------------------------------------------- */
+
+/* Seconds from the performance counter (an arbitrary origin). */
+double rmt_now_s(void);
+/* Median of the n values in v (v is left as it is); 0 if n is 0 or memory is short. */
+double rmt_median(const double *v, int n);
+
+/* ---- sessions a program opened: rmt_end_all ends what a failed test left open ---- */
+
+/* Records h for rmt_end_all; fails the test if 256 handles are recorded already. */
+void rmt_track(DWORD h);
+/* Forgets h (ended, or names nothing any more); an unknown h is ignored. */
+void rmt_untrack(DWORD h);
+/* rmt_start and rmt_track; key may be NULL when the caller does not need it. */
+DWORD rmt_start_tracked(WCHAR *key);
+/* RmJoinSession(key) asserting success and a written handle, then rmt_track. */
+DWORD rmt_join_tracked(const WCHAR *key);
+/* RmEndSession(h) asserting ERROR_SUCCESS, then rmt_untrack. */
+void rmt_end_ok(DWORD h);
+/* Ends every tracked handle, newest first (secondaries before their primaries). */
+void rmt_end_all(void);
+/* cmocka teardown that calls rmt_end_all; returns 0. */
+int rmt_teardown_sessions(void **state);
+
+/* ---- the session store as the registry shows it ----------------------------------- */
+
+#define RMT_STORE_KEY L"Software\\Microsoft\\RestartManager"   /* under HKCU */
+#define RMT_NSLOTS 64
+
+/* Writes slot's key path relative to HKCU (RMT_STORE_KEY\SessionNNNN) into path. */
+void rmt_slot_path(WCHAR *path, size_t cch, DWORD slot);
+/* Opens slot's SessionNNNN key with access; NULL if it cannot be opened. */
+HKEY rmt_open_slot(DWORD slot, REGSAM access);
+/* TRUE if slot's SessionNNNN key exists (live or not). */
+BOOL rmt_slot_exists(DWORD slot);
+/* TRUE if slot's key has a value called name; asserts the key exists. */
+BOOL rmt_value_exists(DWORD slot, const WCHAR *name);
+/* slot's Sequence; asserts the key exists and Sequence is a 4-byte REG_DWORD. */
+DWORD rmt_sequence(DWORD slot);
+/* TRUE while the process p names (pid and creation time) is running. */
+BOOL rmt_process_alive(const RM_UNIQUE_PROCESS *p);
+/* TRUE if slot's key has a valid Owner (12-byte REG_BINARY) naming a live process. */
+BOOL rmt_slot_live(DWORD slot);
+/* The lowest slot that is not live, or -1 if all RMT_NSLOTS are. */
+int rmt_lowest_free_slot(void);
+
+/* ---- RmGetList results --------------------------------------------------------------- */
+
+/* The first of the n entries in l whose process id is pid, or NULL. */
+const RM_PROCESS_INFO *rmt_find_pid(const RM_PROCESS_INFO *l, UINT n, DWORD pid);
 
 #endif

@@ -184,7 +184,7 @@ static BOOL parse_share(const WCHAR *s, DWORD *share)
     return TRUE;
 }
 
-#define MAX_HOLD 64
+#define MAX_HOLD 128
 
 static int role_hold(int argc, WCHAR **argv)
 {
