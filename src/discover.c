@@ -15,8 +15,47 @@
 
 void rm_app_list_free(struct rm_app_list *l)
 {
+    SIZE_T i;
+    for (i = 0; i < l->count; i++)
+    {
+        rm_free(l->items[i].cmdline);
+        rm_free(l->items[i].cwd);
+    }
     rm_free(l->items);
     memset(l, 0, sizeof(*l));
+}
+
+static BOOL same_app(const RM_PROCESS_INFO *a, const RM_PROCESS_INFO *b)
+{
+    return a->Process.dwProcessId == b->Process.dwProcessId &&
+           !memcmp(&a->Process.ProcessStartTime, &b->Process.ProcessStartTime, sizeof(FILETIME)) &&
+           !rm_wcsicmp(a->strServiceShortName, b->strServiceShortName);
+}
+
+DWORD rm_history_merge(const struct rm_app_list *history, struct rm_app_list *list)
+{
+    SIZE_T i, j, n = list->count;
+    DWORD err;
+
+    for (i = 0; i < history->count; i++)
+    {
+        const RM_PROCESS_INFO *h = &history->items[i].info;
+        BOOL found = FALSE;
+        for (j = 0; j < n && !found; j++)
+            if (same_app(&list->items[j].info, h))
+            {
+                /* Still (or again) running: Running plus what was done to it. */
+                list->items[j].info.AppStatus |= h->AppStatus & ~(ULONG)RmStatusRunning;
+                found = TRUE;
+            }
+        if (found) continue;
+        if ((err = rm_grow((void **)&list->items, &list->cap, list->count + 1, sizeof(*list->items)))) return err;
+        memset(&list->items[list->count], 0, sizeof(list->items[0]));
+        list->items[list->count].info = *h;
+        list->items[list->count].info.AppStatus &= ~(ULONG)RmStatusRunning;
+        list->count++;
+    }
+    return ERROR_SUCCESS;
 }
 
 /* ---- loaded modules -------------------------------------------------------------- */
@@ -123,21 +162,31 @@ static BOOL listed(const struct rm_app_list *l, DWORD pid, const WCHAR *service)
     return FALSE;
 }
 
-static DWORD add_entry(struct rm_app_list *l, const RM_PROCESS_INFO *info)
+static DWORD add_entry(struct rm_app_list *l, const RM_PROCESS_INFO *info, const WCHAR *image)
 {
     DWORD err = rm_grow((void **)&l->items, &l->cap, l->count + 1, sizeof(*l->items));
     if (err) return err;
     memset(&l->items[l->count], 0, sizeof(l->items[0]));
-    l->items[l->count++].info = *info;
+    l->items[l->count].info = *info;
+    rm_copy_name(l->items[l->count].image, MAX_PATH, image);
+    l->count++;
     return ERROR_SUCCESS;
 }
 
 static DWORD add_service(struct rm_app_list *l, const ENUM_SERVICE_STATUS_PROCESSW *svc)
 {
     RM_PROCESS_INFO info;
-    DWORD pid = svc->ServiceStatusProcess.dwProcessId;
+    DWORD pid = svc->ServiceStatusProcess.dwProcessId, len = MAX_PATH;
+    WCHAR image[MAX_PATH];
+    HANDLE h;
 
     if (listed(l, pid, svc->lpServiceName)) return ERROR_SUCCESS;
+    image[0] = 0;
+    if ((h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid)))
+    {
+        if (!QueryFullProcessImageNameW(h, 0, image, &len)) image[0] = 0;
+        CloseHandle(h);
+    }
     memset(&info, 0, sizeof(info));
     rm_proc_identity(pid, &info.Process);
     rm_copy_name(info.strAppName, ARRAYSIZE(info.strAppName),
@@ -155,7 +204,7 @@ static DWORD add_service(struct rm_app_list *l, const ENUM_SERVICE_STATUS_PROCES
         info.ApplicationType = RmService;
         info.bRestartable = TRUE;   /* always, for a service (spec 2.3) */
     }
-    return add_entry(l, &info);
+    return add_entry(l, &info, image);
 }
 
 /* A registered service and the running services that depend on it. */
@@ -193,7 +242,7 @@ static DWORD add_user(struct rm_app_list *l, const struct rm_services *svcs, con
     if (hosts || err || listed(l, pid, NULL)) return err;
     err = rm_proc_describe(pid, wins, &info, &l->reboot_reasons, image, MAX_PATH);
     if (err == ERROR_NOT_FOUND) return ERROR_SUCCESS;   /* exited meanwhile */
-    return err ? err : add_entry(l, &info);
+    return err ? err : add_entry(l, &info, image);
 }
 
 DWORD rm_discover(struct rm_session *s, struct rm_app_list *out)
@@ -244,10 +293,11 @@ DWORD rm_get_list(struct rm_session *s, UINT *needed, UINT *count, RM_PROCESS_IN
     SIZE_T i;
 
     AcquireSRWLockExclusive(&s->lock);
-    InterlockedExchange(&s->busy, 1);
-    InterlockedExchange(&s->cancel, 0);
-    if (!(err = rm_store_sync(&s->store, &s->res))) err = rm_discover(s, &list);
-    InterlockedExchange(&s->busy, 0);
+    rm_operation_begin(s);
+    if (!(err = rm_store_sync(&s->store, &s->res)) && !(err = rm_discover(s, &list)) &&
+        (err = rm_history_merge(&s->history, &list)))
+        rm_app_list_free(&list);
+    rm_operation_end(s);
     ReleaseSRWLockExclusive(&s->lock);
     if (err) return err;
 

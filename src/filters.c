@@ -154,3 +154,40 @@ void rm_filters_free(struct rm_filters *fl)
     rm_free(fl->items);
     memset(fl, 0, sizeof(*fl));
 }
+
+RM_FILTER_ACTION rm_filters_match(const struct rm_filters *fl, const RM_PROCESS_INFO *info, const WCHAR *image)
+{
+    WCHAR key[MAX_PATH + 1];
+    SIZE_T i, n = 0;
+    BOOL have_key = FALSE;
+
+    for (i = 0; i < fl->count; i++)
+    {
+        const struct rm_filter *f = &fl->items[i];
+        switch (f->trigger)
+        {
+        case RmFilterTriggerProcess:
+            if (!memcmp(&f->process, &info->Process, sizeof(f->process))) return f->action;
+            break;
+        case RmFilterTriggerService:
+            if (info->strServiceShortName[0] && !rm_wcsicmp(f->name, info->strServiceShortName)) return f->action;
+            break;
+        case RmFilterTriggerFile:
+            if (!have_key)
+            {
+                /* The executable's path in comparison form, as filter keys are. */
+                n = rm_wcsnlen(image, MAX_PATH);
+                if (n > MAX_PATH) n = MAX_PATH;
+                memcpy(key, image, n * sizeof(WCHAR));
+                key[n] = 0;
+                rm_wcsupper(key, n);
+                have_key = TRUE;
+            }
+            if (n && !rm_wcsicmp(f->key, key)) return f->action;
+            break;
+        default:
+            break;
+        }
+    }
+    return RmInvalidFilterAction;
+}

@@ -268,7 +268,28 @@ DWORD rm_filters_add(struct rm_filters *fl, struct rm_filter *f);      /* takes 
 DWORD rm_filters_remove(struct rm_filters *fl, const struct rm_filter *target);
 DWORD rm_filters_write(const struct rm_filters *fl, BYTE *buf, DWORD cb, DWORD *needed);
 void  rm_filters_free(struct rm_filters *fl);
+/* The action of the filter that names this application (by process, service
+ * short name or executable path), or RmInvalidFilterAction when none does. */
+RM_FILTER_ACTION rm_filters_match(const struct rm_filters *fl, const RM_PROCESS_INFO *info,
+                                  const WCHAR *image);
 void  rm_filter_clear(struct rm_filter *f);
+
+/* ---- affected applications (discover.c, shutdown.c) ---- */
+
+struct rm_app                        /* one entry RmGetList reports */
+{
+    RM_PROCESS_INFO info;
+    WCHAR image[MAX_PATH];           /* executable (for services, the host's) */
+    WCHAR *cmdline, *cwd;            /* restart command, captured before shutdown */
+    int group;                       /* shutdown group (shutdown.c) */
+};
+
+struct rm_app_list
+{
+    struct rm_app *items;
+    SIZE_T count, cap;
+    DWORD reboot_reasons;            /* RM_REBOOT_REASON bits */
+};
 
 /* ======================================================================== */
 /*  Sessions as this process holds them (session.c)                           */
@@ -287,7 +308,9 @@ struct rm_session
     struct rm_filters filters;       /* primary only */
     volatile LONG cancel;            /* RmCancelCurrentTask request */
     volatile LONG busy;              /* an operation that can be cancelled runs */
+    HANDLE cancel_event;             /* set with cancel; created on first use */
     BOOL shutdown_done;              /* RmShutdown ran: RmRestart is in sequence */
+    struct rm_app_list history;      /* what RmShutdown acted on, with status */
 };
 
 /* Adds a session object for a new handle of this process. */
@@ -336,6 +359,13 @@ void  rm_window_map_free(struct rm_window_map *m);
  * ERROR_NOT_FOUND when the process is gone. image receives its full path. */
 DWORD rm_proc_describe(DWORD pid, const struct rm_window_map *windows, RM_PROCESS_INFO *info,
                        DWORD *reasons, WCHAR *image, DWORD image_cch);
+/* The command line and current directory a process was started with (read from
+ * its process parameters); ERROR_NOT_FOUND when out of reach. */
+DWORD rm_proc_capture_command(DWORD pid, WCHAR **cmdline, WCHAR **cwd);
+/* The command to restart an application with: its registered restart command
+ * (Windows), or under the fallback policy its original command line and
+ * directory (*cwd may be NULL). */
+DWORD rm_proc_restart_command(DWORD pid, const WCHAR *image, WCHAR **cmdline, WCHAR **cwd);
 /* Start time of a live process by PID (for services). */
 BOOL  rm_proc_identity(DWORD pid, RM_UNIQUE_PROCESS *id);
 /* Copies s into a fixed WCHAR array, truncating, always NUL-terminated. */
@@ -345,19 +375,10 @@ void  rm_copy_name(WCHAR *dst, SIZE_T cch, const WCHAR *src);
 /*  Discovery (discover.c) and operations (shutdown.c)                       */
 /* ======================================================================== */
 
-struct rm_app                        /* one entry RmGetList reports */
-{
-    RM_PROCESS_INFO info;
-};
-
-struct rm_app_list
-{
-    struct rm_app *items;
-    SIZE_T count, cap;
-    DWORD reboot_reasons;            /* RM_REBOOT_REASON bits */
-};
-
 void  rm_app_list_free(struct rm_app_list *l);
+/* ORs the recorded history into a fresh list and appends what is no longer
+ * running, so RmGetList after RmShutdown reports what was done. */
+DWORD rm_history_merge(const struct rm_app_list *history, struct rm_app_list *list);
 /* Finds everything that uses the session's registered resources, now. The caller
  * holds s->lock exclusively (the registered set is synced first). */
 DWORD rm_discover(struct rm_session *s, struct rm_app_list *out);
@@ -367,5 +388,8 @@ DWORD rm_get_list(struct rm_session *s, UINT *needed, UINT *count, RM_PROCESS_IN
 DWORD rm_shutdown(struct rm_session *s, ULONG flags, RM_WRITE_STATUS_CALLBACK cb);
 DWORD rm_restart(struct rm_session *s, RM_WRITE_STATUS_CALLBACK cb);
 void  rm_cancel_request(struct rm_session *s);
+/* Marks a cancellable operation running / finished (s->lock held). */
+void  rm_operation_begin(struct rm_session *s);
+void  rm_operation_end(struct rm_session *s);
 
 #endif /* RSTRTMGR_INTERNAL_H */

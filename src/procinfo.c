@@ -19,6 +19,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "internal.h"
+#include "ntapi.h"
 
 void rm_copy_name(WCHAR *dst, SIZE_T cch, const WCHAR *src)
 {
@@ -303,4 +304,112 @@ DWORD rm_proc_describe(DWORD pid, const struct rm_window_map *windows, RM_PROCES
     else info->ApplicationType = RmUnknownApp;
     info->bRestartable = app_restartable(pid);
     return ERROR_SUCCESS;
+}
+
+/* ---- the restart command ------------------------------------------------------------ */
+
+/* Reads a UNICODE_STRING that lives in another process at addr (layout of the
+ * target's bitness) into a new NUL-terminated string. */
+static WCHAR *read_remote_string(HANDLE h, ULONG_PTR addr, BOOL target32)
+{
+    USHORT length;
+    ULONG_PTR buffer = 0;
+    SIZE_T got;
+    WCHAR *s;
+
+    if (!ReadProcessMemory(h, (void *)addr, &length, sizeof(length), &got) || got != sizeof(length)) return NULL;
+    if (target32)
+    {
+        DWORD b32 = 0;
+        if (!ReadProcessMemory(h, (void *)(addr + 4), &b32, sizeof(b32), &got)) return NULL;
+        buffer = b32;
+    }
+    else if (!ReadProcessMemory(h, (void *)(addr + sizeof(void *)), &buffer, sizeof(buffer), &got))
+        return NULL;
+    if (!buffer || !(s = rm_alloc(length + sizeof(WCHAR)))) return NULL;
+    if (length && !ReadProcessMemory(h, (void *)buffer, s, length, &got))
+    {
+        rm_free(s);
+        return NULL;
+    }
+    s[length / sizeof(WCHAR)] = 0;
+    return s;
+}
+
+DWORD rm_proc_capture_command(DWORD pid, WCHAR **cmdline, WCHAR **cwd)
+{
+    PROCESS_BASIC_INFORMATION pbi;
+    ULONG_PTR peb = 0, params = 0;
+    BOOL self_wow = FALSE, target_wow = FALSE, target32;
+    SIZE_T got;
+    ULONG len;
+    HANDLE h;
+
+    *cmdline = *cwd = NULL;
+    if (!(h = OpenProcess(PROCESS_QUERY_INFORMATION | PROCESS_VM_READ, FALSE, pid))) return GetLastError();
+    IsWow64Process(GetCurrentProcess(), &self_wow);
+    IsWow64Process(h, &target_wow);
+    /* The process parameters (winternl.h's RTL_USER_PROCESS_PARAMETERS): the
+     * current directory at 0x24/0x38 and the command line at 0x40/0x70 (32/64-bit),
+     * reached through the PEB's ProcessParameters at 0x10/0x20. */
+    if (sizeof(void *) == 8 && target_wow)
+    {
+        ULONG_PTR peb32 = 0;   /* a 32-bit process, seen from 64 bits: its own PEB */
+        if (!NtQueryInformationProcess(h, ProcessWow64Information, &peb32, sizeof(peb32), &len)) peb = peb32;
+        target32 = TRUE;
+    }
+    else if (self_wow && !target_wow)
+        target32 = FALSE, peb = 0;   /* 64-bit process from a 32-bit caller: out of reach */
+    else
+    {
+        if (!NtQueryInformationProcess(h, ProcessBasicInformation, &pbi, sizeof(pbi), &len))
+            peb = (ULONG_PTR)pbi.PebBaseAddress;
+        target32 = sizeof(void *) == 4;
+    }
+    if (peb)
+    {
+        if (target32)
+        {
+            DWORD p32 = 0;
+            if (ReadProcessMemory(h, (void *)(peb + 0x10), &p32, sizeof(p32), &got)) params = p32;
+        }
+        else
+            ReadProcessMemory(h, (void *)(peb + 0x20), &params, sizeof(params), &got);
+    }
+    if (params)
+    {
+        *cmdline = read_remote_string(h, params + (target32 ? 0x40 : 0x70), target32);
+        *cwd = read_remote_string(h, params + (target32 ? 0x24 : 0x38), target32);
+    }
+    CloseHandle(h);
+    return *cmdline ? ERROR_SUCCESS : ERROR_NOT_FOUND;
+}
+
+DWORD rm_proc_restart_command(DWORD pid, const WCHAR *image, WCHAR **cmdline, WCHAR **cwd)
+{
+    WCHAR args[RESTART_MAX_CMD_LINE];
+    DWORD cch = ARRAYSIZE(args), flags = 0;
+    HRESULT hr;
+    HANDLE h;
+
+    *cmdline = *cwd = NULL;
+    if (!(h = OpenProcess(PROCESS_VM_READ | PROCESS_QUERY_INFORMATION, FALSE, pid))) return GetLastError();
+    hr = GetApplicationRestartSettings(h, args, &cch, &flags);
+    CloseHandle(h);
+    if (hr == S_OK)
+    {
+        /* The registered string holds the arguments; the system adds the image. */
+        SIZE_T n = rm_wcsnlen(image, MAX_PATH), m = rm_wcsnlen(args, RESTART_MAX_CMD_LINE);
+        if (!(*cmdline = rm_alloc((n + m + 4) * sizeof(WCHAR)))) return ERROR_OUTOFMEMORY;
+        (*cmdline)[0] = L'"';
+        memcpy(*cmdline + 1, image, n * sizeof(WCHAR));
+        (*cmdline)[n + 1] = L'"';
+        (*cmdline)[n + 2] = L' ';
+        memcpy(*cmdline + n + 3, args, (m + 1) * sizeof(WCHAR));
+        return ERROR_SUCCESS;
+    }
+    if (hr != E_NOTIMPL) return ERROR_NOT_FOUND;
+    /* No restart registration on this system (Wine): the fallback policy restarts
+     * the application as it was started, in the directory it was in. */
+    return rm_proc_capture_command(pid, cmdline, cwd);
 }

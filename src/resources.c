@@ -190,11 +190,31 @@ static WCHAR *wow64_redirect(const WCHAR *full)
     return out;
 }
 
+/* Access 0 with every sharing mode opens even a file held exclusively; backup
+ * semantics lets directories open too, so that RmGetList can report them. */
+static HANDLE open_for_identity(const WCHAR *path)
+{
+    return CreateFileW(path, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                       OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+}
+
+/* Fills has_id, is_dir and id from an open handle (has_id FALSE on failure). */
+static void identify(HANDLE h, struct rm_file *f)
+{
+    BY_HANDLE_FILE_INFORMATION info;
+
+    f->has_id = GetFileInformationByHandle(h, &info);
+    if (!f->has_id) return;
+    f->is_dir = !!(info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY);
+    f->id.volume = info.dwVolumeSerialNumber;
+    f->id.index_high = info.nFileIndexHigh;
+    f->id.index_low = info.nFileIndexLow;
+}
+
 DWORD rm_file_from_path(const WCHAR *path, SIZE_T len, struct rm_file *f)
 {
     WCHAR stack_buf[MAX_PATH], *full = stack_buf, *final = NULL;
     DWORD n, err = ERROR_SUCCESS;
-    BY_HANDLE_FILE_INFORMATION info;
     HANDLE h;
 
     memset(f, 0, sizeof(*f));
@@ -209,20 +229,10 @@ DWORD rm_file_from_path(const WCHAR *path, SIZE_T len, struct rm_file *f)
     }
     if (!n) { err = ERROR_BAD_ARGUMENTS; goto done; }
 
-    /* Access 0 with every sharing mode opens even a file held exclusively; backup
-     * semantics lets directories open too, so that RmGetList can report them. */
-    h = CreateFileW(full, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
-                    OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    h = open_for_identity(full);
     if (h != INVALID_HANDLE_VALUE)
     {
-        if (GetFileInformationByHandle(h, &info))
-        {
-            f->has_id = TRUE;
-            f->is_dir = !!(info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY);
-            f->id.volume = info.dwVolumeSerialNumber;
-            f->id.index_high = info.nFileIndexHigh;
-            f->id.index_low = info.nFileIndexLow;
-        }
+        identify(h, f);
         /* The final path is the canonical spelling: long names, real case, and,
          * for a 32-bit caller, the file system redirection already applied. */
         n = GetFinalPathNameByHandleW(h, NULL, 0, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
@@ -468,30 +478,47 @@ void rm_pid_set_free(struct rm_pid_set *s)
 
 DWORD rm_resources_refresh(struct rm_resources *r)
 {
+    struct rm_hash_index fresh;
     SIZE_T i;
+    BOOL changed = FALSE;
     DWORD err;
 
+    /* A path names whatever file is there now: an installer that replaced a file
+     * (a new file ID) asks about the new one, and a file registered before it
+     * existed matches once it does. So every registered path is identified anew
+     * on each call; the set of identities is rebuilt only when one changed. */
     for (i = 0; i < r->nfiles; i++)
     {
         struct rm_file *f = &r->files[i], now;
-        if (f->has_id) continue;
-        /* Cheap existence test first: most files registered before they exist
-         * still do not. */
-        if (GetFileAttributesW(f->path) == INVALID_FILE_ATTRIBUTES) continue;
-        if ((err = rm_file_from_path(f->path, f->path_len, &now))) return err;
-        if (now.has_id && !rm_resources_has_id(r, &now.id))
+        HANDLE h = open_for_identity(f->path);
+
+        memset(&now, 0, sizeof(now));
+        if (h != INVALID_HANDLE_VALUE)
         {
-            if ((err = index_reserve(&r->file_by_id, r->file_by_id.count + 1)))
-            {
-                rm_file_clear(&now);
-                return err;
-            }
-            f->has_id = TRUE;
-            f->is_dir = now.is_dir;
-            f->id = now.id;
-            index_insert(&r->file_by_id, hash_id(&f->id), i);
+            identify(h, &now);
+            CloseHandle(h);
         }
-        rm_file_clear(&now);
+        if (now.has_id == f->has_id && now.is_dir == f->is_dir &&
+            (!now.has_id || !memcmp(&now.id, &f->id, sizeof(now.id))))
+            continue;
+        f->has_id = now.has_id;
+        f->is_dir = now.is_dir;
+        f->id = now.id;
+        changed = TRUE;
     }
+    if (!changed) return ERROR_SUCCESS;
+
+    /* Built aside and swapped in, so a failure leaves the old index whole (the
+     * next call, finding the same change, tries again). */
+    memset(&fresh, 0, sizeof(fresh));
+    if ((err = index_reserve(&fresh, r->nfiles)))
+    {
+        for (i = 0; i < r->nfiles; i++) r->files[i].has_id = FALSE;
+        return err;
+    }
+    for (i = 0; i < r->nfiles; i++)
+        if (r->files[i].has_id) index_insert(&fresh, hash_id(&r->files[i].id), i);
+    index_free(&r->file_by_id);
+    r->file_by_id = fresh;
     return ERROR_SUCCESS;
 }

@@ -70,6 +70,8 @@ void rm_session_put(struct rm_session *s)
     if (InterlockedDecrement(&s->refs)) return;
     rm_resources_free(&s->res);
     rm_filters_free(&s->filters);
+    rm_app_list_free(&s->history);
+    if (s->cancel_event) CloseHandle(s->cancel_event);
     rm_free(s);
 }
 

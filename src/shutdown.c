@@ -1,30 +1,822 @@
 /*
- * shutdown.c - RmShutdown, RmRestart and cancellation.
+ * shutdown.c - RmShutdown, RmRestart and cancellation (spec 5.6-5.8 and 8).
+ *
+ * RmShutdown re-evaluates the list, refuses to act when a reboot is needed (350),
+ * applies filters, and then closes four groups in order: GUI applications,
+ * console applications, services, Explorer. Inside the GUI group every
+ * application is handled at once on its own thread, in two phases with a barrier
+ * between them: first every application is asked (WM_QUERYENDSESSION with
+ * ENDSESSION_CLOSEAPP); only if none refuses (or the shutdown is forced) are they
+ * told to close (WM_ENDSESSION, then WM_CLOSE to what is still alive), and waited
+ * for. What has not exited after the hung-application timeout is terminated when
+ * forced, and reported RmStatusErrorOnStop otherwise.
+ *
+ * Waits are bounded and watch the session's cancel event, so RmCancelCurrentTask
+ * ends the call within a poll interval. Worker threads are reference counted: a
+ * worker still inside a SendMessageTimeout when the call returns finishes on its
+ * own and frees its task; nothing is ever terminated but target processes.
+ *
+ * What was done is recorded in the session (s->history) so that RmGetList reports
+ * it and RmRestart can bring back exactly what was stopped, in reverse order.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "internal.h"
 
+enum { GROUP_GUI, GROUP_CONSOLE, GROUP_SERVICE, GROUP_EXPLORER, GROUP_COUNT };
+
+#define POLL_MS              20
+#define DEFAULT_APP_TIMEOUT  30000   /* HungAppTimeout when unset (spec 5.6) */
+#define DEFAULT_SVC_TIMEOUT  20000   /* WaitToKillServiceTimeout when unset */
+
+/* ---- configuration --------------------------------------------------------------- */
+
+/* A millisecond count stored as REG_SZ (as Windows does) or REG_DWORD. */
+static DWORD read_timeout(HKEY root, const WCHAR *path, const WCHAR *name, DWORD fallback)
+{
+    WCHAR text[32];
+    DWORD type, cb = sizeof(text) - sizeof(WCHAR), v = 0;
+    HKEY key;
+    int i;
+
+    if (RegOpenKeyExW(root, path, 0, KEY_QUERY_VALUE, &key)) return fallback;
+    memset(text, 0, sizeof(text));
+    if (!RegQueryValueExW(key, name, NULL, &type, (BYTE *)text, &cb))
+    {
+        if (type == REG_DWORD && cb == sizeof(DWORD)) memcpy(&v, text, sizeof(v));
+        else if (type == REG_SZ)
+            for (i = 0; text[i] >= L'0' && text[i] <= L'9' && v < 100000000; i++) v = v * 10 + (DWORD)(text[i] - L'0');
+    }
+    RegCloseKey(key);
+    return v ? v : fallback;
+}
+
+/* ---- progress ---------------------------------------------------------------------------- */
+
+/* Calls the progress callback. The SDK declares it without a calling convention
+ * (cdecl on x86), but some bindings hand in a stdcall function that pops its own
+ * argument; on x86 the stack pointer is therefore saved in a callee-saved register
+ * and restored after the call, which is right for both (spec 2.4). */
+static void call_progress(RM_WRITE_STATUS_CALLBACK cb, UINT percent)
+{
+#if defined(__i386__)
+    __asm__ volatile("movl %%esp, %%esi\n\t"
+                     "pushl %1\n\t"
+                     "call *%0\n\t"
+                     "movl %%esi, %%esp\n\t"
+                     :
+                     : "r"(cb), "r"(percent)
+                     : "eax", "ecx", "edx", "esi", "memory", "cc");
+#else
+    cb(percent);
+#endif
+}
+
+struct progress
+{
+    RM_WRITE_STATUS_CALLBACK cb;
+    SIZE_T total, done;
+    UINT last;                       /* last value reported; strictly increasing */
+    BOOL any;
+};
+
+static void progress_step(struct progress *p)
+{
+    UINT pct;
+    p->done++;
+    if (!p->cb || !p->total) return;
+    pct = (UINT)(p->done * 100 / p->total);
+    if (pct > 100) pct = 100;
+    if (pct < 100 && (!p->any || pct > p->last))   /* 100 is kept for the end */
+    {
+        p->last = pct;
+        p->any = TRUE;
+        rm_trace("progress %u", pct);
+        call_progress(p->cb, pct);
+    }
+}
+
+static void progress_finish(struct progress *p)
+{
+    if (!p->cb || (p->any && p->last == 100)) return;
+    p->last = 100;
+    p->any = TRUE;
+    rm_trace("progress 100");
+    call_progress(p->cb, 100);
+}
+
+/* ---- the operation and its tasks -------------------------------------------------------- */
+
+struct op                            /* shared by the workers of one call */
+{
+    LONG refs;
+    HANDLE cancel;                   /* our own duplicate of the session's event */
+    DWORD app_timeout;
+    BOOL force;
+};
+
+static void op_release(struct op *op)
+{
+    if (InterlockedDecrement(&op->refs)) return;
+    if (op->cancel) CloseHandle(op->cancel);
+    rm_free(op);
+}
+
+enum task_phase { PHASE_QUERY, PHASE_CLOSE };
+
+struct task                          /* one GUI application on a worker thread */
+{
+    LONG refs;
+    struct op *op;
+    enum task_phase phase;
+    DWORD pid;
+    HANDLE process;                  /* SYNCHRONIZE | PROCESS_TERMINATE */
+    HANDLE finished;                 /* set by the worker when done */
+    /* results, read after finished: */
+    BOOL refused, hung, no_windows, closed, terminated;
+};
+
+static void task_release(struct task *t)
+{
+    if (InterlockedDecrement(&t->refs)) return;
+    op_release(t->op);
+    if (t->process) CloseHandle(t->process);
+    if (t->finished) CloseHandle(t->finished);
+    rm_free(t);
+}
+
+struct window_list
+{
+    DWORD pid;
+    HWND *items;
+    SIZE_T count, cap;
+};
+
+static BOOL CALLBACK collect_window(HWND hwnd, LPARAM param)
+{
+    struct window_list *wl = (struct window_list *)param;
+    DWORD pid = 0;
+    GetWindowThreadProcessId(hwnd, &pid);
+    if (pid != wl->pid) return TRUE;
+    if (rm_grow((void **)&wl->items, &wl->cap, wl->count + 1, sizeof(*wl->items))) return FALSE;
+    wl->items[wl->count++] = hwnd;
+    return TRUE;
+}
+
+/* Waits for the process to exit, watching the cancel event. */
+static BOOL wait_exit(struct task *t, DWORD timeout)
+{
+    HANDLE handles[2] = { t->process, t->op->cancel };
+    return WaitForMultipleObjects(2, handles, FALSE, timeout) == WAIT_OBJECT_0;
+}
+
+static DWORD WINAPI gui_worker(void *arg)
+{
+    struct task *t = arg;
+    struct window_list wl;
+    DWORD_PTR result;
+    SIZE_T i;
+
+    memset(&wl, 0, sizeof(wl));
+    wl.pid = t->pid;
+    EnumWindows(collect_window, (LPARAM)&wl);
+    t->no_windows = !wl.count;
+
+    if (t->phase == PHASE_QUERY)
+    {
+        for (i = 0; i < wl.count && !t->refused && !t->hung; i++)
+        {
+            if (SendMessageTimeoutW(wl.items[i], WM_QUERYENDSESSION, 0, ENDSESSION_CLOSEAPP,
+                                    SMTO_ABORTIFHUNG | SMTO_NORMAL, t->op->app_timeout, &result))
+                t->refused = !result;
+            else if (GetLastError() == ERROR_TIMEOUT || IsHungAppWindow(wl.items[i]))
+                t->hung = TRUE;   /* does not answer: it cannot agree */
+        }
+    }
+    else
+    {
+        /* Told to close: WM_ENDSESSION, then WM_CLOSE to whatever is still there,
+         * then the time an application is given to exit. */
+        if (!t->no_windows)
+        {
+            for (i = 0; i < wl.count && WaitForSingleObject(t->process, 0) == WAIT_TIMEOUT; i++)
+                SendMessageTimeoutW(wl.items[i], WM_ENDSESSION, TRUE, ENDSESSION_CLOSEAPP,
+                                    SMTO_ABORTIFHUNG | SMTO_NORMAL, t->op->app_timeout, &result);
+            for (i = 0; i < wl.count && WaitForSingleObject(t->process, 0) == WAIT_TIMEOUT; i++)
+                if (IsWindow(wl.items[i])) PostMessageW(wl.items[i], WM_CLOSE, 0, 0);
+            t->closed = wait_exit(t, t->op->app_timeout);
+        }
+        if (!t->closed && t->op->force && WaitForSingleObject(t->op->cancel, 0) == WAIT_TIMEOUT &&
+            WaitForSingleObject(t->process, 0) == WAIT_TIMEOUT)
+        {
+            TerminateProcess(t->process, ERROR_FAIL_SHUTDOWN);
+            t->terminated = t->closed = WaitForSingleObject(t->process, 5000) == WAIT_OBJECT_0;
+        }
+        else if (!t->closed)
+            t->closed = WaitForSingleObject(t->process, 0) == WAIT_OBJECT_0;
+    }
+    rm_free(wl.items);
+    SetEvent(t->finished);
+    task_release(t);
+    return 0;
+}
+
+static struct task *task_start(struct op *op, DWORD pid, HANDLE process, enum task_phase phase)
+{
+    struct task *t = rm_alloc(sizeof(*t));
+    HANDLE thread;
+
+    if (!t) return NULL;
+    t->refs = 2;
+    t->op = op;
+    InterlockedIncrement(&op->refs);
+    t->phase = phase;
+    t->pid = pid;
+    if (!DuplicateHandle(GetCurrentProcess(), process, GetCurrentProcess(), &t->process, 0, FALSE,
+                         DUPLICATE_SAME_ACCESS) ||
+        !(t->finished = CreateEventW(NULL, TRUE, FALSE, NULL)) ||
+        !(thread = CreateThread(NULL, 64 << 10, gui_worker, t, STACK_SIZE_PARAM_IS_A_RESERVATION, NULL)))
+    {
+        t->refs = 1;
+        task_release(t);
+        return NULL;
+    }
+    CloseHandle(thread);
+    return t;
+}
+
+/* ---- one shutdown --------------------------------------------------------------------- */
+
+struct target                        /* one application or service being shut down */
+{
+    struct rm_app *app;              /* in the call's list */
+    HANDLE process;                  /* NULL for services */
+    struct task *task;
+    BOOL failed;
+};
+
+struct shutdown_ctx
+{
+    struct rm_session *s;
+    struct op *op;
+    struct progress progress;
+    DWORD svc_timeout;
+    BOOL cancelled;
+};
+
+static BOOL cancelled(struct shutdown_ctx *c)
+{
+    if (!c->cancelled && WaitForSingleObject(c->op->cancel, 0) == WAIT_OBJECT_0) c->cancelled = TRUE;
+    return c->cancelled;
+}
+
+#define TASK_COLLECTED ((enum task_phase)-1)
+
+/* Runs one phase for every target at once and waits for all, reporting progress
+ * on this (the caller's) thread as they finish. A finished task is marked
+ * TASK_COLLECTED (the worker no longer reads it). Returns FALSE if cancelled. */
+static BOOL run_phase(struct shutdown_ctx *c, struct target *tg, SIZE_T n, enum task_phase phase)
+{
+    SIZE_T i, left = 0;
+
+    for (i = 0; i < n; i++)
+    {
+        if (!tg[i].process) { tg[i].failed = TRUE; continue; }
+        if ((tg[i].task = task_start(c->op, tg[i].app->info.Process.dwProcessId, tg[i].process, phase))) left++;
+        else tg[i].failed = TRUE;
+    }
+    while (left && !cancelled(c))
+    {
+        WaitForSingleObject(c->op->cancel, POLL_MS);
+        for (i = 0; i < n; i++)
+        {
+            struct task *t = tg[i].task;
+            if (!t || t->phase == TASK_COLLECTED || WaitForSingleObject(t->finished, 0) != WAIT_OBJECT_0)
+                continue;
+            t->phase = TASK_COLLECTED;
+            if (phase == PHASE_CLOSE) progress_step(&c->progress);
+            left--;
+        }
+    }
+    return !c->cancelled;
+}
+
+static void drop_tasks(struct target *tg, SIZE_T n)
+{
+    SIZE_T i;
+    for (i = 0; i < n; i++)
+        if (tg[i].task)
+        {
+            task_release(tg[i].task);
+            tg[i].task = NULL;
+        }
+}
+
+static void set_stopped(struct rm_app *a, BOOL ok)
+{
+    a->info.AppStatus |= ok ? RmStatusStopped : RmStatusErrorOnStop;
+    rm_trace("%s %ls (pid %lu)", ok ? "stopped" : "could not stop", a->info.strAppName,
+             a->info.Process.dwProcessId);
+}
+
+/* GUI applications (and Explorer): ask all, then close all. Returns the Win32
+ * result of the group: 0, ERROR_FAIL_SHUTDOWN or ERROR_CANCELLED. */
+static DWORD close_windowed(struct shutdown_ctx *c, struct target *tg, SIZE_T n)
+{
+    SIZE_T i;
+    BOOL refusal = FALSE;
+    DWORD err = ERROR_SUCCESS;
+
+    if (!n) return ERROR_SUCCESS;
+    if (!run_phase(c, tg, n, PHASE_QUERY)) { drop_tasks(tg, n); return ERROR_CANCELLED; }
+    for (i = 0; i < n; i++)
+    {
+        struct task *t = tg[i].task;
+        BOOL no = !t || t->refused || t->hung || t->no_windows;
+        if (no && !c->op->force)
+        {
+            /* Refused, hung, or windowless (RmUnknownApp): only force closes it. */
+            set_stopped(tg[i].app, FALSE);
+            refusal = TRUE;
+        }
+    }
+    drop_tasks(tg, n);
+    /* If anyone said no and the caller did not force, nothing is closed. */
+    if (refusal) return ERROR_FAIL_SHUTDOWN;
+
+    if (!run_phase(c, tg, n, PHASE_CLOSE)) err = ERROR_CANCELLED;
+    for (i = 0; i < n; i++)
+    {
+        struct task *t = tg[i].task;
+        if (t && t->phase == TASK_COLLECTED) set_stopped(tg[i].app, t->closed);
+        else if (tg[i].process && WaitForSingleObject(tg[i].process, 0) == WAIT_OBJECT_0)
+            set_stopped(tg[i].app, TRUE);   /* cancelled, but it did exit */
+        else if (!err)
+            set_stopped(tg[i].app, FALSE);
+        if (!err && (tg[i].app->info.AppStatus & RmStatusErrorOnStop)) err = ERROR_FAIL_SHUTDOWN;
+    }
+    drop_tasks(tg, n);
+    return err;
+}
+
+/* ---- console applications ------------------------------------------------------------ */
+
+static SRWLOCK console_lock = SRWLOCK_INIT;
+static volatile LONG swallow_ctrl_c;
+static HANDLE ctrl_c_seen;
+
+/* While we are attached to a target's console to send it CTRL_C, our process
+ * receives the event too: this handler keeps it from ending the installer. */
+static BOOL WINAPI swallow_handler(DWORD type)
+{
+    if (type != CTRL_C_EVENT || !swallow_ctrl_c) return FALSE;
+    SetEvent(ctrl_c_seen);
+    return TRUE;
+}
+
+static BOOL CALLBACK console_init(INIT_ONCE *once, void *param, void **ctx)
+{
+    (void)once; (void)param; (void)ctx;
+    ctrl_c_seen = CreateEventW(NULL, FALSE, FALSE, NULL);
+    SetConsoleCtrlHandler(swallow_handler, TRUE);
+    return TRUE;
+}
+
+/* Sends CTRL_C_EVENT to a console application. The calling installer's own
+ * console is never touched: when it has one, we do not detach from it, and the
+ * application can only be closed by force (README, "Choices"). */
+static BOOL send_ctrl_c(DWORD pid)
+{
+    static INIT_ONCE once = INIT_ONCE_STATIC_INIT;
+    DWORD list[2];
+    BOOL ok = FALSE;
+
+    InitOnceExecuteOnce(&once, console_init, NULL, NULL);
+    AcquireSRWLockExclusive(&console_lock);
+    /* No console anyone shares: detaching is harmless. On Windows FreeConsole is
+     * then a no-op; under Wine a program started from a Unix shell has a console
+     * no process is listed in, which blocks AttachConsole until it is freed, and
+     * its standard handles keep working after. */
+    if (GetConsoleProcessList(list, ARRAYSIZE(list)) == 0 && (FreeConsole(), AttachConsole(pid)))
+    {
+        InterlockedExchange(&swallow_ctrl_c, 1);
+        ResetEvent(ctrl_c_seen);
+        ok = GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0);
+        /* Let our own copy of the event arrive (and be swallowed) before the
+         * handler stops swallowing. */
+        if (ok) WaitForSingleObject(ctrl_c_seen, 500);
+        FreeConsole();
+        InterlockedExchange(&swallow_ctrl_c, 0);
+    }
+    ReleaseSRWLockExclusive(&console_lock);
+    rm_trace("CTRL_C to %lu: %s", pid, ok ? "sent" : "not possible");
+    return ok;
+}
+
+static DWORD close_consoles(struct shutdown_ctx *c, struct target *tg, SIZE_T n)
+{
+    SIZE_T i;
+    DWORD err = ERROR_SUCCESS, start;
+
+    if (!n) return ERROR_SUCCESS;
+    for (i = 0; i < n; i++)
+        if (tg[i].process && !send_ctrl_c(tg[i].app->info.Process.dwProcessId) && !c->op->force)
+            tg[i].failed = TRUE;
+    /* All of them exit at once; wait for each within the common deadline. */
+    start = GetTickCount();
+    for (i = 0; i < n; i++)
+    {
+        DWORD spent = GetTickCount() - start, left = spent < c->op->app_timeout ? c->op->app_timeout - spent : 0;
+        HANDLE h[2] = { tg[i].process, c->op->cancel };
+        BOOL exited = FALSE;
+        if (tg[i].process && !tg[i].failed)
+        {
+            DWORD w = WaitForMultipleObjects(2, h, FALSE, left);
+            if (w == WAIT_OBJECT_0 + 1) { c->cancelled = TRUE; err = ERROR_CANCELLED; break; }
+            exited = w == WAIT_OBJECT_0;
+        }
+        if (!exited && tg[i].process && c->op->force)
+        {
+            TerminateProcess(tg[i].process, ERROR_FAIL_SHUTDOWN);
+            exited = WaitForSingleObject(tg[i].process, 5000) == WAIT_OBJECT_0;
+        }
+        set_stopped(tg[i].app, exited);
+        if (!exited) err = ERROR_FAIL_SHUTDOWN;
+        progress_step(&c->progress);
+    }
+    return err;
+}
+
+/* ---- services ------------------------------------------------------------------------- */
+
+static BOOL wait_service_state(struct shutdown_ctx *c, SC_HANDLE svc, DWORD want, DWORD timeout)
+{
+    SERVICE_STATUS_PROCESS st;
+    DWORD got, start = GetTickCount();
+    for (;;)
+    {
+        if (!QueryServiceStatusEx(svc, SC_STATUS_PROCESS_INFO, (BYTE *)&st, sizeof(st), &got)) return FALSE;
+        if (st.dwCurrentState == want) return TRUE;
+        if (GetTickCount() - start >= timeout || cancelled(c)) return FALSE;
+        WaitForSingleObject(c->op->cancel, POLL_MS);
+    }
+}
+
+/* Services are listed root first, dependents after (discover.c): stopping from the
+ * end of the list stops dependents before what they depend on. */
+static DWORD stop_services(struct shutdown_ctx *c, struct target *tg, SIZE_T n)
+{
+    SC_HANDLE scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
+    DWORD err = ERROR_SUCCESS;
+    SIZE_T k;
+
+    if (!n) { if (scm) CloseServiceHandle(scm); return ERROR_SUCCESS; }
+    for (k = n; k-- > 0 && !c->cancelled;)
+    {
+        struct rm_app *a = tg[k].app;
+        SERVICE_STATUS st;
+        SC_HANDLE svc = scm ? OpenServiceW(scm, a->info.strServiceShortName,
+                                           SERVICE_STOP | SERVICE_QUERY_STATUS) : NULL;
+        BOOL ok = FALSE;
+
+        if (svc)
+        {
+            if (ControlService(svc, SERVICE_CONTROL_STOP, &st) || GetLastError() == ERROR_SERVICE_NOT_ACTIVE)
+                ok = wait_service_state(c, svc, SERVICE_STOPPED, c->svc_timeout);
+            if (!ok && c->op->force && !c->cancelled && tg[k].process)
+            {
+                /* Forced after WaitToKillServiceTimeout: end its process. */
+                TerminateProcess(tg[k].process, ERROR_FAIL_SHUTDOWN);
+                ok = WaitForSingleObject(tg[k].process, 5000) == WAIT_OBJECT_0;
+            }
+            CloseServiceHandle(svc);
+        }
+        if (c->cancelled) { err = ERROR_CANCELLED; break; }
+        set_stopped(a, ok);
+        if (!ok) err = ERROR_FAIL_SHUTDOWN;
+        progress_step(&c->progress);
+    }
+    if (scm) CloseServiceHandle(scm);
+    return err;
+}
+
+/* ---- RmShutdown ----------------------------------------------------------------------- */
+
+static int group_of(const RM_PROCESS_INFO *info)
+{
+    switch (info->ApplicationType)
+    {
+    case RmConsole: return GROUP_CONSOLE;
+    case RmService: return GROUP_SERVICE;
+    case RmExplorer: return GROUP_EXPLORER;
+    default: return GROUP_GUI;   /* main window, other window, unknown */
+    }
+}
+
+/* Records what this call did in the session, merging with earlier calls. */
+static DWORD record_history(struct rm_session *s, struct rm_app_list *list)
+{
+    SIZE_T i, j;
+    DWORD err;
+
+    for (i = 0; i < list->count; i++)
+    {
+        struct rm_app *a = &list->items[i];
+        BOOL found = FALSE;
+        if (!(a->info.AppStatus & ~(ULONG)RmStatusRunning)) continue;   /* untouched */
+        for (j = 0; j < s->history.count && !found; j++)
+        {
+            struct rm_app *h = &s->history.items[j];
+            if (h->info.Process.dwProcessId == a->info.Process.dwProcessId &&
+                !memcmp(&h->info.Process.ProcessStartTime, &a->info.Process.ProcessStartTime, sizeof(FILETIME)) &&
+                !rm_wcsicmp(h->info.strServiceShortName, a->info.strServiceShortName))
+            {
+                h->info.AppStatus |= a->info.AppStatus;
+                found = TRUE;
+            }
+        }
+        if (found) continue;
+        if ((err = rm_grow((void **)&s->history.items, &s->history.cap, s->history.count + 1,
+                           sizeof(*s->history.items))))
+            return err;
+        s->history.items[s->history.count++] = *a;
+        a->cmdline = a->cwd = NULL;   /* moved */
+    }
+    return ERROR_SUCCESS;
+}
+
+static HANDLE open_target(const struct rm_app *a)
+{
+    HANDLE h = OpenProcess(SYNCHRONIZE | PROCESS_TERMINATE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE,
+                           a->info.Process.dwProcessId);
+    FILETIME start;
+    /* The same process that was listed, not a PID reused since. */
+    if (h && (!rm_process_start_time(h, &start) ||
+              memcmp(&start, &a->info.Process.ProcessStartTime, sizeof(start))))
+    {
+        CloseHandle(h);
+        h = NULL;
+    }
+    return h;
+}
+
+static DWORD do_shutdown(struct shutdown_ctx *c, struct rm_app_list *list, ULONG flags)
+{
+    struct rm_session *s = c->s;
+    struct target *groups[GROUP_COUNT] = { NULL };
+    SIZE_T counts[GROUP_COUNT] = { 0 }, i;
+    DWORD err = ERROR_SUCCESS, r;
+    int g;
+
+    if (list->reboot_reasons)
+    {
+        rm_trace("RmShutdown: a reboot is needed (reasons 0x%lx); nothing is shut down", list->reboot_reasons);
+        return ERROR_FAIL_NOACTION_REBOOT;
+    }
+    for (i = 0; i < list->count; i++)
+    {
+        struct rm_app *a = &list->items[i];
+        RM_FILTER_ACTION action = rm_filters_match(&s->filters, &a->info, a->image);
+        a->group = -1;
+        if (action == RmNoShutdown) { a->info.AppStatus |= RmStatusShutdownMasked; continue; }
+        if (action == RmNoRestart) a->info.AppStatus |= RmStatusRestartMasked;
+        a->group = group_of(&a->info);
+    }
+    if (flags & RmShutdownOnlyRegistered)
+        for (i = 0; i < list->count; i++)
+            if (list->items[i].group >= 0 && !list->items[i].info.bRestartable)
+            {
+                /* Spec U8: one that could not come back stops everything. */
+                rm_trace("RmShutdown: %ls cannot be restarted; nothing is shut down", list->items[i].info.strAppName);
+                return ERROR_FAIL_SHUTDOWN;
+            }
+
+    for (g = 0; g < GROUP_COUNT; g++)
+        if (!(groups[g] = rm_alloc((list->count + 1) * sizeof(struct target)))) { err = ERROR_OUTOFMEMORY; goto done; }
+    for (i = 0; i < list->count; i++)
+    {
+        struct rm_app *a = &list->items[i];
+        struct target *t;
+        if (a->group < 0) continue;
+        t = &groups[a->group][counts[a->group]];
+        t->app = a;
+        t->process = open_target(a);
+        if (!t->process && a->group != GROUP_SERVICE)
+        {
+            /* Gone since the list was made: someone else stopped it. */
+            a->info.AppStatus |= RmStatusStoppedOther;
+            continue;
+        }
+        counts[a->group]++;
+        c->progress.total++;
+        /* The restart command must be captured now: it is gone once the
+         * application has exited. */
+        if (a->group != GROUP_SERVICE && a->info.bRestartable && t->process)
+            rm_proc_restart_command(a->info.Process.dwProcessId, a->image, &a->cmdline, &a->cwd);
+    }
+
+    /* The order of the groups is fixed (spec 8.1); each group finishes first. */
+    r = close_windowed(c, groups[GROUP_GUI], counts[GROUP_GUI]);
+    if (r == ERROR_SUCCESS || (r == ERROR_FAIL_SHUTDOWN && c->op->force))
+    {
+        err = r;
+        if (!c->cancelled && (r = close_consoles(c, groups[GROUP_CONSOLE], counts[GROUP_CONSOLE]))) err = err ? err : r;
+        if (!c->cancelled && (r = stop_services(c, groups[GROUP_SERVICE], counts[GROUP_SERVICE]))) err = err ? err : r;
+        if (!c->cancelled && (r = close_windowed(c, groups[GROUP_EXPLORER], counts[GROUP_EXPLORER]))) err = err ? err : r;
+    }
+    else
+        err = r;
+    if (c->cancelled) err = ERROR_CANCELLED;
+
+done:
+    for (g = 0; g < GROUP_COUNT; g++)
+    {
+        for (i = 0; groups[g] && i < counts[g]; i++)
+            if (groups[g][i].process) CloseHandle(groups[g][i].process);
+        rm_free(groups[g]);
+    }
+    return err;
+}
+
+static struct op *op_create(struct rm_session *s, BOOL force)
+{
+    struct op *op = rm_alloc(sizeof(*op));
+    if (!op) return NULL;
+    op->refs = 1;
+    op->force = force;
+    op->app_timeout = read_timeout(HKEY_CURRENT_USER, L"Control Panel\\Desktop", L"HungAppTimeout",
+                                   DEFAULT_APP_TIMEOUT);
+    if (!DuplicateHandle(GetCurrentProcess(), s->cancel_event, GetCurrentProcess(), &op->cancel, 0, FALSE,
+                         DUPLICATE_SAME_ACCESS))
+    {
+        rm_free(op);
+        return NULL;
+    }
+    return op;
+}
+
 DWORD rm_shutdown(struct rm_session *s, ULONG flags, RM_WRITE_STATUS_CALLBACK cb)
 {
-    DWORD err;
-    (void)flags; (void)cb;
-    if ((err = rm_store_check(&s->store))) return err;
-    /* Not implemented yet (README status): closing applications comes with the
-     * shutdown work. Saying so beats pretending that nothing needed closing. */
-    return ERROR_CALL_NOT_IMPLEMENTED;
+    struct shutdown_ctx c;
+    struct rm_app_list list;
+    DWORD err, err2;
+
+    memset(&c, 0, sizeof(c));
+    AcquireSRWLockExclusive(&s->lock);
+    rm_operation_begin(s);
+    c.s = s;
+    c.progress.cb = cb;
+    if (!s->cancel_event || !(c.op = op_create(s, !!(flags & RmForceShutdown))))
+        err = ERROR_OUTOFMEMORY;
+    else if (!(err = rm_store_sync(&s->store, &s->res)) && !(err = rm_discover(s, &list)))
+    {
+        c.svc_timeout = read_timeout(HKEY_LOCAL_MACHINE, L"System\\CurrentControlSet\\Control",
+                                     L"WaitToKillServiceTimeout", DEFAULT_SVC_TIMEOUT);
+        err = do_shutdown(&c, &list, flags);
+        /* Whatever happened is recorded, so RmRestart can bring back what stopped
+         * even after a partial failure or a cancel. */
+        if ((err2 = record_history(s, &list)) && !err) err = err2;
+        if (err != ERROR_FAIL_NOACTION_REBOOT) s->shutdown_done = TRUE;
+        if (err == ERROR_SUCCESS || err == ERROR_FAIL_SHUTDOWN) progress_finish(&c.progress);
+        rm_app_list_free(&list);
+    }
+    if (c.op) op_release(c.op);
+    rm_operation_end(s);
+    ReleaseSRWLockExclusive(&s->lock);
+    return err;
+}
+
+/* ---- RmRestart ------------------------------------------------------------------------- */
+
+static BOOL restart_service(struct shutdown_ctx *c, const WCHAR *name)
+{
+    SC_HANDLE scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT), svc;
+    BOOL ok = FALSE;
+
+    if (!scm) return FALSE;
+    if ((svc = OpenServiceW(scm, name, SERVICE_START | SERVICE_QUERY_STATUS)))
+    {
+        if (StartServiceW(svc, 0, NULL) || GetLastError() == ERROR_SERVICE_ALREADY_RUNNING)
+            ok = wait_service_state(c, svc, SERVICE_RUNNING, c->svc_timeout);
+        CloseServiceHandle(svc);
+    }
+    CloseServiceHandle(scm);
+    return ok;
+}
+
+static BOOL restart_app(struct rm_app *a)
+{
+    STARTUPINFOW si;
+    PROCESS_INFORMATION pi;
+    WCHAR *cmd;
+    SIZE_T n;
+    BOOL ok;
+
+    if (a->cmdline) cmd = rm_wcsdup_n(a->cmdline, rm_wcsnlen(a->cmdline, 32767));
+    else
+    {
+        /* No command line could be captured: the executable alone. */
+        n = rm_wcsnlen(a->image, MAX_PATH);
+        if ((cmd = rm_alloc((n + 3) * sizeof(WCHAR))))
+        {
+            cmd[0] = L'"';
+            memcpy(cmd + 1, a->image, n * sizeof(WCHAR));
+            cmd[n + 1] = L'"';
+        }
+    }
+    if (!cmd || !a->image[0]) { rm_free(cmd); return FALSE; }
+    memset(&si, 0, sizeof(si));
+    si.cb = sizeof(si);
+    /* Console applications come back in a new console (spec 5.7). */
+    ok = CreateProcessW(a->image, cmd, NULL, NULL, FALSE,
+                        a->group == GROUP_CONSOLE ? CREATE_NEW_CONSOLE : 0, NULL,
+                        a->cwd && a->cwd[0] ? a->cwd : NULL, &si, &pi);
+    rm_free(cmd);
+    if (!ok) return FALSE;
+    CloseHandle(pi.hThread);
+    CloseHandle(pi.hProcess);
+    return TRUE;
 }
 
 DWORD rm_restart(struct rm_session *s, RM_WRITE_STATUS_CALLBACK cb)
 {
-    DWORD err;
-    (void)cb;
-    if ((err = rm_store_check(&s->store))) return err;
-    if (!s->shutdown_done) return ERROR_REQUEST_OUT_OF_SEQUENCE;
-    return ERROR_CALL_NOT_IMPLEMENTED;
+    static const int order[GROUP_COUNT] = { GROUP_EXPLORER, GROUP_SERVICE, GROUP_CONSOLE, GROUP_GUI };
+    struct shutdown_ctx c;
+    DWORD err = ERROR_SUCCESS;
+    SIZE_T i;
+    int k;
+
+    AcquireSRWLockExclusive(&s->lock);
+    if ((err = rm_store_check(&s->store)) || (!s->shutdown_done && (err = ERROR_REQUEST_OUT_OF_SEQUENCE)))
+    {
+        ReleaseSRWLockExclusive(&s->lock);
+        return err;
+    }
+    rm_operation_begin(s);
+    memset(&c, 0, sizeof(c));
+    c.s = s;
+    c.progress.cb = cb;
+    c.svc_timeout = read_timeout(HKEY_LOCAL_MACHINE, L"System\\CurrentControlSet\\Control",
+                                 L"WaitToKillServiceTimeout", DEFAULT_SVC_TIMEOUT);
+    if (!(c.op = op_create(s, FALSE))) err = ERROR_OUTOFMEMORY;
+
+    for (i = 0; i < s->history.count && !err; i++)
+    {
+        ULONG st = s->history.items[i].info.AppStatus;
+        if ((st & RmStatusStopped) && !(st & (RmStatusRestarted | RmStatusRestartMasked | RmStatusShutdownMasked)))
+            c.progress.total++;
+    }
+    /* Reverse shutdown order: Explorer, services, consoles, GUI applications; in
+     * each group the reverse of the order they were stopped in. */
+    for (k = 0; k < GROUP_COUNT && !err; k++)
+        for (i = s->history.count; i-- > 0 && !err;)
+        {
+            struct rm_app *a = &s->history.items[i];
+            ULONG st = a->info.AppStatus;
+            BOOL ok;
+            if (a->group != order[k] || !(st & RmStatusStopped) ||
+                (st & (RmStatusRestarted | RmStatusRestartMasked | RmStatusShutdownMasked)))
+                continue;
+            if (cancelled(&c)) { err = ERROR_CANCELLED; break; }
+            ok = a->group == GROUP_SERVICE ? restart_service(&c, a->info.strServiceShortName) : restart_app(a);
+            if (c.cancelled) { err = ERROR_CANCELLED; break; }
+            a->info.AppStatus |= ok ? RmStatusRestarted : RmStatusErrorOnRestart;
+            rm_trace("%s %ls", ok ? "restarted" : "could not restart", a->info.strAppName);
+            progress_step(&c.progress);
+        }
+    if (!err)
+    {
+        for (i = 0; i < s->history.count; i++)
+            if ((s->history.items[i].info.AppStatus & RmStatusErrorOnRestart) &&
+                !(s->history.items[i].info.AppStatus & RmStatusRestarted))
+                err = ERROR_FAIL_RESTART;
+        progress_finish(&c.progress);
+    }
+    if (c.op) op_release(c.op);
+    rm_operation_end(s);
+    ReleaseSRWLockExclusive(&s->lock);
+    return err;
+}
+
+/* ---- cancellation ------------------------------------------------------------------------ */
+
+void rm_operation_begin(struct rm_session *s)
+{
+    if (!s->cancel_event) s->cancel_event = CreateEventW(NULL, TRUE, FALSE, NULL);
+    InterlockedExchange(&s->cancel, 0);
+    if (s->cancel_event) ResetEvent(s->cancel_event);
+    InterlockedExchange(&s->busy, 1);
+}
+
+void rm_operation_end(struct rm_session *s)
+{
+    InterlockedExchange(&s->busy, 0);
 }
 
 void rm_cancel_request(struct rm_session *s)
 {
-    if (s->busy) InterlockedExchange(&s->cancel, 1);
+    /* Only a running operation is cancelled (spec U17): the next one starts clean. */
+    if (!s->busy) return;
+    InterlockedExchange(&s->cancel, 1);
+    if (s->cancel_event) SetEvent(s->cancel_event);
 }

@@ -40,7 +40,7 @@ static const char *type_name(RM_APP_TYPE t)
     }
 }
 
-static HANDLE spawn(const WCHAR *cmdline, HANDLE job)
+static HANDLE spawn_flags(const WCHAR *cmdline, HANDLE job, DWORD flags)
 {
     STARTUPINFOW si;
     PROCESS_INFORMATION pi;
@@ -48,7 +48,7 @@ static HANDLE spawn(const WCHAR *cmdline, HANDLE job)
     BOOL ok;
     memset(&si, 0, sizeof(si));
     si.cb = sizeof(si);
-    ok = CreateProcessW(NULL, buf, NULL, NULL, FALSE, CREATE_SUSPENDED, NULL, NULL, &si, &pi);
+    ok = CreateProcessW(NULL, buf, NULL, NULL, FALSE, CREATE_SUSPENDED | flags, NULL, NULL, &si, &pi);
     free(buf);
     if (!ok) return NULL;
     if (job) AssignProcessToJobObject(job, pi.hProcess);
@@ -59,12 +59,40 @@ static HANDLE spawn(const WCHAR *cmdline, HANDLE job)
 
 static DWORD run_and_wait(const WCHAR *cmdline, HANDLE job)
 {
-    HANDLE p = spawn(cmdline, job);
+    HANDLE p = spawn_flags(cmdline, job, 0);
     DWORD code = (DWORD)-1;
     if (!p) return GetLastError();
     if (WaitForSingleObject(p, 30000) == WAIT_OBJECT_0) GetExitCodeProcess(p, &code);
     CloseHandle(p);
     return code;
+}
+
+static void progress(UINT percent)
+{
+    printf("  progress %u%%\n", percent);
+}
+
+static DWORD replace_file(const WCHAR *path, const char *content)
+{
+    WCHAR tmp[MAX_PATH];
+    HANDLE h;
+    DWORD written;
+
+    swprintf(tmp, MAX_PATH, L"%ls.new", path);
+    h = CreateFileW(tmp, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, 0, NULL);
+    if (h == INVALID_HANDLE_VALUE) return GetLastError();
+    WriteFile(h, content, (DWORD)strlen(content), &written, NULL);
+    CloseHandle(h);
+    return MoveFileExW(tmp, path, MOVEFILE_REPLACE_EXISTING) ? 0 : GetLastError();
+}
+
+static void end_process(DWORD pid)
+{
+    HANDLE h = pid ? OpenProcess(PROCESS_TERMINATE | SYNCHRONIZE, FALSE, pid) : NULL;
+    if (!h) return;
+    TerminateProcess(h, 0);
+    WaitForSingleObject(h, 5000);
+    CloseHandle(h);
 }
 
 int wmain(void)
@@ -94,11 +122,13 @@ int wmain(void)
     swprintf(ready, 64, L"rm-demo-ready-%lu", GetCurrentProcessId());
     ev = CreateEventW(NULL, TRUE, FALSE, ready);
     swprintf(cmd, ARRAYSIZE(cmd), L"\"%ls\\rmhelper.exe\" --ready %ls hold \"%ls\" r", dir, ready, file1);
-    holder1 = spawn(cmd, job);
+    /* Console applications with consoles of their own, as users run them: the
+     * Restart Manager closes them with CTRL_C. */
+    holder1 = spawn_flags(cmd, job, CREATE_NEW_CONSOLE);
     if (!holder1 || WaitForSingleObject(ev, 15000) != WAIT_OBJECT_0) { printf("could not start the first application\n"); return 1; }
     ResetEvent(ev);
     swprintf(cmd, ARRAYSIZE(cmd), L"\"%ls\\rmhelper.exe\" --ready %ls hold \"%ls\" rw", dir, ready, file2);
-    holder2 = spawn(cmd, job);
+    holder2 = spawn_flags(cmd, job, CREATE_NEW_CONSOLE);
     if (!holder2 || WaitForSingleObject(ev, 15000) != WAIT_OBJECT_0) { printf("could not start the second application\n"); return 1; }
     printf("applications running: pid %lu holds %ls\n", GetProcessId(holder1), file1);
     printf("                      pid %lu holds %ls\n\n", GetProcessId(holder2), file2);
@@ -140,16 +170,52 @@ int wmain(void)
         step("no reboot needed", reasons, 0);
     }
 
-    err = RmShutdown(handle, 0, NULL);
-    if (err == ERROR_CALL_NOT_IMPLEMENTED)
     {
-        printf("%-58s -> %lu (not implemented in this version yet)\n", "RmShutdown", err);
-        printf("  (shutdown, file replacement and restart are the next milestone; see README)\n");
+        HANDLE cb_done = NULL;
+        (void)cb_done;
+        err = RmShutdown(handle, 0, progress);
+        step("RmShutdown (polite: CTRL_C to the console applications)", err, ERROR_SUCCESS);
+        step("first application has exited", WaitForSingleObject(holder1, 5000), WAIT_OBJECT_0);
+        step("second application has exited", WaitForSingleObject(holder2, 5000), WAIT_OBJECT_0);
     }
-    else
+
+    /* The installer's own work: replace the files now nobody holds them. */
+    step("replace the primary's file", replace_file(file1, "new version 2"), 0);
+    step("replace the secondary's file", replace_file(file2, "new data 2"), 0);
+
+    step("RmRestart", RmRestart(handle, 0, progress), ERROR_SUCCESS);
     {
-        step("RmShutdown", err, ERROR_SUCCESS);
-        step("RmRestart", RmRestart(handle, 0, NULL), ERROR_SUCCESS);
+        /* The applications are back (new processes) and hold the new files. */
+        DWORD new1 = 0, new2 = 0, deadline = GetTickCount() + 10000;
+        RM_PROCESS_INFO back[16];
+        UINT cnt;
+        do
+        {
+            cnt = 16;
+            new1 = new2 = 0;
+            if (RmGetList(handle, &needed, &cnt, back, &reasons) == ERROR_SUCCESS)
+                for (i = 0; i < cnt; i++)
+                {
+                    if (!(back[i].AppStatus & RmStatusRunning)) continue;
+                    if (back[i].Process.dwProcessId != GetProcessId(holder1) &&
+                        back[i].Process.dwProcessId != GetProcessId(holder2))
+                    {
+                        if (!new1) new1 = back[i].Process.dwProcessId;
+                        else if (!new2) new2 = back[i].Process.dwProcessId;
+                    }
+                }
+            if (new1 && new2) break;
+            Sleep(100);
+        } while (GetTickCount() < deadline);
+        step("both applications came back (found holding the files)", new1 && new2 ? 0 : 1, 0);
+        printf("  restarted as pid %lu and pid %lu\n", new1, new2);
+        cnt = 16;
+        if (RmGetList(handle, &needed, &cnt, back, &reasons) == ERROR_SUCCESS)
+            for (i = 0; i < cnt; i++)
+                printf("    pid %-6lu status 0x%02lx %ls\n", back[i].Process.dwProcessId, back[i].AppStatus, back[i].strAppName);
+        /* The restarted applications are not in our job: end them ourselves. */
+        end_process(new1);
+        end_process(new2);
     }
 
     step("RmEndSession", RmEndSession(handle), ERROR_SUCCESS);
