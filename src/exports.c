@@ -28,6 +28,20 @@ static DWORD get_session(DWORD handle, BOOL primary_only, struct rm_session **s)
     return ERROR_SUCCESS;
 }
 
+/* Events 10000/10001: "Starting session %1 - %2." / "Ending session %1 started %2." */
+static void log_session_event(DWORD id, DWORD handle)
+{
+    struct rm_session *s;
+    WCHAR when[32];
+
+    if (rm_session_get(handle, &s)) return;
+    rm_event_time(&s->opened, when);
+    rm_event(id, EVENTLOG_INFORMATION_TYPE,
+             id == RM_EVT_SESSION_START ? L"Starting session %lu - %s." : L"Ending session %lu started %s.",
+             handle, when);
+    rm_session_put(s);
+}
+
 DWORD WINAPI RmStartSession(DWORD *pSessionHandle, DWORD dwSessionFlags, WCHAR strSessionKey[])
 {
     struct rm_store_session st;
@@ -50,6 +64,7 @@ DWORD WINAPI RmStartSession(DWORD *pSessionHandle, DWORD dwSessionFlags, WCHAR s
     memcpy(strSessionKey, key, sizeof(key));   /* exactly 33 WCHARs */
     SecureZeroMemory(key, sizeof(key));
     rm_trace("RmStartSession: session %lu (slot %lu)", handle, st.slot);
+    log_session_event(RM_EVT_SESSION_START, handle);
     RETURN(ERROR_SUCCESS);
 }
 
@@ -81,6 +96,7 @@ DWORD WINAPI RmEndSession(DWORD dwSessionHandle)
     AcquireSRWLockExclusive(&s->lock);
     if (s->role == RM_ROLE_PRIMARY)
     {
+        log_session_event(RM_EVT_SESSION_END, dwSessionHandle);
         /* Removes the session and everything registered in it. If the store cannot
          * be changed the handle stays valid, so the caller may try again. */
         err = rm_store_delete(&s->store);
@@ -132,6 +148,10 @@ DWORD WINAPI RmRegisterResources(DWORD dwSessionHandle, UINT nFiles, LPCWSTR rgs
         AcquireSRWLockExclusive(&s->lock);
         err = rm_store_register(&s->store, &s->res, &batch);
         ReleaseSRWLockExclusive(&s->lock);
+        if (!err)
+            rm_event(RM_EVT_REGISTERING, EVENTLOG_INFORMATION_TYPE,
+                     L"Registering %u file(s), %u process(es), %u service(s).", nFiles, nApplications,
+                     nServices);
         rm_resources_free(&batch);
     }
     rm_session_put(s);

@@ -88,6 +88,8 @@ struct rm_syscalls
     LSTATUS (WINAPI *RegDeleteKeyW)(HKEY, LPCWSTR);
     LSTATUS (WINAPI *RegCloseKey)(HKEY);
     DWORD   (WINAPI *GenRandom)(BYTE *buf, DWORD len);   /* Win32 error code */
+    HANDLE  (WINAPI *RegisterEventSourceW)(LPCWSTR, LPCWSTR);
+    BOOL    (WINAPI *ReportEventW)(HANDLE, WORD, WORD, DWORD, PSID, WORD, DWORD, LPCWSTR *, LPVOID);
 };
 extern struct rm_syscalls rm_sys;
 /* Reads RSTRTMGR_FAULT once (test builds of installers can set it) and arms the
@@ -105,6 +107,29 @@ void  rm_trace(const char *fmt, ...);   /* wvsprintfA format, one line */
 /* Logs "name(...) -> code (ERROR_NAME)" and returns code, for `return rm_trace_ret()`. */
 DWORD rm_trace_ret(const char *func, DWORD code);
 const char *rm_error_name(DWORD code);
+
+/* ======================================================================== */
+/*  Event log (eventlog.c)                                                   */
+/* ======================================================================== */
+
+/* Windows' Restart Manager event IDs (spec 10). */
+enum
+{
+    RM_EVT_SESSION_START = 10000,    /* Starting session %1 - %2. */
+    RM_EVT_SESSION_END = 10001,      /* Ending session %1 started %2. */
+    RM_EVT_SHUTTING_DOWN = 10002,    /* Shutting down application or service '%3'. */
+    RM_EVT_RESTARTING = 10003,       /* Restarting application or service '%3'. */
+    RM_EVT_REGISTERING = 10004,      /* Registering %2 file(s), %3 process(es), %4 service(s). */
+    RM_EVT_REBOOT_REQUIRED = 10005,  /* Machine restart is required. */
+    RM_EVT_SHUTDOWN_FAILED = 10006,  /* ... could not be shut down. */
+    RM_EVT_RESTART_FAILED = 10007,   /* ... could not be restarted. */
+    RM_EVT_CANNOT_RESTART = 10010,   /* Application '%3' (pid %2) cannot be restarted - %9. */
+};
+/* Writes one event (EVENTLOG_*_TYPE) whose text is formatted like wsprintfW;
+ * never fails the caller. */
+void rm_event(DWORD id, WORD type, const WCHAR *fmt, ...);
+/* Formats a UTC FILETIME as "YYYY-MM-DDTHH:MM:SS.mmmZ" (buf: 32 chars). */
+void rm_event_time(const FILETIME *ft, WCHAR buf[32]);
 
 /* ======================================================================== */
 /*  Identity of this process and user (self.c)                                */
@@ -281,6 +306,7 @@ struct rm_app                        /* one entry RmGetList reports */
     RM_PROCESS_INFO info;
     WCHAR image[MAX_PATH];           /* executable (for services, the host's) */
     WCHAR *cmdline, *cwd;            /* restart command, captured before shutdown */
+    const WCHAR *no_restart;         /* why this caller may not restart it, or NULL */
     int group;                       /* shutdown group (shutdown.c) */
 };
 
@@ -309,6 +335,7 @@ struct rm_session
     volatile LONG cancel;            /* RmCancelCurrentTask request */
     volatile LONG busy;              /* an operation that can be cancelled runs */
     HANDLE cancel_event;             /* set with cancel; created on first use */
+    FILETIME opened;                 /* UTC time this process opened the handle */
     BOOL shutdown_done;              /* RmShutdown ran: RmRestart is in sequence */
     struct rm_app_list history;      /* what RmShutdown acted on, with status */
 };

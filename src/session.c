@@ -35,6 +35,7 @@ DWORD rm_session_open(const struct rm_store_session *st, enum rm_role role, DWOR
     s->role = role;
     s->store = *st;
     s->refs = 1;
+    GetSystemTimeAsFileTime(&s->opened);
     InitializeSRWLock(&s->lock);
 
     AcquireSRWLockExclusive(&table_lock);

@@ -132,6 +132,7 @@ struct task                          /* one GUI application on a worker thread *
     DWORD pid;
     HANDLE process;                  /* SYNCHRONIZE | PROCESS_TERMINATE */
     HANDLE finished;                 /* set by the worker when done */
+    BOOL was_hung;                   /* close phase: did not answer the query */
     /* results, read after finished: */
     BOOL refused, hung, no_windows, closed, terminated;
 };
@@ -199,7 +200,9 @@ static DWORD WINAPI gui_worker(void *arg)
          * then the time an application is given to exit. */
         if (!t->no_windows)
         {
-            for (i = 0; i < wl.count && WaitForSingleObject(t->process, 0) == WAIT_TIMEOUT; i++)
+            /* A window that did not answer the query gets no second blocking send:
+             * it would only cost another timeout. */
+            for (i = 0; i < wl.count && !t->was_hung && WaitForSingleObject(t->process, 0) == WAIT_TIMEOUT; i++)
                 SendMessageTimeoutW(wl.items[i], WM_ENDSESSION, TRUE, ENDSESSION_CLOSEAPP,
                                     SMTO_ABORTIFHUNG | SMTO_NORMAL, t->op->app_timeout, &result);
             for (i = 0; i < wl.count && WaitForSingleObject(t->process, 0) == WAIT_TIMEOUT; i++)
@@ -221,7 +224,8 @@ static DWORD WINAPI gui_worker(void *arg)
     return 0;
 }
 
-static struct task *task_start(struct op *op, DWORD pid, HANDLE process, enum task_phase phase)
+static struct task *task_start(struct op *op, DWORD pid, HANDLE process, enum task_phase phase,
+                               BOOL was_hung)
 {
     struct task *t = rm_alloc(sizeof(*t));
     HANDLE thread;
@@ -232,6 +236,7 @@ static struct task *task_start(struct op *op, DWORD pid, HANDLE process, enum ta
     InterlockedIncrement(&op->refs);
     t->phase = phase;
     t->pid = pid;
+    t->was_hung = was_hung;
     if (!DuplicateHandle(GetCurrentProcess(), process, GetCurrentProcess(), &t->process, 0, FALSE,
                          DUPLICATE_SAME_ACCESS) ||
         !(t->finished = CreateEventW(NULL, TRUE, FALSE, NULL)) ||
@@ -253,6 +258,7 @@ struct target                        /* one application or service being shut do
     HANDLE process;                  /* NULL for services */
     struct task *task;
     BOOL failed;
+    BOOL hung;                       /* did not answer WM_QUERYENDSESSION */
 };
 
 struct shutdown_ctx
@@ -282,7 +288,9 @@ static BOOL run_phase(struct shutdown_ctx *c, struct target *tg, SIZE_T n, enum 
     for (i = 0; i < n; i++)
     {
         if (!tg[i].process) { tg[i].failed = TRUE; continue; }
-        if ((tg[i].task = task_start(c->op, tg[i].app->info.Process.dwProcessId, tg[i].process, phase))) left++;
+        if ((tg[i].task = task_start(c->op, tg[i].app->info.Process.dwProcessId, tg[i].process, phase,
+                                     tg[i].hung)))
+            left++;
         else tg[i].failed = TRUE;
     }
     while (left && !cancelled(c))
@@ -317,6 +325,18 @@ static void set_stopped(struct rm_app *a, BOOL ok)
     a->info.AppStatus |= ok ? RmStatusStopped : RmStatusErrorOnStop;
     rm_trace("%s %ls (pid %lu)", ok ? "stopped" : "could not stop", a->info.strAppName,
              a->info.Process.dwProcessId);
+    if (!ok)
+        rm_event(RM_EVT_SHUTDOWN_FAILED, EVENTLOG_ERROR_TYPE,
+                 L"Application or service '%s' could not be shut down.", a->info.strAppName);
+}
+
+/* Event 10002, once per application or service RmShutdown acts on. */
+static void log_shutting_down(struct target *tg, SIZE_T n)
+{
+    SIZE_T i;
+    for (i = 0; i < n; i++)
+        rm_event(RM_EVT_SHUTTING_DOWN, EVENTLOG_INFORMATION_TYPE,
+                 L"Shutting down application or service '%s'.", tg[i].app->info.strAppName);
 }
 
 /* GUI applications (and Explorer): ask all, then close all. Returns the Win32
@@ -328,11 +348,13 @@ static DWORD close_windowed(struct shutdown_ctx *c, struct target *tg, SIZE_T n)
     DWORD err = ERROR_SUCCESS;
 
     if (!n) return ERROR_SUCCESS;
+    log_shutting_down(tg, n);
     if (!run_phase(c, tg, n, PHASE_QUERY)) { drop_tasks(tg, n); return ERROR_CANCELLED; }
     for (i = 0; i < n; i++)
     {
         struct task *t = tg[i].task;
         BOOL no = !t || t->refused || t->hung || t->no_windows;
+        tg[i].hung = t && t->hung;
         if (no && !c->op->force)
         {
             /* Refused, hung, or windowless (RmUnknownApp): only force closes it. */
@@ -388,11 +410,17 @@ static BOOL CALLBACK console_init(INIT_ONCE *once, void *param, void **ctx)
 static BOOL send_ctrl_c(DWORD pid)
 {
     static INIT_ONCE once = INIT_ONCE_STATIC_INIT;
+    static const DWORD std_ids[3] = { STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE };
+    HANDLE std_handles[3];
     DWORD list[2];
     BOOL ok = FALSE;
+    int i;
 
     InitOnceExecuteOnce(&once, console_init, NULL, NULL);
     AcquireSRWLockExclusive(&console_lock);
+    /* AttachConsole points the standard handles at the target's console, and
+     * FreeConsole leaves them dangling: the caller's own are put back after. */
+    for (i = 0; i < 3; i++) std_handles[i] = GetStdHandle(std_ids[i]);
     /* No console anyone shares: detaching is harmless. On Windows FreeConsole is
      * then a no-op; under Wine a program started from a Unix shell has a console
      * no process is listed in, which blocks AttachConsole until it is freed, and
@@ -408,6 +436,7 @@ static BOOL send_ctrl_c(DWORD pid)
         FreeConsole();
         InterlockedExchange(&swallow_ctrl_c, 0);
     }
+    for (i = 0; i < 3; i++) SetStdHandle(std_ids[i], std_handles[i]);
     ReleaseSRWLockExclusive(&console_lock);
     rm_trace("CTRL_C to %lu: %s", pid, ok ? "sent" : "not possible");
     return ok;
@@ -419,6 +448,7 @@ static DWORD close_consoles(struct shutdown_ctx *c, struct target *tg, SIZE_T n)
     DWORD err = ERROR_SUCCESS, start;
 
     if (!n) return ERROR_SUCCESS;
+    log_shutting_down(tg, n);
     for (i = 0; i < n; i++)
         if (tg[i].process && !send_ctrl_c(tg[i].app->info.Process.dwProcessId) && !c->op->force)
             tg[i].failed = TRUE;
@@ -471,6 +501,7 @@ static DWORD stop_services(struct shutdown_ctx *c, struct target *tg, SIZE_T n)
     SIZE_T k;
 
     if (!n) { if (scm) CloseServiceHandle(scm); return ERROR_SUCCESS; }
+    log_shutting_down(tg, n);
     for (k = n; k-- > 0 && !c->cancelled;)
     {
         struct rm_app *a = tg[k].app;
@@ -560,6 +591,45 @@ static HANDLE open_target(const struct rm_app *a)
     return h;
 }
 
+/* Event 10005 (spec U: logged when RmShutdown finds a reboot is needed; RmGetList,
+ * a query installers call in loops, does not log it). The data lists the entries
+ * that need it, as Windows does. */
+static void log_reboot_required(const struct rm_app_list *list)
+{
+    WCHAR text[900];
+    SIZE_T i, used;
+
+    used = (SIZE_T)wsprintfW(text, L"Machine restart is required.");
+    for (i = 0; i < list->count && used < ARRAYSIZE(text) - CCH_RM_MAX_APP_NAME - 20; i++)
+        if (list->items[i].info.ApplicationType == RmCritical)
+            used += (SIZE_T)wsprintfW(text + used, L"\r\nApplication %s", list->items[i].info.strAppName);
+    rm_event(RM_EVT_REBOOT_REQUIRED, EVENTLOG_INFORMATION_TYPE, L"%s", text);
+}
+
+/* Why an application we are about to stop could not be brought back by this
+ * caller (spec 5.7: not restarted when it runs elevated and the caller does not,
+ * or as another user), or NULL. */
+static const WCHAR *restart_obstacle(HANDLE process)
+{
+    const struct rm_self *self;
+    union { TOKEN_USER user; BYTE raw[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE]; } u;
+    TOKEN_ELEVATION elevation;
+    const WCHAR *why = NULL;
+    HANDLE token;
+    DWORD cb;
+
+    if (rm_self_get(&self) || !OpenProcessToken(process, TOKEN_QUERY, &token)) return NULL;
+    if (GetTokenInformation(token, TokenUser, &u, sizeof(u), &cb) &&
+        !EqualSid(u.user.User.Sid, (PSID)self->sid_bin))
+        why = L"Application SID does not match Conductor SID.";
+    else if (!self->elevated &&
+             GetTokenInformation(token, TokenElevation, &elevation, sizeof(elevation), &cb) &&
+             elevation.TokenIsElevated)
+        why = L"Application is elevated and the caller is not.";
+    CloseHandle(token);
+    return why;
+}
+
 static DWORD do_shutdown(struct shutdown_ctx *c, struct rm_app_list *list, ULONG flags)
 {
     struct rm_session *s = c->s;
@@ -571,6 +641,7 @@ static DWORD do_shutdown(struct shutdown_ctx *c, struct rm_app_list *list, ULONG
     if (list->reboot_reasons)
     {
         rm_trace("RmShutdown: a reboot is needed (reasons 0x%lx); nothing is shut down", list->reboot_reasons);
+        log_reboot_required(list);
         return ERROR_FAIL_NOACTION_REBOOT;
     }
     for (i = 0; i < list->count; i++)
@@ -612,7 +683,11 @@ static DWORD do_shutdown(struct shutdown_ctx *c, struct rm_app_list *list, ULONG
         /* The restart command must be captured now: it is gone once the
          * application has exited. */
         if (a->group != GROUP_SERVICE && a->info.bRestartable && t->process)
-            rm_proc_restart_command(a->info.Process.dwProcessId, a->image, &a->cmdline, &a->cwd);
+        {
+            a->no_restart = restart_obstacle(t->process);
+            if (!a->no_restart)
+                rm_proc_restart_command(a->info.Process.dwProcessId, a->image, &a->cmdline, &a->cwd);
+        }
     }
 
     /* The order of the groups is fixed (spec 8.1); each group finishes first. */
@@ -738,12 +813,34 @@ static BOOL restart_app(struct rm_app *a)
     return TRUE;
 }
 
+/* Applications come back only when they can: registered for restart (or under
+ * the fallback policy), and neither elevated above the caller nor another user's.
+ * Those that cannot are left stopped without an error (spec 5.7: they "must be
+ * restarted by hand"), with event 10010. Services always come back. */
+static BOOL restart_wanted(const struct rm_app *a)
+{
+    if (a->group == GROUP_SERVICE) return TRUE;
+    if (a->no_restart)
+    {
+        rm_event(RM_EVT_CANNOT_RESTART, EVENTLOG_WARNING_TYPE,
+                 L"Application '%s' (pid %lu) cannot be restarted - %s", a->info.strAppName,
+                 a->info.Process.dwProcessId, a->no_restart);
+        return FALSE;
+    }
+    if (!a->info.bRestartable)
+    {
+        rm_trace("not restarting %ls: not registered for restart", a->info.strAppName);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 DWORD rm_restart(struct rm_session *s, RM_WRITE_STATUS_CALLBACK cb)
 {
     static const int order[GROUP_COUNT] = { GROUP_EXPLORER, GROUP_SERVICE, GROUP_CONSOLE, GROUP_GUI };
     struct shutdown_ctx c;
     DWORD err = ERROR_SUCCESS;
-    SIZE_T i;
+    SIZE_T i, j;
     int k;
 
     AcquireSRWLockExclusive(&s->lock);
@@ -769,19 +866,31 @@ DWORD rm_restart(struct rm_session *s, RM_WRITE_STATUS_CALLBACK cb)
     /* Reverse shutdown order: Explorer, services, consoles, GUI applications; in
      * each group the reverse of the order they were stopped in. */
     for (k = 0; k < GROUP_COUNT && !err; k++)
-        for (i = s->history.count; i-- > 0 && !err;)
+        for (j = 0; j < s->history.count && !err; j++)
         {
-            struct rm_app *a = &s->history.items[i];
+            /* Services were stopped from the end of the list (dependents first)
+             * and come back from its start; the others the other way round. */
+            struct rm_app *a = &s->history.items[order[k] == GROUP_SERVICE ? j : s->history.count - 1 - j];
             ULONG st = a->info.AppStatus;
             BOOL ok;
             if (a->group != order[k] || !(st & RmStatusStopped) ||
                 (st & (RmStatusRestarted | RmStatusRestartMasked | RmStatusShutdownMasked)))
                 continue;
             if (cancelled(&c)) { err = ERROR_CANCELLED; break; }
+            if (!restart_wanted(a))
+            {
+                progress_step(&c.progress);
+                continue;
+            }
+            rm_event(RM_EVT_RESTARTING, EVENTLOG_INFORMATION_TYPE,
+                     L"Restarting application or service '%s'.", a->info.strAppName);
             ok = a->group == GROUP_SERVICE ? restart_service(&c, a->info.strServiceShortName) : restart_app(a);
             if (c.cancelled) { err = ERROR_CANCELLED; break; }
             a->info.AppStatus |= ok ? RmStatusRestarted : RmStatusErrorOnRestart;
             rm_trace("%s %ls", ok ? "restarted" : "could not restart", a->info.strAppName);
+            if (!ok)
+                rm_event(RM_EVT_RESTART_FAILED, EVENTLOG_ERROR_TYPE,
+                         L"Application or service '%s' could not be restarted.", a->info.strAppName);
             progress_step(&c.progress);
         }
     if (!err)

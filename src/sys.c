@@ -7,10 +7,10 @@
  *     RSTRTMGR_FAULT=<call>:<n>[+]
  *
  * where <call> is RegCreateKeyExW, RegSetValueExW, RegQueryValueExW,
- * RegDeleteValueW or GenRandom, and <n> counts that call's uses from 1: the n-th
+ * RegDeleteValueW, GenRandom or ReportEventW, and <n> counts that call's uses from 1: the n-th
  * use fails (with "+", that use and every later one). Registry calls fail with
  * ERROR_ACCESS_DENIED, GenRandom with NTE_FAIL's Win32 equivalent
- * ERROR_GEN_FAILURE. Without the variable the table holds the real functions and
+ * ERROR_GEN_FAILURE, ReportEventW with ERROR_ACCESS_DENIED. Without the variable the table holds the real functions and
  * costs one indirect call.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -27,6 +27,7 @@ static DWORD WINAPI gen_random(BYTE *buf, DWORD len)
 struct rm_syscalls rm_sys = {
     RegCreateKeyExW, RegOpenKeyExW, RegQueryValueExW, RegSetValueExW,
     RegDeleteValueW, RegDeleteTreeW, RegDeleteKeyW, RegCloseKey, gen_random,
+    RegisterEventSourceW, ReportEventW,
 };
 
 /* ---- fault injection ------------------------------------------------------ */
@@ -78,6 +79,17 @@ static DWORD WINAPI faulty_random(BYTE *buf, DWORD len)
     return gen_random(buf, len);
 }
 
+static BOOL WINAPI faulty_report(HANDLE src, WORD type, WORD category, DWORD id, PSID sid,
+                                 WORD nstrings, DWORD cb, LPCWSTR *strings, LPVOID data)
+{
+    if (fault_now())
+    {
+        SetLastError(ERROR_ACCESS_DENIED);
+        return FALSE;
+    }
+    return ReportEventW(src, type, category, id, sid, nstrings, cb, strings, data);
+}
+
 static BOOL CALLBACK init_once(INIT_ONCE *once, void *param, void **ctx)
 {
     WCHAR spec[96], *colon, *p;
@@ -99,6 +111,7 @@ static BOOL CALLBACK init_once(INIT_ONCE *once, void *param, void **ctx)
     else if (!rm_wcsicmp(spec, L"RegQueryValueExW")) rm_sys.RegQueryValueExW = faulty_query;
     else if (!rm_wcsicmp(spec, L"RegDeleteValueW")) rm_sys.RegDeleteValueW = faulty_delete_value;
     else if (!rm_wcsicmp(spec, L"GenRandom")) rm_sys.GenRandom = faulty_random;
+    else if (!rm_wcsicmp(spec, L"ReportEventW")) rm_sys.ReportEventW = faulty_report;
     else return TRUE;
     rm_trace("fault injection armed: %ls use %lu%s", spec, n, fault.sticky ? " and later" : "");
     return TRUE;

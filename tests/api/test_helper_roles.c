@@ -902,7 +902,7 @@ static void test_service_runs_and_stops(void **state)
     process = OpenProcess(SYNCHRONIZE, FALSE, pid);
     assert_non_null(process);
     assert_int_equal(WaitForSingleObject(process, 0), WAIT_TIMEOUT);
-    assert_true(rmt_wait_record(rec, "STARTED\n", WAIT_MS));
+    assert_true(rmt_wait_record(rec, "STARTED ", WAIT_MS));
     /* It holds the file with full sharing. */
     expect_open(file, GENERIC_READ | GENERIC_WRITE, ALL_SHARE);
     expect_sharing_violation(file, GENERIC_READ, FILE_SHARE_READ);
@@ -911,7 +911,11 @@ static void test_service_runs_and_stops(void **state)
     assert_true(process_exited(process, WAIT_MS));
     CloseHandle(process);
     assert_int_equal(service_state(name, NULL), 0);
-    assert_record(rec, "STARTED\nSTOP\nEXIT\n");
+    {
+        char want[200];
+        snprintf(want, sizeof(want), "STARTED %ls\nSTOP %ls\nEXIT\n", name, name);
+        assert_record(rec, want);
+    }
     expect_open(file, GENERIC_READ | GENERIC_WRITE, 0);
     free(rec);
     free(file);

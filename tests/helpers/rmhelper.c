@@ -17,8 +17,9 @@
  *                     ENDSESSION wparam=%u lparam=0x%08x
  *                     CLOSE                          window got WM_CLOSE
  *                     CTRL %u                        console handler got that event
- *                     STOP                           service got SERVICE_CONTROL_STOP
- *                     SHUTDOWN                       service got SERVICE_CONTROL_SHUTDOWN
+ *                     STOP NAME                      service got SERVICE_CONTROL_STOP
+ *                     SHUTDOWN NAME                  service got SERVICE_CONTROL_SHUTDOWN
+ *                     (services write "STARTED NAME")
  *                     JOIN %u / REGISTER %u / END %u results of the Rm* calls
  *                     SESSION %u %ls                 start role: handle and key
  *                     FAIL <what> %u                 a setup step failed (then exit 2)
@@ -522,7 +523,8 @@ static DWORD WINAPI svc_control(DWORD control, DWORD type, void *data, void *con
     {
     case SERVICE_CONTROL_STOP:
     case SERVICE_CONTROL_SHUTDOWN:
-        record(control == SERVICE_CONTROL_STOP ? "STOP" : "SHUTDOWN");
+        /* The name lets services sharing a record file be told apart (order). */
+        record("%s %ls", control == SERVICE_CONTROL_STOP ? "STOP" : "SHUTDOWN", svc_name);
         svc_report(SERVICE_STOP_PENDING, 0, 3000);
         SetEvent(svc_stop_event);
         return NO_ERROR;
@@ -566,7 +568,7 @@ static void WINAPI svc_main(DWORD argc, LPWSTR *argv)
         }
     }
     svc_report(SERVICE_RUNNING, 0, 0);
-    record("STARTED");
+    record("STARTED %ls", svc_name);
     WaitForSingleObject(svc_stop_event, INFINITE);
     if (file != INVALID_HANDLE_VALUE) CloseHandle(file);
     record("EXIT");

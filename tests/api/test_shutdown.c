@@ -1,0 +1,751 @@
+/*
+ * test_shutdown.c - RmShutdown, RmRestart and RmCancelCurrentTask against real
+ * helper processes (spec 5.6-5.8 and 8; issue 4).
+ *
+ * Every rule has its own helper: a window that agrees and records the lParam it
+ * got, one that refuses, one that stops pumping messages, console applications
+ * with and without a CTRL_C handler, a service with a dependent service, and
+ * applications the restart brings back. The test prefix sets HungAppTimeout to
+ * 2000 ms and WaitToKillServiceTimeout to 3000 ms (tools/wine-prefix), so the
+ * forced cases stay fast; the cancel test raises HungAppTimeout for its own run.
+ *
+ * Applications RmRestart brings back are new processes outside every job of this
+ * test: teardown ends every helper process of this prefix by image name.
+ *
+ * RmShutdownOnlyRegistered with a non-restartable application needs the restart
+ * fallback policy off (README, Choices): that case runs in a child copy of this
+ * program started with RSTRTMGR_RESTART_FALLBACK=off.
+ */
+#include "rmtest.h"
+#include "rmspawn.h"
+#include <tlhelp32.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SPAWN_TIMEOUT 15000
+#define BACK_TIMEOUT 15000      /* for a restarted application to show up */
+#define CHILD_SWITCH "--child-fallback-off"
+
+/* ---- helpers ----------------------------------------------------------------- */
+
+static const WCHAR *helper_images[] = { L"rmhelper.exe", L"rmhelper_gui.exe", L"rmcopy.exe" };
+static WCHAR services[4][64];
+
+/* Ends every helper process in this prefix (the restarted ones included). */
+static void kill_helper_images(void)
+{
+    HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
+    PROCESSENTRY32W pe;
+    size_t i;
+
+    if (snap == INVALID_HANDLE_VALUE) return;
+    pe.dwSize = sizeof(pe);
+    for (BOOL ok = Process32FirstW(snap, &pe); ok; ok = Process32NextW(snap, &pe))
+        for (i = 0; i < ARRAYSIZE(helper_images); i++)
+            if (!_wcsicmp(pe.szExeFile, helper_images[i]))
+            {
+                HANDLE h = OpenProcess(PROCESS_TERMINATE | SYNCHRONIZE, FALSE, pe.th32ProcessID);
+                if (h)
+                {
+                    TerminateProcess(h, 1);
+                    WaitForSingleObject(h, 5000);
+                    CloseHandle(h);
+                }
+            }
+    CloseHandle(snap);
+}
+
+static int teardown(void **state)
+{
+    size_t i;
+    for (i = 0; i < ARRAYSIZE(services); i++)
+        if (services[i][0])
+        {
+            rmt_service_remove(services[i]);
+            services[i][0] = 0;
+        }
+    rmt_kill_all();
+    rmt_end_all();
+    kill_helper_images();
+    return 0;
+}
+
+/* PIDs of running processes with this image name, other than the ones in skip. */
+static DWORD find_new_process(const WCHAR *image, const DWORD *skip, size_t nskip)
+{
+    HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
+    PROCESSENTRY32W pe;
+    DWORD found = 0;
+    size_t i;
+
+    if (snap == INVALID_HANDLE_VALUE) return 0;
+    pe.dwSize = sizeof(pe);
+    for (BOOL ok = Process32FirstW(snap, &pe); ok && !found; ok = Process32NextW(snap, &pe))
+    {
+        if (_wcsicmp(pe.szExeFile, image)) continue;
+        found = pe.th32ProcessID;
+        for (i = 0; i < nskip; i++)
+            if (skip[i] == pe.th32ProcessID) found = 0;
+    }
+    CloseHandle(snap);
+    return found;
+}
+
+static DWORD wait_new_process(const WCHAR *image, const DWORD *skip, size_t nskip, DWORD timeout)
+{
+    DWORD start = GetTickCount(), pid;
+    while (!(pid = find_new_process(image, skip, nskip)) && GetTickCount() - start < timeout) Sleep(50);
+    return pid;
+}
+
+static size_t count_in(const char *text, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}
+
+static size_t record_count(const WCHAR *rec, const char *needle)
+{
+    char *text = rmt_read_record(rec);
+    size_t n = count_in(text, needle);
+    free(text);
+    return n;
+}
+
+static BOOL record_has(const WCHAR *rec, const char *needle)
+{
+    return record_count(rec, needle) > 0;
+}
+
+static WCHAR *record_path(const WCHAR *tag)
+{
+    WCHAR name[64];
+    swprintf(name, ARRAYSIZE(name), L"rec-%ls.txt", tag);
+    return rmt_path(name);
+}
+
+/* A window helper with a record file. */
+static struct rmt_child *spawn_window(const WCHAR *rec, const WCHAR *options)
+{
+    WCHAR args[2 * MAX_PATH];
+    swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" window %ls", rec, options ? options : L"");
+    return rmt_spawn_tracked(TRUE, 0, args, SPAWN_TIMEOUT);
+}
+
+static struct rmt_child *spawn_console(const WCHAR *rec, const WCHAR *options)
+{
+    WCHAR args[2 * MAX_PATH];
+    swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" console %ls", rec, options ? options : L"");
+    return rmt_spawn_tracked(FALSE, CREATE_NEW_CONSOLE, args, SPAWN_TIMEOUT);
+}
+
+static DWORD start_with(const RM_UNIQUE_PROCESS *procs, UINT n)
+{
+    DWORD h = rmt_start_tracked(NULL);
+    assert_int_equal(RmRegisterResources(h, 0, NULL, n, (RM_UNIQUE_PROCESS *)procs, 0, NULL), ERROR_SUCCESS);
+    return h;
+}
+
+static BOOL exited(struct rmt_child *c, DWORD timeout)
+{
+    return c->process && WaitForSingleObject(c->process, timeout) == WAIT_OBJECT_0;
+}
+
+/* The RmGetList entry for pid (fails the test when absent). */
+static RM_PROCESS_INFO entry_of(DWORD h, DWORD pid)
+{
+    RM_PROCESS_INFO info[16];
+    UINT needed = 0, count = ARRAYSIZE(info);
+    DWORD reasons = 0;
+    const RM_PROCESS_INFO *e;
+
+    assert_int_equal(RmGetList(h, &needed, &count, info, &reasons), ERROR_SUCCESS);
+    e = rmt_find_pid(info, count, pid);
+    if (!e) fail_msg("pid %lu not in the list (%u entries)", pid, count);
+    return *e;
+}
+
+/* ---- progress ------------------------------------------------------------------ */
+
+static UINT progress_values[256];
+static volatile LONG progress_count;
+static DWORD progress_thread;
+
+static void progress_cb(UINT percent)
+{
+    LONG i = InterlockedIncrement(&progress_count) - 1;
+    if (i < (LONG)ARRAYSIZE(progress_values)) progress_values[i] = percent;
+    progress_thread = GetCurrentThreadId();
+}
+
+static void progress_reset(void)
+{
+    progress_count = 0;
+    progress_thread = 0;
+}
+
+/* Spec 8.7: strictly increasing, never above 100, ending with 100 (our choice for
+ * the UNCERTAIN end value), on the caller's thread. */
+static void assert_progress_ok(void)
+{
+    LONG i;
+    assert_true(progress_count >= 1);
+    assert_true(progress_count <= (LONG)ARRAYSIZE(progress_values));
+    for (i = 1; i < progress_count; i++)
+        if (progress_values[i] <= progress_values[i - 1])
+            fail_msg("progress %u after %u", progress_values[i], progress_values[i - 1]);
+    for (i = 0; i < progress_count; i++) assert_true(progress_values[i] <= 100);
+    assert_int_equal(progress_values[progress_count - 1], 100);
+    assert_int_equal(progress_thread, GetCurrentThreadId());
+}
+
+/* ---- tests ------------------------------------------------------------------------ */
+
+static void test_our_dll(void **state) { rmt_assert_our_dll(); }
+
+/* Spec 5.7: RmRestart before RmShutdown is out of sequence; an RmShutdown with
+ * nothing to do is a shutdown all the same. */
+static void test_sequence(void **state)
+{
+    DWORD h = rmt_start_tracked(NULL);
+
+    assert_int_equal(RmRestart(h, 0, NULL), ERROR_REQUEST_OUT_OF_SEQUENCE);
+    progress_reset();
+    assert_int_equal(RmShutdown(h, 0, progress_cb), ERROR_SUCCESS);
+    assert_progress_ok();
+    progress_reset();
+    assert_int_equal(RmRestart(h, 0, progress_cb), ERROR_SUCCESS);
+    assert_progress_ok();
+    /* Nothing running: cancel is a harmless request (spec 5.8, U17). */
+    assert_int_equal(RmCancelCurrentTask(h), ERROR_SUCCESS);
+    rmt_end_ok(h);
+}
+
+/* Spec 8.2: WM_QUERYENDSESSION then WM_ENDSESSION(TRUE), both with
+ * ENDSESSION_CLOSEAPP; the application exits; the list keeps it, Stopped. */
+static void test_gui_app_closed_politely(void **state)
+{
+    WCHAR *rec = record_path(L"polite");
+    struct rmt_child *c = spawn_window(rec, NULL);
+    DWORD h = start_with(&c->id, 1);
+    RM_PROCESS_INFO e;
+    char *text;
+
+    e = entry_of(h, c->pid);
+    assert_int_equal(e.ApplicationType, RmMainWindow);
+    assert_int_equal(e.AppStatus, RmStatusRunning);
+
+    progress_reset();
+    assert_int_equal(RmShutdown(h, 0, progress_cb), ERROR_SUCCESS);
+    assert_true(exited(c, 5000));
+    assert_progress_ok();
+    text = rmt_read_record(rec);
+    assert_non_null(strstr(text, "QUERYENDSESSION lparam=0x00000001\nENDSESSION wparam=1 lparam=0x00000001\n"));
+    free(text);
+
+    /* After the shutdown the list still reports it, with its history. */
+    e = entry_of(h, c->pid);
+    assert_true(e.AppStatus & RmStatusStopped);
+    assert_false(e.AppStatus & RmStatusErrorOnStop);
+    free(rec);
+}
+
+/* Spec 8.2 step 2: one refusal and nothing is closed (351, ErrorOnStop on the
+ * refuser, the other one never told to end); forced, both go. */
+static void test_refusal_then_force(void **state)
+{
+    WCHAR *rec_no = record_path(L"refuser"), *rec_ok = record_path(L"agreer");
+    struct rmt_child *no = spawn_window(rec_no, L"--refuse");
+    struct rmt_child *ok = spawn_window(rec_ok, NULL);
+    RM_UNIQUE_PROCESS procs[2] = { no->id, ok->id };
+    DWORD h = start_with(procs, 2);
+    RM_PROCESS_INFO e;
+
+    assert_int_equal(RmShutdown(h, 0, NULL), ERROR_FAIL_SHUTDOWN);
+    assert_true(rmt_child_alive(no));
+    assert_true(rmt_child_alive(ok));
+    assert_true(record_has(rec_no, "QUERYENDSESSION"));
+    assert_false(record_has(rec_no, "ENDSESSION wparam"));
+    assert_false(record_has(rec_ok, "ENDSESSION wparam"));
+    assert_false(record_has(rec_ok, "CLOSE"));
+    e = entry_of(h, no->pid);
+    assert_true(e.AppStatus & RmStatusErrorOnStop);
+    assert_true(e.AppStatus & RmStatusRunning);
+
+    assert_int_equal(RmShutdown(h, RmForceShutdown, NULL), ERROR_SUCCESS);
+    assert_true(exited(no, 5000));
+    assert_true(exited(ok, 5000));
+    assert_true(entry_of(h, ok->pid).AppStatus & RmStatusStopped);
+    assert_true(entry_of(h, no->pid).AppStatus & RmStatusStopped);
+    free(rec_no);
+    free(rec_ok);
+}
+
+/* Spec 8.2 step 5-6: a window that stops answering blocks a polite shutdown (351,
+ * within the hung-application timeout, not forever); forced, it is terminated. */
+static void test_hung_window(void **state)
+{
+    WCHAR *rec = record_path(L"hung");
+    struct rmt_child *c = spawn_window(rec, L"--hang");
+    DWORD h = start_with(&c->id, 1);
+    double t0 = rmt_now_s(), spent;
+
+    assert_int_equal(RmShutdown(h, 0, NULL), ERROR_FAIL_SHUTDOWN);
+    spent = rmt_now_s() - t0;
+    print_message("polite shutdown of a hung window returned after %.2f s\n", spent);
+    assert_true(spent < 10.0);
+    assert_true(rmt_child_alive(c));
+    assert_true(entry_of(h, c->pid).AppStatus & RmStatusErrorOnStop);
+
+    t0 = rmt_now_s();
+    assert_int_equal(RmShutdown(h, RmForceShutdown, NULL), ERROR_SUCCESS);
+    print_message("forced shutdown of a hung window took %.2f s\n", rmt_now_s() - t0);
+    assert_true(exited(c, 5000));
+    free(rec);
+}
+
+/* Spec 8.3: CTRL_C_EVENT to a console application, the caller's own console left
+ * alone (this test keeps printing through it afterwards). */
+static void test_console_ctrl_c(void **state)
+{
+    WCHAR *rec = record_path(L"console");
+    struct rmt_child *c = spawn_console(rec, NULL);
+    DWORD h = start_with(&c->id, 1);
+    HANDLE out = GetStdHandle(STD_OUTPUT_HANDLE);
+
+    assert_int_equal(entry_of(h, c->pid).ApplicationType, RmConsole);
+    assert_int_equal(RmShutdown(h, 0, NULL), ERROR_SUCCESS);
+    assert_true(exited(c, 5000));
+    assert_true(record_has(rec, "CTRL 0\n"));
+    assert_true(entry_of(h, c->pid).AppStatus & RmStatusStopped);
+    /* Our standard handles still work. */
+    assert_true(GetStdHandle(STD_OUTPUT_HANDLE) == out);
+    print_message("console of the caller still usable\n");
+    free(rec);
+}
+
+/* A console application that ignores CTRL_C: 351 politely, terminated when forced. */
+static void test_console_ignoring_ctrl_c(void **state)
+{
+    WCHAR *rec = record_path(L"stubborn");
+    struct rmt_child *c = spawn_console(rec, L"--ignore-ctrl-c");
+    DWORD h = start_with(&c->id, 1);
+
+    assert_int_equal(RmShutdown(h, 0, NULL), ERROR_FAIL_SHUTDOWN);
+    assert_true(rmt_child_alive(c));
+    assert_true(record_has(rec, "CTRL 0\n"));
+    assert_true(entry_of(h, c->pid).AppStatus & RmStatusErrorOnStop);
+    assert_int_equal(RmShutdown(h, RmForceShutdown, NULL), ERROR_SUCCESS);
+    assert_true(exited(c, 5000));
+    free(rec);
+}
+
+static DWORD service_state(const WCHAR *name)
+{
+    SC_HANDLE scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT), svc;
+    SERVICE_STATUS st;
+    DWORD state = 0;
+    if (!scm) return 0;
+    if ((svc = OpenServiceW(scm, name, SERVICE_QUERY_STATUS)))
+    {
+        if (QueryServiceStatus(svc, &st)) state = st.dwCurrentState;
+        CloseServiceHandle(svc);
+    }
+    CloseServiceHandle(scm);
+    return state;
+}
+
+/* Spec 8.4 and 5.7: a registered service is stopped with its running dependent,
+ * the dependent first; RmRestart starts them again, the base first. */
+static void test_service_with_dependent(void **state)
+{
+    WCHAR *rec = record_path(L"services"), args[2 * MAX_PATH], deps[80];
+    const WCHAR *names[1];
+    DWORD h, pid_base = 0, pid_dep = 0;
+    char *text, want[160];
+    const char *p_dep, *p_base;
+
+    swprintf(services[0], 64, L"rmtsd-%lu-base", GetCurrentProcessId());
+    swprintf(services[1], 64, L"rmtsd-%lu-dep", GetCurrentProcessId());
+    swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" service %ls", rec, services[0]);
+    assert_int_equal(rmt_service_install(services[0], NULL, args, NULL, SPAWN_TIMEOUT, &pid_base), ERROR_SUCCESS);
+    memset(deps, 0, sizeof(deps));
+    wcscpy(deps, services[0]);
+    swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" service %ls", rec, services[1]);
+    assert_int_equal(rmt_service_install(services[1], NULL, args, deps, SPAWN_TIMEOUT, &pid_dep), ERROR_SUCCESS);
+
+    h = rmt_start_tracked(NULL);
+    names[0] = services[0];
+    assert_int_equal(RmRegisterResources(h, 0, NULL, 0, NULL, 1, names), ERROR_SUCCESS);
+    assert_int_equal(entry_of(h, pid_dep).ApplicationType, RmService);
+
+    assert_int_equal(RmShutdown(h, 0, NULL), ERROR_SUCCESS);
+    assert_int_equal(service_state(services[0]), SERVICE_STOPPED);
+    assert_int_equal(service_state(services[1]), SERVICE_STOPPED);
+    text = rmt_read_record(rec);
+    snprintf(want, sizeof(want), "STOP %ls\n", services[1]);
+    p_dep = strstr(text, want);
+    snprintf(want, sizeof(want), "STOP %ls\n", services[0]);
+    p_base = strstr(text, want);
+    assert_non_null(p_dep);
+    assert_non_null(p_base);
+    assert_true(p_dep < p_base);   /* dependents first */
+    free(text);
+    assert_true(entry_of(h, pid_base).AppStatus & RmStatusStopped);
+
+    assert_int_equal(RmRestart(h, 0, NULL), ERROR_SUCCESS);
+    assert_int_equal(service_state(services[0]), SERVICE_RUNNING);
+    assert_int_equal(service_state(services[1]), SERVICE_RUNNING);
+    text = rmt_read_record(rec);
+    /* After the stops: the base started again before its dependent. */
+    snprintf(want, sizeof(want), "STARTED %ls\n", services[0]);
+    p_base = strstr(strstr(text, "STOP "), want);
+    snprintf(want, sizeof(want), "STARTED %ls\n", services[1]);
+    p_dep = strstr(strstr(text, "STOP "), want);
+    assert_non_null(p_base);
+    assert_non_null(p_dep);
+    assert_true(p_base < p_dep);
+    free(text);
+    free(rec);
+}
+
+/* Spec 5.6 and 5.7: an application closed by RmShutdown comes back with the
+ * command line it was started with (the same --record file), as a new process;
+ * its status gains Restarted. */
+static void test_restart_brings_back(void **state)
+{
+    WCHAR *rec = record_path(L"comeback");
+    struct rmt_child *c = spawn_window(rec, NULL);
+    DWORD h = start_with(&c->id, 1), old = c->pid, back;
+    RM_PROCESS_INFO e;
+
+    assert_true(entry_of(h, c->pid).bRestartable);   /* Wine: the fallback policy */
+    assert_int_equal(RmShutdown(h, 0, NULL), ERROR_SUCCESS);
+    assert_true(exited(c, 5000));
+    assert_int_equal(record_count(rec, "STARTED"), 1);
+    progress_reset();
+    assert_int_equal(RmRestart(h, 0, progress_cb), ERROR_SUCCESS);
+    assert_progress_ok();
+    back = wait_new_process(L"rmhelper_gui.exe", &old, 1, BACK_TIMEOUT);
+    assert_true(back != 0);
+    assert_true(rmt_wait_record(rec, "STARTED\nQUERYENDSESSION", 1) ||
+                record_count(rec, "STARTED") == 2 || rmt_wait_record(rec, "EXIT\nSTARTED", BACK_TIMEOUT));
+    e = entry_of(h, old);
+    assert_true(e.AppStatus & RmStatusStopped);
+    assert_true(e.AppStatus & RmStatusRestarted);
+    assert_false(e.AppStatus & RmStatusErrorOnRestart);
+    free(rec);
+}
+
+/* Spec 5.7: a restart that fails gives 352 and ErrorOnRestart on that one; the
+ * others still come back. */
+static void test_restart_failure(void **state)
+{
+    WCHAR copy[MAX_PATH], *rec_gone = record_path(L"gone"), *rec_ok = record_path(L"back");
+    WCHAR args[2 * MAX_PATH];
+    struct rmt_child gone;
+    struct rmt_child *ok;
+    RM_UNIQUE_PROCESS procs[2];
+    DWORD h, skip[2], back;
+
+    /* Next to the helper: the copy needs the DLL beside it. */
+    wcscpy(copy, rmt_helper_path(TRUE));
+    wcscpy(wcsrchr(copy, L'\\') + 1, L"rmcopy.exe");
+    assert_true(CopyFileW(rmt_helper_path(TRUE), copy, FALSE));
+    swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" window", rec_gone);
+    assert_int_equal(rmt_spawn_exe(copy, args, 0, TRUE, SPAWN_TIMEOUT, &gone), ERROR_SUCCESS);
+    ok = spawn_window(rec_ok, NULL);
+    procs[0] = gone.id;
+    procs[1] = ok->id;
+    h = start_with(procs, 2);
+    skip[0] = gone.pid;
+    skip[1] = ok->pid;
+
+    assert_int_equal(RmShutdown(h, 0, NULL), ERROR_SUCCESS);
+    assert_true(exited(&gone, 5000));
+    assert_true(exited(ok, 5000));
+    rmt_child_kill(&gone);
+    /* The installer replaced (here: removed) the first application's program. */
+    assert_true(DeleteFileW(copy));
+    assert_int_equal(RmRestart(h, 0, NULL), ERROR_FAIL_RESTART);
+    assert_true(entry_of(h, gone.pid).AppStatus & RmStatusErrorOnRestart);
+    assert_true(entry_of(h, ok->pid).AppStatus & RmStatusRestarted);
+    back = wait_new_process(L"rmhelper_gui.exe", skip, 2, BACK_TIMEOUT);
+    assert_true(back != 0);
+    free(rec_gone);
+    free(rec_ok);
+}
+
+/* Spec 5.9 / 5.7: RmNoShutdown leaves the application alone (ShutdownMasked);
+ * RmNoRestart closes it and does not bring it back (RestartMasked). */
+static void test_filters_mask(void **state)
+{
+    WCHAR *rec_keep = record_path(L"keep"), *rec_norestart = record_path(L"norestart");
+    struct rmt_child *keep = spawn_window(rec_keep, NULL);
+    struct rmt_child *norestart = spawn_window(rec_norestart, NULL);
+    RM_UNIQUE_PROCESS procs[2] = { keep->id, norestart->id };
+    DWORD h = start_with(procs, 2), skip[2] = { keep->pid, norestart->pid };
+
+    assert_int_equal(RmAddFilter(h, NULL, &keep->id, NULL, RmNoShutdown), ERROR_SUCCESS);
+    assert_int_equal(RmAddFilter(h, NULL, &norestart->id, NULL, RmNoRestart), ERROR_SUCCESS);
+    assert_int_equal(RmShutdown(h, 0, NULL), ERROR_SUCCESS);
+    assert_true(exited(norestart, 5000));
+    assert_true(rmt_child_alive(keep));
+    assert_false(record_has(rec_keep, "QUERYENDSESSION"));
+    assert_true(entry_of(h, keep->pid).AppStatus & RmStatusShutdownMasked);
+    assert_true(entry_of(h, norestart->pid).AppStatus & RmStatusRestartMasked);
+    assert_true(entry_of(h, norestart->pid).AppStatus & RmStatusStopped);
+
+    assert_int_equal(RmRestart(h, 0, NULL), ERROR_SUCCESS);
+    Sleep(1500);
+    assert_int_equal(find_new_process(L"rmhelper_gui.exe", skip, 2), 0);
+    assert_int_equal(record_count(rec_norestart, "STARTED"), 1);
+    free(rec_keep);
+    free(rec_norestart);
+}
+
+/* Spec 5.6: a reboot is needed (the caller holds the file itself: DetectedSelf),
+ * so nothing is shut down: 350, and the other holder was not even asked. */
+static void test_reboot_needed(void **state)
+{
+    WCHAR *file = rmt_make_file(L"self-held.dat"), *rec = record_path(L"bystander");
+    WCHAR args[3 * MAX_PATH];
+    LPCWSTR files[1] = { file };
+    struct rmt_child *holder;
+    HANDLE mine;
+    DWORD h, reasons = 0;
+    UINT needed = 0, count = 0;
+
+    swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" hold \"%ls\"", rec, file);
+    holder = rmt_spawn_tracked(TRUE, 0, args, SPAWN_TIMEOUT);
+    mine = CreateFileW(file, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                       OPEN_EXISTING, 0, NULL);
+    assert_true(mine != INVALID_HANDLE_VALUE);
+    h = rmt_start_tracked(NULL);
+    assert_int_equal(RmRegisterResources(h, 1, files, 0, NULL, 0, NULL), ERROR_SUCCESS);
+    assert_int_equal(RmGetList(h, &needed, &count, NULL, &reasons), ERROR_MORE_DATA);
+    assert_true(reasons & RmRebootReasonDetectedSelf);
+
+    assert_int_equal(RmShutdown(h, RmForceShutdown, NULL), ERROR_FAIL_NOACTION_REBOOT);
+    assert_true(rmt_child_alive(holder));
+    CloseHandle(mine);
+    free(file);
+    free(rec);
+}
+
+/* Spec U8: RmShutdownOnlyRegistered with every application restartable (Wine:
+ * the fallback policy) shuts down as usual. */
+static void test_only_registered_all_restartable(void **state)
+{
+    WCHAR *rec = record_path(L"onlyreg");
+    struct rmt_child *c = spawn_window(rec, NULL);
+    DWORD h = start_with(&c->id, 1);
+
+    assert_true(entry_of(h, c->pid).bRestartable);
+    assert_int_equal(RmShutdown(h, RmShutdownOnlyRegistered, NULL), ERROR_SUCCESS);
+    assert_true(exited(c, 5000));
+    free(rec);
+}
+
+/* In the child with RSTRTMGR_RESTART_FALLBACK=off: an application that cannot be
+ * restarted blocks RmShutdownOnlyRegistered entirely (351, not even asked);
+ * without the flag it is closed, and RmRestart leaves it stopped, no error. */
+static void test_child_only_registered_blocks(void **state)
+{
+    WCHAR *rec = record_path(L"notregistered");
+    struct rmt_child *c = spawn_window(rec, NULL);
+    DWORD h = start_with(&c->id, 1), old = c->pid;
+    RM_PROCESS_INFO e;
+
+    assert_false(entry_of(h, c->pid).bRestartable);
+    assert_int_equal(RmShutdown(h, RmShutdownOnlyRegistered, NULL), ERROR_FAIL_SHUTDOWN);
+    assert_true(rmt_child_alive(c));
+    assert_false(record_has(rec, "QUERYENDSESSION"));
+
+    assert_int_equal(RmShutdown(h, 0, NULL), ERROR_SUCCESS);
+    assert_true(exited(c, 5000));
+    assert_int_equal(RmRestart(h, 0, NULL), ERROR_SUCCESS);
+    Sleep(1500);
+    assert_int_equal(find_new_process(L"rmhelper_gui.exe", &old, 1), 0);
+    e = entry_of(h, old);
+    assert_true(e.AppStatus & RmStatusStopped);
+    assert_false(e.AppStatus & (RmStatusRestarted | RmStatusErrorOnRestart));
+    free(rec);
+}
+
+static void test_only_registered_not_restartable(void **state)
+{
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits;
+    WCHAR self[MAX_PATH], cmdline[MAX_PATH + 64];
+    STARTUPINFOW si;
+    PROCESS_INFORMATION pi;
+    HANDLE job = CreateJobObjectW(NULL, NULL);
+    DWORD code = SENTINEL;
+    BOOL ok;
+
+    assert_non_null(job);
+    memset(&limits, 0, sizeof(limits));
+    limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+    SetInformationJobObject(job, JobObjectExtendedLimitInformation, &limits, sizeof(limits));
+    assert_true(GetModuleFileNameW(NULL, self, MAX_PATH) > 0);
+    swprintf(cmdline, ARRAYSIZE(cmdline), L"\"%ls\" " CHILD_SWITCH, self);
+    SetEnvironmentVariableW(L"RSTRTMGR_RESTART_FALLBACK", L"off");
+    memset(&si, 0, sizeof(si));
+    si.cb = sizeof(si);
+    ok = CreateProcessW(self, cmdline, NULL, NULL, TRUE, CREATE_SUSPENDED, NULL, NULL, &si, &pi);
+    SetEnvironmentVariableW(L"RSTRTMGR_RESTART_FALLBACK", NULL);
+    if (!ok) fail_msg("CreateProcess %ls: %lu", self, GetLastError());
+    AssignProcessToJobObject(job, pi.hProcess);
+    ResumeThread(pi.hThread);
+    CloseHandle(pi.hThread);
+    if (WaitForSingleObject(pi.hProcess, 120000) != WAIT_OBJECT_0) fail_msg("child did not finish");
+    GetExitCodeProcess(pi.hProcess, &code);
+    CloseHandle(pi.hProcess);
+    CloseHandle(job);
+    if (code) fail_msg("child with the fallback off: %lu failing test(s)", code);
+}
+
+/* Spec 5.8: RmCancelCurrentTask from another thread ends a running RmShutdown
+ * within a second even in the middle of a wait; the session stays usable and
+ * what was closed can still be restarted. */
+struct cancel_arg { DWORD h, delay; double at; DWORD result; };
+
+static DWORD WINAPI cancel_thread(void *param)
+{
+    struct cancel_arg *a = param;
+    Sleep(a->delay);
+    a->at = rmt_now_s();
+    a->result = RmCancelCurrentTask(a->h);
+    return 0;
+}
+
+static LSTATUS set_hung_timeout(const WCHAR *value, WCHAR *old, DWORD cb_old)
+{
+    HKEY key;
+    LSTATUS r = RegOpenKeyExW(HKEY_CURRENT_USER, L"Control Panel\\Desktop", 0, KEY_QUERY_VALUE | KEY_SET_VALUE, &key);
+    if (r) return r;
+    if (old && RegQueryValueExW(key, L"HungAppTimeout", NULL, NULL, (BYTE *)old, &cb_old)) old[0] = 0;
+    r = RegSetValueExW(key, L"HungAppTimeout", 0, REG_SZ, (const BYTE *)value,
+                       (DWORD)((wcslen(value) + 1) * sizeof(WCHAR)));
+    RegCloseKey(key);
+    return r;
+}
+
+static void test_cancel_mid_wait(void **state)
+{
+    WCHAR *rec_slow = record_path(L"slow"), old[32] = L"2000";
+    struct rmt_child *slow;
+    struct cancel_arg arg;
+    HANDLE thread;
+    DWORD h, r;
+    double done;
+
+    /* A window that takes 20 s to exit after WM_ENDSESSION, and 30 s allowed. */
+    assert_int_equal(set_hung_timeout(L"30000", old, sizeof(old) - sizeof(WCHAR)), ERROR_SUCCESS);
+    slow = spawn_window(rec_slow, L"--close-delay 20000");
+    h = start_with(&slow->id, 1);
+    arg.h = h;
+    arg.delay = 1500;
+    arg.result = SENTINEL;
+    thread = CreateThread(NULL, 0, cancel_thread, &arg, 0, NULL);
+    assert_non_null(thread);
+    r = RmShutdown(h, 0, NULL);
+    done = rmt_now_s();
+    WaitForSingleObject(thread, 10000);
+    CloseHandle(thread);
+    set_hung_timeout(old[0] ? old : L"2000", NULL, 0);
+
+    assert_int_equal(arg.result, ERROR_SUCCESS);
+    assert_int_equal(r, ERROR_CANCELLED);
+    print_message("RmShutdown returned %.3f s after RmCancelCurrentTask\n", done - arg.at);
+    assert_true(done - arg.at < 1.0);
+    assert_true(record_has(rec_slow, "ENDSESSION wparam=1"));   /* it was mid-wait */
+
+    /* The session is consistent: it lists, and a new shutdown can run. */
+    assert_true(entry_of(h, slow->pid).AppStatus & RmStatusRunning);
+    assert_int_equal(RmCancelCurrentTask(h), ERROR_SUCCESS);
+    rmt_child_kill(slow);
+    assert_int_equal(RmShutdown(h, 0, NULL), ERROR_SUCCESS);
+    free(rec_slow);
+}
+
+/* Spec 2.4: on x86 a stdcall callback (pops its argument) must survive as well as
+ * the SDK's cdecl one. On x64 there is one convention; the test runs there too. */
+static volatile LONG stdcall_calls;
+static void __stdcall stdcall_progress(UINT percent)
+{
+    (void)percent;
+    InterlockedIncrement(&stdcall_calls);
+}
+
+static void test_stdcall_callback(void **state)
+{
+    WCHAR *rec = record_path(L"stdcall");
+    struct rmt_child *c = spawn_window(rec, NULL);
+    DWORD h = start_with(&c->id, 1);
+    volatile DWORD canary1 = 0x11223344, canary2 = 0x55667788;
+
+    stdcall_calls = 0;
+    assert_int_equal(RmShutdown(h, 0, (RM_WRITE_STATUS_CALLBACK)(void *)stdcall_progress), ERROR_SUCCESS);
+    assert_true(stdcall_calls >= 1);
+    assert_int_equal(canary1, 0x11223344);
+    assert_int_equal(canary2, 0x55667788);
+    assert_int_equal(RmRestart(h, 0, (RM_WRITE_STATUS_CALLBACK)(void *)stdcall_progress), ERROR_SUCCESS);
+    assert_true(stdcall_calls >= 2);
+    assert_int_equal(canary1, 0x11223344);
+    free(rec);
+}
+
+/* Spec U5: a secondary may not shut down, restart or cancel. */
+static void test_secondary_may_not(void **state)
+{
+    WCHAR key[CCH_RM_SESSION_KEY + 1];
+    DWORD h = rmt_start_tracked(key), j = rmt_join_tracked(key);
+
+    assert_int_equal(RmShutdown(j, 0, NULL), ERROR_SESSION_CREDENTIAL_CONFLICT);
+    assert_int_equal(RmRestart(j, 0, NULL), ERROR_SESSION_CREDENTIAL_CONFLICT);
+    assert_int_equal(RmCancelCurrentTask(j), ERROR_SESSION_CREDENTIAL_CONFLICT);
+    assert_int_equal(RmRestart(h, 0, NULL), ERROR_REQUEST_OUT_OF_SEQUENCE);
+    rmt_end_ok(j);
+    rmt_end_ok(h);
+}
+
+#define T(f) cmocka_unit_test_teardown(f, teardown)
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_our_dll),
+        T(test_sequence),
+        T(test_secondary_may_not),
+        T(test_gui_app_closed_politely),
+        T(test_refusal_then_force),
+        T(test_hung_window),
+        T(test_console_ctrl_c),
+        T(test_console_ignoring_ctrl_c),
+        T(test_service_with_dependent),
+        T(test_restart_brings_back),
+        T(test_restart_failure),
+        T(test_filters_mask),
+        T(test_reboot_needed),
+        T(test_only_registered_all_restartable),
+        T(test_only_registered_not_restartable),
+        T(test_cancel_mid_wait),
+        T(test_stdcall_callback),
+    };
+    const struct CMUnitTest child_tests[] = {
+        cmocka_unit_test(test_our_dll),
+        T(test_child_only_registered_blocks),
+    };
+    int failed;
+
+    rmt_init();
+    if (argc > 1 && !strcmp(argv[1], CHILD_SWITCH))
+        failed = cmocka_run_group_tests_name("fallback-off child", child_tests, NULL, NULL);
+    else
+        failed = cmocka_run_group_tests(tests, NULL, NULL);
+    rmt_cleanup();
+    return failed;
+}
