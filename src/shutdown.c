@@ -404,41 +404,78 @@ static BOOL CALLBACK console_init(INIT_ONCE *once, void *param, void **ctx)
     return TRUE;
 }
 
-/* Sends CTRL_C_EVENT to a console application. The calling installer's own
- * console is never touched: when it has one, we do not detach from it, and the
- * application can only be closed by force (README, "Choices"). */
+#define CONSOLE_LIST_MAX 256
+
+/* Attaches to the console of one of the processes in pids (our original console),
+ * skipping ourselves. */
+static BOOL reattach(const DWORD *pids, DWORD n)
+{
+    DWORD i, self = GetCurrentProcessId();
+    for (i = 0; i < n; i++)
+        if (pids[i] != self && AttachConsole(pids[i])) return TRUE;
+    return FALSE;
+}
+
+/* Sends CTRL_C_EVENT to a console application. A process can only signal the
+ * console it is attached to, so we briefly leave ours, attach to the target's,
+ * signal it (our own copy of the event is swallowed), and come back:
+ *  - no console, or one no process is listed in (Wine gives programs started from
+ *    a Unix shell an invisible console that blocks AttachConsole until freed):
+ *    detach, signal, detach;
+ *  - a console shared with other processes (an installer run from cmd.exe):
+ *    detach, signal, detach, then attach again through one of those processes;
+ *  - a console we are alone in (detaching would destroy it) or the target's own
+ *    console being ours (the event would reach every process in it): not
+ *    possible politely; the application can then only be closed by force.
+ * Standard handles that were not console handles (pipes, files) are put back
+ * as they were; console ones are those of the console we are back in. Other
+ * threads of the caller that write to the console during the few milliseconds
+ * away fail and may retry (README, "Choices"). */
 static BOOL send_ctrl_c(DWORD pid)
 {
     static INIT_ONCE once = INIT_ONCE_STATIC_INIT;
     static const DWORD std_ids[3] = { STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE };
     HANDLE std_handles[3];
-    DWORD list[2];
-    BOOL ok = FALSE;
-    int i;
+    BOOL std_console[3];
+    DWORD *pids, n, mode, i;
+    BOOL ok = FALSE, possible = TRUE, away = FALSE;
 
+    if (!(pids = rm_alloc(CONSOLE_LIST_MAX * sizeof(DWORD)))) return FALSE;
     InitOnceExecuteOnce(&once, console_init, NULL, NULL);
     AcquireSRWLockExclusive(&console_lock);
-    /* AttachConsole points the standard handles at the target's console, and
-     * FreeConsole leaves them dangling: the caller's own are put back after. */
-    for (i = 0; i < 3; i++) std_handles[i] = GetStdHandle(std_ids[i]);
-    /* No console anyone shares: detaching is harmless. On Windows FreeConsole is
-     * then a no-op; under Wine a program started from a Unix shell has a console
-     * no process is listed in, which blocks AttachConsole until it is freed, and
-     * its standard handles keep working after. */
-    if (GetConsoleProcessList(list, ARRAYSIZE(list)) == 0 && (FreeConsole(), AttachConsole(pid)))
+    n = GetConsoleProcessList(pids, CONSOLE_LIST_MAX);
+    if (n > CONSOLE_LIST_MAX) possible = FALSE;          /* too many to be sure */
+    for (i = 0; i < n && possible; i++)
+        if (pids[i] == pid) possible = FALSE;           /* it shares our console */
+    if (n == 1) possible = FALSE;                        /* ours alone */
+    if (possible)
     {
-        InterlockedExchange(&swallow_ctrl_c, 1);
-        ResetEvent(ctrl_c_seen);
-        ok = GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0);
-        /* Let our own copy of the event arrive (and be swallowed) before the
-         * handler stops swallowing. */
-        if (ok) WaitForSingleObject(ctrl_c_seen, 500);
+        for (i = 0; i < 3; i++)
+        {
+            std_handles[i] = GetStdHandle(std_ids[i]);
+            std_console[i] = GetConsoleMode(std_handles[i], &mode);
+        }
         FreeConsole();
-        InterlockedExchange(&swallow_ctrl_c, 0);
+        away = TRUE;
+        if (AttachConsole(pid))
+        {
+            InterlockedExchange(&swallow_ctrl_c, 1);
+            ResetEvent(ctrl_c_seen);
+            ok = GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0);
+            /* Let our own copy of the event arrive (and be swallowed) before the
+             * handler stops swallowing. */
+            if (ok) WaitForSingleObject(ctrl_c_seen, 500);
+            FreeConsole();
+            InterlockedExchange(&swallow_ctrl_c, 0);
+        }
+        if (n > 1 && !reattach(pids, n))
+            rm_trace("CTRL_C to %lu: could not attach to the caller's console again (%lu)", pid, GetLastError());
+        for (i = 0; i < 3; i++)
+            if (!std_console[i] || n == 0) SetStdHandle(std_ids[i], std_handles[i]);
     }
-    for (i = 0; i < 3; i++) SetStdHandle(std_ids[i], std_handles[i]);
     ReleaseSRWLockExclusive(&console_lock);
-    rm_trace("CTRL_C to %lu: %s", pid, ok ? "sent" : "not possible");
+    rm_free(pids);
+    rm_trace("CTRL_C to %lu: %s", pid, ok ? "sent" : away ? "failed" : "not possible");
     return ok;
 }
 

@@ -575,14 +575,19 @@ static void test_child_only_registered_blocks(void **state)
     free(rec);
 }
 
-static void test_only_registered_not_restartable(void **state)
+/* Runs a copy of this program as "exe SWITCH [arg]" with the environment
+ * variables in env ("NAME=value" strings) set, in a kill-on-close job, and returns
+ * its exit code (fails the test if it does not finish). */
+static DWORD run_child(const char *mode, const WCHAR *arg, const WCHAR *const *env, size_t nenv,
+                       DWORD flags)
 {
     JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits;
-    WCHAR self[MAX_PATH], cmdline[MAX_PATH + 64];
+    WCHAR self[MAX_PATH], cmdline[3 * MAX_PATH], name[64];
     STARTUPINFOW si;
     PROCESS_INFORMATION pi;
     HANDLE job = CreateJobObjectW(NULL, NULL);
     DWORD code = SENTINEL;
+    size_t i;
     BOOL ok;
 
     assert_non_null(job);
@@ -590,21 +595,172 @@ static void test_only_registered_not_restartable(void **state)
     limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
     SetInformationJobObject(job, JobObjectExtendedLimitInformation, &limits, sizeof(limits));
     assert_true(GetModuleFileNameW(NULL, self, MAX_PATH) > 0);
-    swprintf(cmdline, ARRAYSIZE(cmdline), L"\"%ls\" " CHILD_SWITCH, self);
-    SetEnvironmentVariableW(L"RSTRTMGR_RESTART_FALLBACK", L"off");
+    swprintf(cmdline, ARRAYSIZE(cmdline), L"\"%ls\" %hs%ls%ls%ls", self, mode, arg ? L" \"" : L"",
+             arg ? arg : L"", arg ? L"\"" : L"");
+    /* Set only around CreateProcess: this process makes no Rm* call meanwhile. */
+    for (i = 0; i < nenv; i++)
+    {
+        const WCHAR *eq = wcschr(env[i], L'=');
+        swprintf(name, ARRAYSIZE(name), L"%.*ls", (int)(eq - env[i]), env[i]);
+        SetEnvironmentVariableW(name, eq + 1);
+    }
     memset(&si, 0, sizeof(si));
     si.cb = sizeof(si);
-    ok = CreateProcessW(self, cmdline, NULL, NULL, TRUE, CREATE_SUSPENDED, NULL, NULL, &si, &pi);
-    SetEnvironmentVariableW(L"RSTRTMGR_RESTART_FALLBACK", NULL);
+    ok = CreateProcessW(self, cmdline, NULL, NULL, FALSE, CREATE_SUSPENDED | flags, NULL, NULL, &si, &pi);
+    for (i = 0; i < nenv; i++)
+    {
+        const WCHAR *eq = wcschr(env[i], L'=');
+        swprintf(name, ARRAYSIZE(name), L"%.*ls", (int)(eq - env[i]), env[i]);
+        SetEnvironmentVariableW(name, NULL);
+    }
     if (!ok) fail_msg("CreateProcess %ls: %lu", self, GetLastError());
     AssignProcessToJobObject(job, pi.hProcess);
     ResumeThread(pi.hThread);
     CloseHandle(pi.hThread);
-    if (WaitForSingleObject(pi.hProcess, 120000) != WAIT_OBJECT_0) fail_msg("child did not finish");
+    if (WaitForSingleObject(pi.hProcess, 120000) != WAIT_OBJECT_0) fail_msg("child %s did not finish", mode);
     GetExitCodeProcess(pi.hProcess, &code);
     CloseHandle(pi.hProcess);
     CloseHandle(job);
+    return code;
+}
+
+static void test_only_registered_not_restartable(void **state)
+{
+    static const WCHAR *const env[] = { L"RSTRTMGR_RESTART_FALLBACK=off" };
+    DWORD code = run_child(CHILD_SWITCH, NULL, env, 1, 0);
     if (code) fail_msg("child with the fallback off: %lu failing test(s)", code);
+}
+
+/* ---- the caller is a console program -------------------------------------------- */
+
+static FILE *child_log;
+static int child_failures;
+
+#define CHECK(cond) \
+    do { if (!(cond)) { fprintf(child_log, "FAILED line %d: %s\n", __LINE__, #cond); child_failures++; } } while (0)
+
+/* In a child with a console of its own that another process shares (as an
+ * installer started from cmd.exe): CTRL_C reaches a console application in
+ * another console and the caller is back in its console afterwards, standard
+ * handles working. Alone in its console, the caller cannot leave it (it would
+ * vanish), so only a forced shutdown closes the application. */
+static int child_console_caller(const WCHAR *log_path)
+{
+    struct rmt_child sharer, app, app2;
+    WCHAR *rec = record_path(L"console-caller"), args[2 * MAX_PATH], key[CCH_RM_SESSION_KEY + 1];
+    DWORD list[16], n, h = 0, written = 0;
+    BOOL found = FALSE;
+    char *text;
+
+    child_log = _wfopen(log_path, L"w");
+    if (!child_log) return 99;
+    memset(&sharer, 0, sizeof(sharer));
+    memset(&app, 0, sizeof(app));
+    memset(&app2, 0, sizeof(app2));
+    CHECK(GetConsoleProcessList(list, ARRAYSIZE(list)) >= 1);
+    CHECK(rmt_spawn_ex(FALSE, L"sleep", 0, TRUE, SPAWN_TIMEOUT, &sharer) == ERROR_SUCCESS);
+    n = GetConsoleProcessList(list, ARRAYSIZE(list));
+    fprintf(child_log, "processes in the caller's console: %lu\n", n);
+    CHECK(n >= 2);
+
+    swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" console", rec);
+    CHECK(rmt_spawn_ex(FALSE, args, CREATE_NEW_CONSOLE, TRUE, SPAWN_TIMEOUT, &app) == ERROR_SUCCESS);
+    CHECK(RmStartSession(&h, 0, key) == ERROR_SUCCESS);
+    CHECK(RmRegisterResources(h, 0, NULL, 1, &app.id, 0, NULL) == ERROR_SUCCESS);
+    CHECK(RmShutdown(h, 0, NULL) == ERROR_SUCCESS);
+    CHECK(app.process && WaitForSingleObject(app.process, 5000) == WAIT_OBJECT_0);
+    text = rmt_read_record(rec);
+    CHECK(strstr(text, "CTRL 0\n") != NULL);
+    free(text);
+
+    /* Back in our own console, with the process that shares it. */
+    n = GetConsoleProcessList(list, ARRAYSIZE(list));
+    for (DWORD i = 0; i < n && i < ARRAYSIZE(list); i++) found |= list[i] == sharer.pid;
+    CHECK(found);
+    CHECK(WriteConsoleW(GetStdHandle(STD_OUTPUT_HANDLE), L"still here\r\n", 12, &written, NULL));
+    CHECK(written == 12);
+    CHECK(RmEndSession(h) == ERROR_SUCCESS);
+
+    /* Alone in the console: no polite CTRL_C, force works. */
+    rmt_child_kill(&sharer);
+    CHECK(GetConsoleProcessList(list, ARRAYSIZE(list)) == 1);
+    CHECK(rmt_spawn_ex(FALSE, L"console", CREATE_NEW_CONSOLE, TRUE, SPAWN_TIMEOUT, &app2) == ERROR_SUCCESS);
+    CHECK(RmStartSession(&h, 0, key) == ERROR_SUCCESS);
+    CHECK(RmRegisterResources(h, 0, NULL, 1, &app2.id, 0, NULL) == ERROR_SUCCESS);
+    CHECK(RmShutdown(h, 0, NULL) == ERROR_FAIL_SHUTDOWN);
+    CHECK(rmt_child_alive(&app2));
+    CHECK(GetConsoleProcessList(list, ARRAYSIZE(list)) == 1);
+    CHECK(RmShutdown(h, RmForceShutdown, NULL) == ERROR_SUCCESS);
+    CHECK(app2.process && WaitForSingleObject(app2.process, 5000) == WAIT_OBJECT_0);
+    CHECK(WriteConsoleW(GetStdHandle(STD_OUTPUT_HANDLE), L"still here\r\n", 12, &written, NULL));
+    CHECK(RmEndSession(h) == ERROR_SUCCESS);
+
+    rmt_child_kill(&app);
+    rmt_child_kill(&app2);
+    fprintf(child_log, "%d failure(s)\n", child_failures);
+    fclose(child_log);
+    free(rec);
+    return child_failures;
+}
+
+static void test_console_caller(void **state)
+{
+    WCHAR *log = rmt_path(L"console-caller.log");
+    DWORD code = run_child("--child-console-caller", log, NULL, 0, CREATE_NEW_CONSOLE);
+    char *text = rmt_read_record(log);
+    print_message("%s", text);
+    if (code) fail_msg("console-caller child: exit code %lu", code);
+    free(text);
+    free(log);
+}
+
+/* Spec 10 and issue 4: events are written for the session, the registration, each
+ * shutdown and restart, and a failing event log never fails an API call. The
+ * child runs with ReportEventW failing (RSTRTMGR_FAULT) and tracing to a file. */
+static int child_events(void)
+{
+    struct rmt_child app;
+    WCHAR key[CCH_RM_SESSION_KEY + 1];
+    DWORD h = 0;
+    int bad = 0;
+
+    memset(&app, 0, sizeof(app));
+    if (rmt_spawn(TRUE, L"window", SPAWN_TIMEOUT, &app)) return 90;
+    bad += RmStartSession(&h, 0, key) != ERROR_SUCCESS;
+    bad += RmRegisterResources(h, 0, NULL, 1, &app.id, 0, NULL) != ERROR_SUCCESS;
+    bad += RmShutdown(h, 0, NULL) != ERROR_SUCCESS;
+    bad += RmRestart(h, 0, NULL) != ERROR_SUCCESS;
+    bad += RmEndSession(h) != ERROR_SUCCESS;
+    rmt_child_kill(&app);
+    kill_helper_images();
+    return bad;
+}
+
+static void test_events_logged_and_never_fatal(void **state)
+{
+    WCHAR *trace = rmt_path(L"events-trace.log"), env_trace[MAX_PATH + 32];
+    const WCHAR *env[2] = { L"RSTRTMGR_FAULT=ReportEventW:1+", env_trace };
+    static const char *const expected[] = {
+        "fault injection armed: ReportEventW",
+        "event 10000: Starting session ",
+        "event 10004: Registering 0 file(s), 1 process(es), 0 service(s).",
+        "event 10002: Shutting down application or service '",
+        "event 10003: Restarting application or service '",
+        "event 10001: Ending session ",
+        "ReportEvent 10002 failed",
+    };
+    DWORD code;
+    char *text;
+    size_t i;
+
+    swprintf(env_trace, ARRAYSIZE(env_trace), L"RSTRTMGR_TRACE=%ls", trace);
+    code = run_child("--child-events", NULL, env, 2, 0);
+    assert_int_equal(code, 0);
+    text = rmt_read_record(trace);
+    for (i = 0; i < ARRAYSIZE(expected); i++)
+        if (!strstr(text, expected[i])) fail_msg("trace lacks \"%s\"", expected[i]);
+    free(text);
+    free(trace);
 }
 
 /* Spec 5.8: RmCancelCurrentTask from another thread ends a running RmShutdown
@@ -732,6 +888,8 @@ int main(int argc, char **argv)
         T(test_reboot_needed),
         T(test_only_registered_all_restartable),
         T(test_only_registered_not_restartable),
+        T(test_console_caller),
+        T(test_events_logged_and_never_fatal),
         T(test_cancel_mid_wait),
         T(test_stdcall_callback),
     };
@@ -742,7 +900,15 @@ int main(int argc, char **argv)
     int failed;
 
     rmt_init();
-    if (argc > 1 && !strcmp(argv[1], CHILD_SWITCH))
+    if (argc > 2 && !strcmp(argv[1], "--child-console-caller"))
+    {
+        WCHAR log[MAX_PATH];
+        swprintf(log, MAX_PATH, L"%hs", argv[2]);
+        failed = child_console_caller(log);
+    }
+    else if (argc > 1 && !strcmp(argv[1], "--child-events"))
+        failed = child_events();
+    else if (argc > 1 && !strcmp(argv[1], CHILD_SWITCH))
         failed = cmocka_run_group_tests_name("fallback-off child", child_tests, NULL, NULL);
     else
         failed = cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,320 @@
+/*
+ * output.c - rmtool's text output: console or UTF-8, JSON strings, error lines,
+ * times.
+ *
+ * Why not the C runtime's stdio: msvcrt converts wide text to the ANSI code page, so
+ * any character outside it turns into '?'. On a real console WriteConsoleW shows
+ * every character; anywhere else (a pipe, a file, a Unix terminal under Wine) the
+ * bytes must be UTF-8, which is what scripts and terminals expect.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "rmtool.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#define FLUSH_AT 16384   /* characters buffered before a write */
+
+struct stream
+{
+    WCHAR buf[FLUSH_AT + 1024]; /* pending text */
+    size_t len;                 /* characters pending */
+    int console;                /* -1 unknown, 0 no, 1 yes */
+};
+
+static struct stream streams[2] = { { .console = -1 }, { .console = -1 } };
+
+static HANDLE std_handle(enum out_stream s)
+{
+    return GetStdHandle(s == OUT_STDOUT ? STD_OUTPUT_HANDLE : STD_ERROR_HANDLE);
+}
+
+BOOL out_is_console(enum out_stream s)
+{
+    struct stream *st = &streams[s];
+    if (st->console < 0)
+    {
+        DWORD mode;
+        HANDLE h = std_handle(s);
+        st->console = (h && h != INVALID_HANDLE_VALUE && GetConsoleMode(h, &mode)) ? 1 : 0;
+    }
+    return st->console == 1;
+}
+
+/* Writes all of data (bytes) to h; gives up quietly when the reader has gone. */
+static void write_all(HANDLE h, const char *data, DWORD size)
+{
+    while (size)
+    {
+        DWORD done = 0;
+        if (!WriteFile(h, data, size, &done, NULL) || !done) return;
+        data += done;
+        size -= done;
+    }
+}
+
+/* Converts and writes n characters; never splits a surrogate pair across calls
+ * (callers flush at pair boundaries, see out_w). */
+static void write_text(enum out_stream s, const WCHAR *text, size_t n)
+{
+    HANDLE h = std_handle(s);
+    if (!n || !h || h == INVALID_HANDLE_VALUE) return;
+    if (out_is_console(s))
+    {
+        while (n)
+        {
+            DWORD done = 0, chunk = n > 8192 ? 8192 : (DWORD)n;
+            if (!WriteConsoleW(h, text, chunk, &done, NULL) || !done) return;
+            text += done;
+            n -= done;
+        }
+        return;
+    }
+    {
+        /* Lone surrogates become U+FFFD: the conversion is done without
+         * WC_ERR_INVALID_CHARS on purpose, so a strange name never stops the output. */
+        int bytes = WideCharToMultiByte(CP_UTF8, 0, text, (int)n, NULL, 0, NULL, NULL);
+        char *utf8;
+        if (bytes <= 0) return;
+        utf8 = malloc((size_t)bytes);
+        if (!utf8) return;
+        WideCharToMultiByte(CP_UTF8, 0, text, (int)n, utf8, bytes, NULL, NULL);
+        write_all(h, utf8, (DWORD)bytes);
+        free(utf8);
+    }
+}
+
+void out_flush(enum out_stream s)
+{
+    struct stream *st = &streams[s];
+    write_text(s, st->buf, st->len);
+    st->len = 0;
+}
+
+void out_w(enum out_stream s, const WCHAR *text)
+{
+    struct stream *st = &streams[s];
+    size_t n = wcslen(text);
+
+    while (n)
+    {
+        size_t room = FLUSH_AT - st->len, take = n < room ? n : room;
+        /* Keep a surrogate pair together in one write. */
+        if (take < n && take && IS_HIGH_SURROGATE(text[take - 1])) take--;
+        if (!take)
+        {
+            out_flush(s);   /* room is now FLUSH_AT, so the next round takes something */
+            continue;
+        }
+        memcpy(st->buf + st->len, text, take * sizeof(WCHAR));
+        st->len += take;
+        text += take;
+        n -= take;
+        if (st->len >= FLUSH_AT) out_flush(s);
+    }
+}
+
+void out_f(enum out_stream s, const WCHAR *fmt, ...)
+{
+    WCHAR small[1024], *big = NULL;
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = _vsnwprintf(small, ARRAYSIZE(small), fmt, ap);
+    va_end(ap);
+    if (n >= 0 && n < (int)ARRAYSIZE(small))
+    {
+        small[n] = 0;
+        out_w(s, small);
+        return;
+    }
+    /* Too long for the stack buffer (long paths): size it and format again. */
+    va_start(ap, fmt);
+    n = _vscwprintf(fmt, ap);
+    va_end(ap);
+    if (n < 0 || !(big = malloc(((size_t)n + 1) * sizeof(WCHAR)))) return;
+    va_start(ap, fmt);
+    _vsnwprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    big[n] = 0;
+    out_w(s, big);
+    free(big);
+}
+
+void out_json_str(enum out_stream s, const WCHAR *text)
+{
+    WCHAR run[256];
+    size_t k = 0;
+
+    out_w(s, L"\"");
+    for (; *text; text++)
+    {
+        WCHAR c = *text, esc[8] = { 0 };
+        if (c == L'"') wcscpy(esc, L"\\\"");
+        else if (c == L'\\') wcscpy(esc, L"\\\\");
+        else if (c == L'\n') wcscpy(esc, L"\\n");
+        else if (c == L'\r') wcscpy(esc, L"\\r");
+        else if (c == L'\t') wcscpy(esc, L"\\t");
+        else if (c < 0x20 || c == 0x7f) swprintf(esc, 8, L"\\u%04x", (unsigned)c);
+        else if (IS_HIGH_SURROGATE(c) && IS_LOW_SURROGATE(text[1]))
+        {
+            /* A valid pair stays raw (UTF-8 on the wire). */
+            if (k + 2 >= ARRAYSIZE(run)) { run[k] = 0; out_w(s, run); k = 0; }
+            run[k++] = c;
+            run[k++] = *++text;
+            continue;
+        }
+        else if (IS_HIGH_SURROGATE(c) || IS_LOW_SURROGATE(c))
+            swprintf(esc, 8, L"\\u%04x", (unsigned)c);
+        if (esc[0] || k + 1 >= ARRAYSIZE(run))
+        {
+            run[k] = 0;
+            out_w(s, run);
+            k = 0;
+        }
+        if (esc[0]) out_w(s, esc);
+        else run[k++] = c;
+    }
+    run[k] = 0;
+    out_w(s, run);
+    out_w(s, L"\"");
+}
+
+/* ---- errors ------------------------------------------------------------------------- */
+
+static const struct { DWORD code; const WCHAR *name; } err_names[] = {
+    { 0, L"ERROR_SUCCESS" },
+    { 1, L"ERROR_INVALID_FUNCTION" },
+    { 2, L"ERROR_FILE_NOT_FOUND" },
+    { 3, L"ERROR_PATH_NOT_FOUND" },
+    { 5, L"ERROR_ACCESS_DENIED" },
+    { 6, L"ERROR_INVALID_HANDLE" },
+    { 8, L"ERROR_NOT_ENOUGH_MEMORY" },
+    { 14, L"ERROR_OUTOFMEMORY" },
+    { 17, L"ERROR_NOT_SAME_DEVICE" },
+    { 29, L"ERROR_WRITE_FAULT" },
+    { 32, L"ERROR_SHARING_VIOLATION" },
+    { 33, L"ERROR_LOCK_VIOLATION" },
+    { 53, L"ERROR_BAD_NETPATH" },
+    { 80, L"ERROR_FILE_EXISTS" },
+    { 87, L"ERROR_INVALID_PARAMETER" },
+    { 112, L"ERROR_DISK_FULL" },
+    { 120, L"ERROR_CALL_NOT_IMPLEMENTED" },
+    { 121, L"ERROR_SEM_TIMEOUT" },
+    { 123, L"ERROR_INVALID_NAME" },
+    { 160, L"ERROR_BAD_ARGUMENTS" },
+    { 161, L"ERROR_BAD_PATHNAME" },
+    { 183, L"ERROR_ALREADY_EXISTS" },
+    { 206, L"ERROR_FILENAME_EXCED_RANGE" },
+    { 234, L"ERROR_MORE_DATA" },
+    { 267, L"ERROR_DIRECTORY" },
+    { 350, L"ERROR_FAIL_NOACTION_REBOOT" },
+    { 351, L"ERROR_FAIL_SHUTDOWN" },
+    { 352, L"ERROR_FAIL_RESTART" },
+    { 353, L"ERROR_MAX_SESSIONS_REACHED" },
+    { 776, L"ERROR_REQUEST_OUT_OF_SEQUENCE" },
+    { 1168, L"ERROR_NOT_FOUND" },
+    { 1175, L"ERROR_UNABLE_TO_REMOVE_REPLACED" },
+    { 1176, L"ERROR_UNABLE_TO_MOVE_REPLACEMENT" },
+    { 1177, L"ERROR_UNABLE_TO_MOVE_REPLACEMENT_2" },
+    { 1219, L"ERROR_SESSION_CREDENTIAL_CONFLICT" },
+    { 1223, L"ERROR_CANCELLED" },
+    { 1314, L"ERROR_PRIVILEGE_NOT_HELD" },
+    { 1460, L"ERROR_TIMEOUT" },
+};
+
+const WCHAR *err_name(DWORD err)
+{
+    size_t i;
+    for (i = 0; i < ARRAYSIZE(err_names); i++)
+        if (err_names[i].code == err) return err_names[i].name;
+    return NULL;
+}
+
+/* The name of err, or the system's message for it on one line, or "unknown error". */
+static void err_text(DWORD err, WCHAR *buf, size_t cch)
+{
+    const WCHAR *name = err_name(err);
+    DWORD n;
+    if (name)
+    {
+        wcsncpy(buf, name, cch - 1);
+        buf[cch - 1] = 0;
+        return;
+    }
+    n = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, err, 0,
+                       buf, (DWORD)cch, NULL);
+    while (n && (buf[n - 1] == L'\n' || buf[n - 1] == L'\r' || buf[n - 1] == L' ' ||
+                 buf[n - 1] == L'.'))
+        buf[--n] = 0;
+    if (!n) wcscpy(buf, L"unknown error");
+    for (; n; n--)
+        if (buf[n - 1] == L'\r' || buf[n - 1] == L'\n') buf[n - 1] = L' ';
+}
+
+void report_api_error(const WCHAR *what, DWORD err)
+{
+    WCHAR text[256];
+    err_text(err, text, ARRAYSIZE(text));
+    out_flush(OUT_STDOUT);
+    out_f(OUT_STDERR, L"rmtool: %ls failed: %lu %ls\n", what, (unsigned long)err, text);
+    out_flush(OUT_STDERR);
+}
+
+void report_error(const WCHAR *fmt, ...)
+{
+    WCHAR line[2048];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = _vsnwprintf(line, ARRAYSIZE(line) - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0) n = ARRAYSIZE(line) - 1;
+    line[n] = 0;
+    out_flush(OUT_STDOUT);
+    out_w(OUT_STDERR, L"rmtool: ");
+    out_w(OUT_STDERR, line);
+    out_w(OUT_STDERR, L"\n");
+    out_flush(OUT_STDERR);
+}
+
+/* ---- times and numbers ---------------------------------------------------------------- */
+
+void fmt_time_local(WCHAR buf[32], const FILETIME *ft)
+{
+    FILETIME local;
+    SYSTEMTIME st;
+    if (!FileTimeToLocalFileTime(ft, &local) || !FileTimeToSystemTime(&local, &st))
+    {
+        wcscpy(buf, L"-");
+        return;
+    }
+    swprintf(buf, 32, L"%04u-%02u-%02u %02u:%02u:%02u", st.wYear, st.wMonth, st.wDay, st.wHour,
+             st.wMinute, st.wSecond);
+}
+
+void fmt_time_utc(WCHAR buf[32], const FILETIME *ft)
+{
+    SYSTEMTIME st;
+    if (!FileTimeToSystemTime(ft, &st))
+    {
+        buf[0] = 0;
+        return;
+    }
+    swprintf(buf, 32, L"%04u-%02u-%02uT%02u:%02u:%02u.%03uZ", st.wYear, st.wMonth, st.wDay,
+             st.wHour, st.wMinute, st.wSecond, st.wMilliseconds);
+}
+
+void fmt_u64(WCHAR buf[24], ULONGLONG v)
+{
+    WCHAR tmp[24];
+    int n = 0, i;
+    do { tmp[n++] = (WCHAR)(L'0' + v % 10); v /= 10; } while (v);
+    for (i = 0; i < n; i++) buf[i] = tmp[n - 1 - i];
+    buf[n] = 0;
+}

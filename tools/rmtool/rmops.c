@@ -1,0 +1,796 @@
+/*
+ * rmops.c - rmtool's commands that go through the Restart Manager API: list, close
+ * and replace. Each one is the documented installer sequence (spec section 5 and the
+ * SDK's "Using Restart Manager with a Primary Installer"): RmStartSession,
+ * RmRegisterResources, RmGetList, and for close/replace RmShutdown (and RmRestart),
+ * then RmEndSession on every path.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "rmtool.h"
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+/* Files per RmRegisterResources call: each call is a registry commit (spec 5.4 asks
+ * callers to batch), and one value per call must stay a sensible size. */
+#define REGISTER_BATCH 1000
+/* RmGetList retries while the list keeps growing between the size query and the
+ * fetch (the SDK sample retries 3 times; a busy system may need a few more). */
+#define GETLIST_TRIES 8
+
+/* ---- words ---------------------------------------------------------------------------- */
+
+struct bit_word { DWORD bit; const WCHAR *key; };
+
+static const struct bit_word reason_words[] = {
+    { RmRebootReasonPermissionDenied, L"permission_denied" },
+    { RmRebootReasonSessionMismatch, L"session_mismatch" },
+    { RmRebootReasonCriticalProcess, L"critical_process" },
+    { RmRebootReasonCriticalService, L"critical_service" },
+    { RmRebootReasonDetectedSelf, L"detected_self" },
+};
+
+static const struct bit_word status_words[] = {
+    { RmStatusRunning, L"running" },
+    { RmStatusStopped, L"stopped" },
+    { RmStatusStoppedOther, L"stopped_other" },
+    { RmStatusRestarted, L"restarted" },
+    { RmStatusErrorOnStop, L"error_on_stop" },
+    { RmStatusErrorOnRestart, L"error_on_restart" },
+    { RmStatusShutdownMasked, L"shutdown_masked" },
+    { RmStatusRestartMasked, L"restart_masked" },
+};
+
+const WCHAR *app_type_key(RM_APP_TYPE t, WCHAR buf[32])
+{
+    switch (t)
+    {
+    case RmUnknownApp: return L"unknown";
+    case RmMainWindow: return L"main_window";
+    case RmOtherWindow: return L"other_window";
+    case RmService: return L"service";
+    case RmExplorer: return L"explorer";
+    case RmConsole: return L"console";
+    case RmCritical: return L"critical";
+    }
+    swprintf(buf, 32, L"type_%ld", (long)t);
+    return buf;
+}
+
+/* key with '_' shown as ' ' (the human form of every keyword). */
+static const WCHAR *words_of(const WCHAR *key, WCHAR *buf, size_t cch)
+{
+    size_t i;
+    for (i = 0; key[i] && i + 1 < cch; i++) buf[i] = key[i] == L'_' ? L' ' : key[i];
+    buf[i] = 0;
+    return buf;
+}
+
+const WCHAR *app_type_words(RM_APP_TYPE t, WCHAR buf[32])
+{
+    WCHAR tmp[32];
+    return words_of(app_type_key(t, tmp), buf, 32);
+}
+
+/* Comma-separated words for the bits of v ("none" when 0; unknown bits in hex). */
+static void bits_text(DWORD v, const struct bit_word *w, size_t nw, WCHAR *buf, size_t cch)
+{
+    size_t i;
+    WCHAR word[40];
+    buf[0] = 0;
+    if (!v)
+    {
+        wcscpy(buf, L"none");
+        return;
+    }
+    for (i = 0; i < nw; i++)
+    {
+        if (!(v & w[i].bit)) continue;
+        if (buf[0]) wcsncat(buf, L", ", cch - wcslen(buf) - 1);
+        wcsncat(buf, words_of(w[i].key, word, ARRAYSIZE(word)), cch - wcslen(buf) - 1);
+        v &= ~w[i].bit;
+    }
+    if (v)
+    {
+        swprintf(word, ARRAYSIZE(word), L"%ls0x%lx", buf[0] ? L", " : L"", (unsigned long)v);
+        wcsncat(buf, word, cch - wcslen(buf) - 1);
+    }
+}
+
+/* JSON array of the keys of v's bits; unknown bits as "0x..." strings. */
+static void bits_json(DWORD v, const struct bit_word *w, size_t nw)
+{
+    size_t i;
+    BOOL first = TRUE;
+    out_w(OUT_STDOUT, L"[");
+    for (i = 0; i < nw; i++)
+    {
+        if (!(v & w[i].bit)) continue;
+        out_f(OUT_STDOUT, L"%ls\"%ls\"", first ? L"" : L", ", w[i].key);
+        first = FALSE;
+        v &= ~w[i].bit;
+    }
+    if (v) out_f(OUT_STDOUT, L"%ls\"0x%lx\"", first ? L"" : L", ", (unsigned long)v);
+    out_w(OUT_STDOUT, L"]");
+}
+
+/* ---- the session --------------------------------------------------------------------- */
+
+/* Starts a session and registers every file, REGISTER_BATCH per call. On failure the
+ * error is printed, the session ended and the Win32 code returned. */
+static DWORD session_open(const struct file_list *files, DWORD *handle)
+{
+    WCHAR key[CCH_RM_SESSION_KEY + 1];
+    DWORD err;
+    size_t i;
+
+    *handle = (DWORD)-1;
+    if ((err = RmStartSession(handle, 0, key)))
+    {
+        report_api_error(L"RmStartSession", err);
+        return err;
+    }
+    for (i = 0; i < files->count; i += REGISTER_BATCH)
+    {
+        size_t n = files->count - i < REGISTER_BATCH ? files->count - i : REGISTER_BATCH;
+        err = RmRegisterResources(*handle, (UINT)n, (LPCWSTR *)(files->items + i), 0, NULL, 0, NULL);
+        if (err)
+        {
+            report_api_error(L"RmRegisterResources", err);
+            RmEndSession(*handle);
+            *handle = (DWORD)-1;
+            return err;
+        }
+    }
+    return ERROR_SUCCESS;
+}
+
+static void session_close(DWORD handle)
+{
+    DWORD err = RmEndSession(handle);
+    if (err) report_api_error(L"RmEndSession", err);
+}
+
+/* RmGetList with the SDK's grow loop: ask with the current buffer, and while the
+ * answer is ERROR_MORE_DATA grow the buffer to what it says is needed and ask again.
+ * *info is malloc'd (may be NULL when *count is 0). Prints the error line itself. */
+static DWORD get_list(DWORD h, RM_PROCESS_INFO **info, UINT *count, DWORD *reasons)
+{
+    RM_PROCESS_INFO *buf = NULL;
+    UINT cap = 0, needed = 0, have;
+    DWORD err = ERROR_MORE_DATA;
+    int tries;
+
+    *info = NULL;
+    *count = 0;
+    *reasons = 0;
+    for (tries = 0; tries < GETLIST_TRIES && err == ERROR_MORE_DATA; tries++)
+    {
+        if (needed > cap)
+        {
+            RM_PROCESS_INFO *grown;
+            /* A little headroom: the list may grow again before the next call. */
+            UINT want = needed + 4;
+            if (!(grown = realloc(buf, (size_t)want * sizeof(*buf))))
+            {
+                free(buf);
+                report_error(L"out of memory");
+                return ERROR_OUTOFMEMORY;
+            }
+            buf = grown;
+            cap = want;
+        }
+        have = cap;
+        needed = 0;
+        err = RmGetList(h, &needed, &have, buf, reasons);
+        if (!err)
+        {
+            *info = buf;
+            *count = have;
+            return ERROR_SUCCESS;
+        }
+    }
+    free(buf);
+    report_api_error(L"RmGetList", err);
+    return err;
+}
+
+/* ---- printing a list ----------------------------------------------------------------- */
+
+static void pad(const WCHAR *text, size_t width)
+{
+    size_t n = wcslen(text);
+    out_w(OUT_STDOUT, text);
+    while (n++ < width) out_w(OUT_STDOUT, L" ");
+}
+
+/* The row texts of one entry. */
+struct row
+{
+    WCHAR pid[16], started[32], type[32], restartable[8], ts[16], status[160];
+};
+
+static void make_row(const RM_PROCESS_INFO *e, struct row *r)
+{
+    swprintf(r->pid, 16, L"%lu", (unsigned long)e->Process.dwProcessId);
+    fmt_time_local(r->started, &e->Process.ProcessStartTime);
+    app_type_words(e->ApplicationType, r->type);
+    wcscpy(r->restartable, e->bRestartable ? L"yes" : L"no");
+    if (e->TSSessionId == (DWORD)RM_INVALID_TS_SESSION) wcscpy(r->ts, L"-");
+    else swprintf(r->ts, 16, L"%lu", (unsigned long)e->TSSessionId);
+    bits_text(e->AppStatus, status_words, ARRAYSIZE(status_words), r->status, ARRAYSIZE(r->status));
+}
+
+/* A table, one row per entry, columns as wide as their widest cell. The name is last:
+ * it is the only free-form column (and may hold any character). */
+static void print_table(const RM_PROCESS_INFO *info, UINT n, BOOL with_status)
+{
+    static const WCHAR *const head[] = { L"PID", L"STARTED", L"TYPE", L"RESTARTABLE", L"TS",
+                                         L"SERVICE", L"STATUS", L"NAME" };
+    size_t w[8], i;
+    UINT k;
+    struct row r;
+
+    for (i = 0; i < 8; i++) w[i] = wcslen(head[i]);
+    for (k = 0; k < n; k++)
+    {
+        const WCHAR *svc = info[k].strServiceShortName[0] ? info[k].strServiceShortName : L"-";
+        make_row(&info[k], &r);
+        if (wcslen(r.pid) > w[0]) w[0] = wcslen(r.pid);
+        if (wcslen(r.started) > w[1]) w[1] = wcslen(r.started);
+        if (wcslen(r.type) > w[2]) w[2] = wcslen(r.type);
+        if (wcslen(r.ts) > w[4]) w[4] = wcslen(r.ts);
+        if (wcsnlen(svc, CCH_RM_MAX_SVC_NAME + 1) > w[5]) w[5] = wcsnlen(svc, CCH_RM_MAX_SVC_NAME + 1);
+        if (wcslen(r.status) > w[6]) w[6] = wcslen(r.status);
+    }
+    for (i = 0; i < 8; i++)
+    {
+        if (i == 6 && !with_status) continue;
+        if (i == 7) out_w(OUT_STDOUT, head[i]);
+        else
+        {
+            pad(head[i], w[i]);
+            out_w(OUT_STDOUT, L"  ");
+        }
+    }
+    out_w(OUT_STDOUT, L"\n");
+    for (k = 0; k < n; k++)
+    {
+        WCHAR svc[CCH_RM_MAX_SVC_NAME + 1], name[CCH_RM_MAX_APP_NAME + 1];
+        /* Copies: the DLL NUL-terminates them, but the tool does not rely on it. */
+        wcsncpy(svc, info[k].strServiceShortName, CCH_RM_MAX_SVC_NAME);
+        svc[CCH_RM_MAX_SVC_NAME] = 0;
+        wcsncpy(name, info[k].strAppName, CCH_RM_MAX_APP_NAME);
+        name[CCH_RM_MAX_APP_NAME] = 0;
+        make_row(&info[k], &r);
+        pad(r.pid, w[0]); out_w(OUT_STDOUT, L"  ");
+        pad(r.started, w[1]); out_w(OUT_STDOUT, L"  ");
+        pad(r.type, w[2]); out_w(OUT_STDOUT, L"  ");
+        pad(r.restartable, w[3]); out_w(OUT_STDOUT, L"  ");
+        pad(r.ts, w[4]); out_w(OUT_STDOUT, L"  ");
+        pad(svc[0] ? svc : L"-", w[5]); out_w(OUT_STDOUT, L"  ");
+        if (with_status)
+        {
+            pad(r.status, w[6]);
+            out_w(OUT_STDOUT, L"  ");
+        }
+        out_w(OUT_STDOUT, name[0] ? name : L"-");
+        out_w(OUT_STDOUT, L"\n");
+    }
+}
+
+static void print_reasons(DWORD reasons)
+{
+    WCHAR text[256];
+    bits_text(reasons, reason_words, ARRAYSIZE(reason_words), text, ARRAYSIZE(text));
+    if (reasons)
+        out_f(OUT_STDOUT, L"reboot needed: %ls\n", text);
+    else
+        out_w(OUT_STDOUT, L"reboot needed: no\n");
+}
+
+static void json_process(const RM_PROCESS_INFO *e)
+{
+    WCHAR t[32], n[24], svc[CCH_RM_MAX_SVC_NAME + 1], name[CCH_RM_MAX_APP_NAME + 1];
+    ULARGE_INTEGER ft;
+
+    wcsncpy(svc, e->strServiceShortName, CCH_RM_MAX_SVC_NAME);
+    svc[CCH_RM_MAX_SVC_NAME] = 0;
+    wcsncpy(name, e->strAppName, CCH_RM_MAX_APP_NAME);
+    name[CCH_RM_MAX_APP_NAME] = 0;
+    ft.LowPart = e->Process.ProcessStartTime.dwLowDateTime;
+    ft.HighPart = e->Process.ProcessStartTime.dwHighDateTime;
+    fmt_u64(n, ft.QuadPart);
+    out_f(OUT_STDOUT, L"    {\"pid\": %lu, ", (unsigned long)e->Process.dwProcessId);
+    fmt_time_utc(t, &e->Process.ProcessStartTime);
+    out_f(OUT_STDOUT, L"\"start_time\": \"%ls\", \"start_filetime\": %ls, ", t, n);
+    out_f(OUT_STDOUT, L"\"type\": \"%ls\", \"type_code\": %ld, ", app_type_key(e->ApplicationType, t),
+          (long)e->ApplicationType);
+    out_w(OUT_STDOUT, L"\"name\": ");
+    out_json_str(OUT_STDOUT, name);
+    out_w(OUT_STDOUT, L", \"service\": ");
+    out_json_str(OUT_STDOUT, svc);
+    if (e->TSSessionId == (DWORD)RM_INVALID_TS_SESSION) out_w(OUT_STDOUT, L", \"ts_session\": null");
+    else out_f(OUT_STDOUT, L", \"ts_session\": %lu", (unsigned long)e->TSSessionId);
+    out_f(OUT_STDOUT, L", \"restartable\": %ls, \"status\": ", e->bRestartable ? L"true" : L"false");
+    bits_json(e->AppStatus, status_words, ARRAYSIZE(status_words));
+    out_f(OUT_STDOUT, L", \"status_code\": %lu}", (unsigned long)e->AppStatus);
+}
+
+/* The JSON members describing a list: "processes", "reboot_needed", "reboot_reasons",
+ * "reboot_reasons_code" (each line starting with a comma: the caller has opened the
+ * object and written at least one member). */
+static void json_list_members(const RM_PROCESS_INFO *info, UINT n, DWORD reasons)
+{
+    UINT k;
+    out_w(OUT_STDOUT, L",\n  \"processes\": [");
+    for (k = 0; k < n; k++)
+    {
+        out_w(OUT_STDOUT, k ? L",\n" : L"\n");
+        json_process(&info[k]);
+    }
+    out_w(OUT_STDOUT, n ? L"\n  ]" : L"]");
+    out_f(OUT_STDOUT, L",\n  \"reboot_needed\": %ls,\n  \"reboot_reasons\": ",
+          reasons ? L"true" : L"false");
+    bits_json(reasons, reason_words, ARRAYSIZE(reason_words));
+    out_f(OUT_STDOUT, L",\n  \"reboot_reasons_code\": %lu", (unsigned long)reasons);
+}
+
+static void json_string_array(const WCHAR *name, WCHAR *const *items, size_t n)
+{
+    size_t i;
+    out_f(OUT_STDOUT, L"\"%ls\": [", name);
+    for (i = 0; i < n; i++)
+    {
+        if (i) out_w(OUT_STDOUT, L", ");
+        out_json_str(OUT_STDOUT, items[i]);
+    }
+    out_w(OUT_STDOUT, L"]");
+}
+
+/* ---- collecting the operands ------------------------------------------------------- */
+
+/* Expands every operand; in human mode says what was expanded. */
+static int collect(const struct options *o, struct file_list *files, struct file_list *operands)
+{
+    int i;
+    for (i = 0; i < o->nargs; i++)
+    {
+        size_t in_dir = 0;
+        WCHAR *p;
+        if (files_add_arg(files, o->args[i], FALSE, &in_dir)) return RMTOOL_EXIT_ERROR;
+        if (!(p = full_path(o->args[i]))) return RMTOOL_EXIT_ERROR;
+        if (operands->count == operands->cap)
+        {
+            size_t cap = operands->cap ? operands->cap * 2 : 16;
+            WCHAR **items = realloc(operands->items, cap * sizeof(*items));
+            if (!items)
+            {
+                free(p);
+                report_error(L"out of memory");
+                return RMTOOL_EXIT_ERROR;
+            }
+            operands->items = items;
+            operands->cap = cap;
+        }
+        operands->items[operands->count++] = p;
+        if (!o->json)
+        {
+            DWORD attrs = GetFileAttributesW(p);
+            if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY))
+                out_f(OUT_STDOUT, L"checking %ls (directory, %lu file%ls)\n", p,
+                      (unsigned long)in_dir, in_dir == 1 ? L"" : L"s");
+            else
+                out_f(OUT_STDOUT, L"checking %ls\n", p);
+        }
+    }
+    return RMTOOL_EXIT_OK;
+}
+
+/* ---- list ---------------------------------------------------------------------------- */
+
+int cmd_list(const struct options *o)
+{
+    struct file_list files = { 0 }, operands = { 0 };
+    RM_PROCESS_INFO *info = NULL;
+    UINT n = 0;
+    DWORD h, reasons = 0, err;
+    int rc;
+
+    if ((rc = collect(o, &files, &operands))) goto done;
+    if (files.count)
+    {
+        if (session_open(&files, &h))
+        {
+            rc = RMTOOL_EXIT_ERROR;
+            goto done;
+        }
+        err = get_list(h, &info, &n, &reasons);
+        session_close(h);
+        if (err)
+        {
+            rc = RMTOOL_EXIT_ERROR;
+            goto done;
+        }
+    }
+    rc = reasons ? RMTOOL_EXIT_REBOOT : n ? RMTOOL_EXIT_IN_USE : RMTOOL_EXIT_OK;
+
+    if (o->json)
+    {
+        out_w(OUT_STDOUT, L"{\n  ");
+        json_string_array(L"paths", operands.items, operands.count);
+        out_w(OUT_STDOUT, L",\n  ");
+        json_string_array(L"files", files.items, files.count);
+        json_list_members(info, n, reasons);
+        out_f(OUT_STDOUT, L",\n  \"exit_code\": %d\n}\n", rc);
+    }
+    else if (!files.count)
+        out_w(OUT_STDOUT, L"no files to check\n");
+    else if (!n)
+        out_f(OUT_STDOUT, L"no process uses %ls\n", files.count == 1 ? L"the file" : L"these files");
+    else
+    {
+        out_f(OUT_STDOUT, L"%u process%ls using %ls:\n", n, n == 1 ? L"" : L"es",
+              files.count == 1 ? L"the file" : L"these files");
+        print_table(info, n, FALSE);
+        print_reasons(reasons);
+    }
+
+done:
+    free(info);
+    files_free(&files);
+    files_free(&operands);
+    return rc;
+}
+
+/* ---- progress ----------------------------------------------------------------------- */
+
+static BOOL progress_quiet;       /* --json: no progress at all */
+static BOOL progress_open;        /* a console bar is on screen without its newline */
+static UINT progress_last;        /* last value shown */
+
+/* The status callback handed to RmShutdown and RmRestart, declared exactly as the
+ * SDK's RM_WRITE_STATUS_CALLBACK (no calling convention: cdecl on x86). */
+static void progress(UINT percent)
+{
+    if (progress_quiet) return;
+    if (percent > 100) percent = 100;
+    progress_last = percent;
+    if (out_is_console(OUT_STDOUT))
+    {
+        WCHAR bar[41];
+        UINT fill = percent * 40 / 100, i;
+        for (i = 0; i < 40; i++) bar[i] = i < fill ? L'#' : L'.';
+        bar[40] = 0;
+        out_f(OUT_STDOUT, L"\r[%ls] %3u%%", bar, percent);
+        progress_open = TRUE;
+        if (percent == 100)
+        {
+            out_w(OUT_STDOUT, L"\n");
+            progress_open = FALSE;
+        }
+    }
+    else
+        out_f(OUT_STDOUT, L"progress %u%%\n", percent);
+    out_flush(OUT_STDOUT);
+}
+
+static const RM_WRITE_STATUS_CALLBACK progress_cb = progress;
+
+static void progress_begin(BOOL quiet)
+{
+    progress_quiet = quiet;
+    progress_open = FALSE;
+    progress_last = 0;
+}
+
+static void progress_end(void)
+{
+    if (progress_open) out_w(OUT_STDOUT, L"\n");
+    progress_open = FALSE;
+}
+
+static ULONG shutdown_flags(const struct options *o)
+{
+    return (o->force ? RmForceShutdown : 0) | (o->only_registered ? RmShutdownOnlyRegistered : 0);
+}
+
+/* Exit code for an RmShutdown / RmRestart result. */
+static int code_for(DWORD err)
+{
+    switch (err)
+    {
+    case ERROR_SUCCESS: return RMTOOL_EXIT_OK;
+    case ERROR_FAIL_NOACTION_REBOOT: return RMTOOL_EXIT_REBOOT;
+    case ERROR_FAIL_SHUTDOWN:
+    case ERROR_FAIL_RESTART: return RMTOOL_EXIT_PARTIAL;
+    default: return RMTOOL_EXIT_ERROR;
+    }
+}
+
+/* The one-line explanation of an RmShutdown result. */
+static void explain_shutdown(DWORD err)
+{
+    if (err == ERROR_FAIL_NOACTION_REBOOT)
+        report_error(L"RmShutdown: nothing was closed because a reboot is needed: 350 ERROR_FAIL_NOACTION_REBOOT");
+    else if (err == ERROR_FAIL_SHUTDOWN)
+        report_error(L"RmShutdown: some applications could not be closed: 351 ERROR_FAIL_SHUTDOWN");
+    else if (err)
+        report_api_error(L"RmShutdown", err);
+}
+
+/* ---- close -------------------------------------------------------------------------- */
+
+int cmd_close(const struct options *o)
+{
+    struct file_list files = { 0 }, operands = { 0 };
+    RM_PROCESS_INFO *info = NULL, *after = NULL;
+    UINT n = 0, n_after = 0;
+    DWORD h = (DWORD)-1, reasons = 0, reasons_after = 0, sd = ERROR_SUCCESS;
+    BOOL have_after = FALSE;
+    int rc;
+
+    if ((rc = collect(o, &files, &operands))) goto done;
+    if (files.count)
+    {
+        if (session_open(&files, &h))
+        {
+            rc = RMTOOL_EXIT_ERROR;
+            goto done;
+        }
+        if (get_list(h, &info, &n, &reasons))
+        {
+            rc = RMTOOL_EXIT_ERROR;
+            goto done;
+        }
+    }
+    if (n)
+    {
+        if (!o->json)
+        {
+            out_f(OUT_STDOUT, L"closing %u application%ls%ls%ls:\n", n, n == 1 ? L"" : L"s",
+                  o->force ? L" (forced)" : L"",
+                  o->only_registered ? L" (only if all are registered for restart)" : L"");
+            print_table(info, n, FALSE);
+            out_flush(OUT_STDOUT);
+        }
+        progress_begin(o->json);
+        sd = RmShutdown(h, shutdown_flags(o), progress_cb);
+        progress_end();
+        /* What happened to each one: the list carries the AppStatus history now. */
+        have_after = get_list(h, &after, &n_after, &reasons_after) == ERROR_SUCCESS;
+        rc = code_for(sd);
+        if (!have_after && !rc) rc = RMTOOL_EXIT_ERROR;
+    }
+
+    if (o->json)
+    {
+        out_w(OUT_STDOUT, L"{\n  ");
+        json_string_array(L"paths", operands.items, operands.count);
+        out_w(OUT_STDOUT, L",\n  ");
+        json_string_array(L"files", files.items, files.count);
+        out_f(OUT_STDOUT, L",\n  \"shutdown_called\": %ls", n ? L"true" : L"false");
+        out_f(OUT_STDOUT, L",\n  \"shutdown_result\": %lu", (unsigned long)sd);
+        if (have_after) json_list_members(after, n_after, reasons);
+        else json_list_members(info, n, reasons);
+        out_f(OUT_STDOUT, L",\n  \"exit_code\": %d\n}\n", rc);
+    }
+    else if (!n)
+        out_w(OUT_STDOUT, files.count ? L"nothing to close: no process uses the files\n"
+                                      : L"no files to check\n");
+    else
+    {
+        if (have_after)
+        {
+            out_w(OUT_STDOUT, L"result:\n");
+            print_table(after, n_after, TRUE);
+        }
+        if (!sd) out_w(OUT_STDOUT, L"all closed\n");
+    }
+    if (n) explain_shutdown(sd);
+
+done:
+    if (h != (DWORD)-1) session_close(h);
+    free(info);
+    free(after);
+    files_free(&files);
+    files_free(&operands);
+    return rc;
+}
+
+/* ---- replace -------------------------------------------------------------------------- */
+
+static void step(int k, const WCHAR *what)
+{
+    out_f(OUT_STDOUT, L"[%d/8] %ls:", k, what);
+    out_flush(OUT_STDOUT);
+}
+
+static void step_ok(const WCHAR *detail)
+{
+    out_f(OUT_STDOUT, L" %ls\n", detail ? detail : L"ok");
+    out_flush(OUT_STDOUT);
+}
+
+static void step_failed(void)
+{
+    out_w(OUT_STDOUT, L" FAILED\n");
+    out_flush(OUT_STDOUT);
+}
+
+int cmd_replace(const struct options *o)
+{
+    WCHAR *target = NULL, *source = NULL, *temp = NULL, key[CCH_RM_SESSION_KEY + 1], detail[64];
+    const WCHAR *targets[1];
+    RM_PROCESS_INFO *info = NULL;
+    UINT n = 0;
+    DWORD h = (DWORD)-1, reasons = 0, err, attrs, sd = ERROR_SUCCESS;
+    BOOL shut = FALSE, replaced = FALSE;
+    int rc = RMTOOL_EXIT_ERROR;
+    size_t len;
+
+    if (!(target = full_path(o->args[0])) || !(source = full_path(o->args[1]))) goto done;
+    attrs = GetFileAttributesW(source);
+    if (attrs == INVALID_FILE_ATTRIBUTES || (attrs & FILE_ATTRIBUTE_DIRECTORY))
+    {
+        err = attrs == INVALID_FILE_ATTRIBUTES ? GetLastError() : ERROR_DIRECTORY;
+        report_error(L"%ls: not a readable file: %lu %ls", source, (unsigned long)err,
+                     err_name(err) ? err_name(err) : L"");
+        goto done;
+    }
+    attrs = GetFileAttributesW(target);
+    if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY))
+    {
+        report_error(L"%ls: is a directory: %lu ERROR_DIRECTORY", target, (unsigned long)ERROR_DIRECTORY);
+        goto done;
+    }
+    out_f(OUT_STDOUT, L"replacing %ls\n     with %ls\n", target, source);
+
+    /* 1. The new content next to the target first: same volume, so the final step is
+     *    a rename, and nothing is closed if the copy cannot be made. */
+    len = wcslen(target) + 40;
+    if (!(temp = malloc(len * sizeof(WCHAR))))
+    {
+        report_error(L"out of memory");
+        goto done;
+    }
+    swprintf(temp, len, L"%ls.rmtool-%lu.new", target, (unsigned long)GetCurrentProcessId());
+    step(1, L"copy the new file next to the target");
+    if (!CopyFileW(source, temp, TRUE))
+    {
+        err = GetLastError();
+        step_failed();
+        report_api_error(L"CopyFile", err);
+        free(temp);
+        temp = NULL;   /* not ours to delete: it may be someone else's file */
+        goto done;
+    }
+    step_ok(temp);
+
+    /* 2-4. Session, registration, who uses it. */
+    step(2, L"start a Restart Manager session");
+    if ((err = RmStartSession(&h, 0, key)))
+    {
+        step_failed();
+        report_api_error(L"RmStartSession", err);
+        h = (DWORD)-1;
+        goto done;
+    }
+    swprintf(detail, ARRAYSIZE(detail), L"ok (session %lu)", (unsigned long)h);
+    step_ok(detail);
+
+    step(3, L"register the target");
+    targets[0] = target;
+    if ((err = RmRegisterResources(h, 1, targets, 0, NULL, 0, NULL)))
+    {
+        step_failed();
+        report_api_error(L"RmRegisterResources", err);
+        goto done;
+    }
+    step_ok(NULL);
+
+    step(4, L"list the applications using it");
+    if (get_list(h, &info, &n, &reasons))
+    {
+        step_failed();
+        goto done;
+    }
+    swprintf(detail, ARRAYSIZE(detail), L"%u found", n);
+    step_ok(detail);
+    if (n)
+    {
+        print_table(info, n, FALSE);
+        print_reasons(reasons);
+    }
+
+    /* 5. Close them (RmShutdown decides itself when a reboot is needed: 350). */
+    step(5, L"close them");
+    if (!n) step_ok(L"nothing to close");
+    else
+    {
+        out_w(OUT_STDOUT, L"\n");
+        progress_begin(FALSE);
+        sd = RmShutdown(h, shutdown_flags(o), progress_cb);
+        progress_end();
+        shut = TRUE;
+        if (sd == ERROR_SUCCESS) step_ok(L"    closed");
+        else
+        {
+            out_w(OUT_STDOUT, L"     not all closed\n");
+            explain_shutdown(sd);
+        }
+    }
+
+    /* 6. The atomic swap, unless nothing was closed because a reboot is needed or the
+     *    shutdown failed outright; with some applications still running (351) it is
+     *    tried anyway: those may not be the ones that lock the file. */
+    step(6, L"replace the target");
+    if (sd && sd != ERROR_FAIL_SHUTDOWN)
+    {
+        out_w(OUT_STDOUT, L" skipped\n");
+        rc = code_for(sd);
+    }
+    else if (!MoveFileExW(temp, target, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+    {
+        err = GetLastError();
+        step_failed();
+        report_api_error(L"MoveFileEx", err);
+        rc = sd ? code_for(sd) : RMTOOL_EXIT_ERROR;
+    }
+    else
+    {
+        replaced = TRUE;
+        free(temp);
+        temp = NULL;
+        step_ok(NULL);
+        rc = code_for(sd);
+    }
+
+    /* 7. Restart what was closed (after a partial failure too, as the docs advise). */
+    step(7, L"restart the closed applications");
+    if (!shut || sd == ERROR_FAIL_NOACTION_REBOOT) step_ok(L"nothing to restart");
+    else
+    {
+        DWORD rr;
+        out_w(OUT_STDOUT, L"\n");
+        progress_begin(FALSE);
+        rr = RmRestart(h, 0, progress_cb);
+        progress_end();
+        if (!rr) step_ok(L"    restarted");
+        else if (rr == ERROR_FAIL_RESTART)
+        {
+            out_w(OUT_STDOUT, L"     not all restarted\n");
+            report_error(L"RmRestart: some applications could not be restarted: 352 ERROR_FAIL_RESTART");
+            if (rc == RMTOOL_EXIT_OK) rc = RMTOOL_EXIT_PARTIAL;
+        }
+        else
+        {
+            out_w(OUT_STDOUT, L"     FAILED\n");
+            report_api_error(L"RmRestart", rr);
+            if (rc == RMTOOL_EXIT_OK) rc = RMTOOL_EXIT_ERROR;
+        }
+    }
+
+done:
+    if (h != (DWORD)-1)
+    {
+        step(8, L"end the session");
+        err = RmEndSession(h);
+        if (err)
+        {
+            step_failed();
+            report_api_error(L"RmEndSession", err);
+            if (rc == RMTOOL_EXIT_OK) rc = RMTOOL_EXIT_ERROR;
+        }
+        else step_ok(NULL);
+    }
+    if (temp) DeleteFileW(temp);
+    if (h != (DWORD)-1)
+        out_w(OUT_STDOUT, replaced ? L"done: the target was replaced\n" : L"done: the target was NOT replaced\n");
+    free(info);
+    free(target);
+    free(source);
+    free(temp);
+    return rc;
+}
