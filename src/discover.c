@@ -294,9 +294,11 @@ DWORD rm_get_list(struct rm_session *s, UINT *needed, UINT *count, RM_PROCESS_IN
 
     AcquireSRWLockExclusive(&s->lock);
     rm_operation_begin(s);
-    if (!(err = rm_store_sync(&s->store, &s->res)) && !(err = rm_discover(s, &list)) &&
-        (err = rm_history_merge(&s->history, &list)))
-        rm_app_list_free(&list);
+    if (!(err = rm_store_sync(&s->store, &s->res)) && !(err = rm_discover(s, &list)))
+    {
+        rm_note_reboot(s, &list);
+        if ((err = rm_history_merge(&s->history, &list))) rm_app_list_free(&list);
+    }
     rm_operation_end(s);
     ReleaseSRWLockExclusive(&s->lock);
     if (err) return err;

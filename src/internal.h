@@ -338,6 +338,7 @@ struct rm_session
     FILETIME opened;                 /* UTC time this process opened the handle */
     BOOL shutdown_done;              /* RmShutdown ran: RmRestart is in sequence */
     struct rm_app_list history;      /* what RmShutdown acted on, with status */
+    DWORD reboot_reasons;            /* as last found, for event 10005 (spec U10) */
 };
 
 /* Adds a session object for a new handle of this process. */
@@ -415,6 +416,9 @@ DWORD rm_get_list(struct rm_session *s, UINT *needed, UINT *count, RM_PROCESS_IN
 DWORD rm_shutdown(struct rm_session *s, ULONG flags, RM_WRITE_STATUS_CALLBACK cb);
 DWORD rm_restart(struct rm_session *s, RM_WRITE_STATUS_CALLBACK cb);
 void  rm_cancel_request(struct rm_session *s);
+/* Logs event 10005 when the reboot reasons become non-zero (spec U10), in
+ * RmGetList or RmShutdown; s->lock held. */
+void  rm_note_reboot(struct rm_session *s, const struct rm_app_list *list);
 /* Marks a cancellable operation running / finished (s->lock held). */
 void  rm_operation_begin(struct rm_session *s);
 void  rm_operation_end(struct rm_session *s);

@@ -628,9 +628,7 @@ static HANDLE open_target(const struct rm_app *a)
     return h;
 }
 
-/* Event 10005 (spec U: logged when RmShutdown finds a reboot is needed; RmGetList,
- * a query installers call in loops, does not log it). The data lists the entries
- * that need it, as Windows does. */
+/* Event 10005; the data lists the entries that need the reboot, as Windows does. */
 static void log_reboot_required(const struct rm_app_list *list)
 {
     WCHAR text[900];
@@ -641,6 +639,16 @@ static void log_reboot_required(const struct rm_app_list *list)
         if (list->items[i].info.ApplicationType == RmCritical)
             used += (SIZE_T)wsprintfW(text + used, L"\r\nApplication %s", list->items[i].info.strAppName);
     rm_event(RM_EVT_REBOOT_REQUIRED, EVENTLOG_INFORMATION_TYPE, L"%s", text);
+}
+
+/* Logged when the session's reboot reasons become non-zero, whichever of RmGetList
+ * and RmShutdown finds it (spec U10): once per change, not on every call of an
+ * installer's list loop. */
+void rm_note_reboot(struct rm_session *s, const struct rm_app_list *list)
+{
+    BOOL becomes = list->reboot_reasons && !s->reboot_reasons;
+    s->reboot_reasons = list->reboot_reasons;
+    if (becomes) log_reboot_required(list);
 }
 
 /* Why an application we are about to stop could not be brought back by this
@@ -678,7 +686,7 @@ static DWORD do_shutdown(struct shutdown_ctx *c, struct rm_app_list *list, ULONG
     if (list->reboot_reasons)
     {
         rm_trace("RmShutdown: a reboot is needed (reasons 0x%lx); nothing is shut down", list->reboot_reasons);
-        log_reboot_required(list);
+        rm_note_reboot(c->s, list);
         return ERROR_FAIL_NOACTION_REBOOT;
     }
     for (i = 0; i < list->count; i++)

@@ -11,6 +11,9 @@
  *   --ready EVENT   existing event, set once the role is fully set up
  *   --quit EVENT    existing event; when it is set the helper exits with code 0
  *                   (without it the helper runs until killed or its role ends it)
+ *                   An event that does not exist (any more) is skipped and
+ *                   recorded as NOREADY/NOQUIT <error>: an instance the Restart
+ *                   Manager restarted has the same command line.
  *   --record FILE   one line appended (and flushed) per notable event:
  *                     STARTED                        role set up (services: running)
  *                     QUERYENDSESSION lparam=0x%08x  window got WM_QUERYENDSESSION
@@ -620,15 +623,18 @@ static int run(void)
     for (i = 1; i < argc && !wcsncmp(argv[i], L"--", 2); i += 2)
     {
         if (i + 1 >= argc) return usage("option without value");
+        /* An instance the Restart Manager restarted runs the same command line
+         * after the test may have closed these events: without them it just
+         * runs (until killed), and says so. */
         if (!wcscmp(argv[i], L"--ready"))
         {
             ready_event = OpenEventW(EVENT_MODIFY_STATE, FALSE, argv[i + 1]);
-            if (!ready_event) return setup_failed("OpenEvent(ready)", GetLastError());
+            if (!ready_event) record("NOREADY %lu", GetLastError());
         }
         else if (!wcscmp(argv[i], L"--quit"))
         {
             quit_event = OpenEventW(SYNCHRONIZE, FALSE, argv[i + 1]);
-            if (!quit_event) return setup_failed("OpenEvent(quit)", GetLastError());
+            if (!quit_event) record("NOQUIT %lu", GetLastError());
         }
         else if (wcscmp(argv[i], L"--record")) return usage("unknown option");
     }
