@@ -169,6 +169,22 @@ struct rm_file
     BOOL   has_id;                   /* the file existed when it was resolved */
     BOOL   is_dir;                   /* the path named a directory */
     struct rm_file_id id;            /* valid when has_id */
+    uint32_t dir;                    /* parent in rm_resources.dirs + 1; 0 = not yet */
+};
+
+/* A directory that holds registered files. Which file a path names can only change
+ * when the entries of its directory change (create, delete, rename), and that
+ * changes the directory's last-write time: RmGetList re-identifies the files of a
+ * directory only when its stamp moved (resources.c, rm_resources_refresh). */
+struct rm_dir
+{
+    WCHAR *path;                     /* with the trailing backslash */
+    WCHAR *key;                      /* upcased */
+    SIZE_T len;
+    FILETIME stamp_write, stamp_create;
+    BOOL exists;
+    BOOL trusted;                    /* stamp valid and old enough to rely on */
+    BOOL changed;                    /* scratch for one refresh */
 };
 
 struct rm_hash_slot
@@ -191,7 +207,8 @@ struct rm_resources
     struct rm_file    *files;        SIZE_T nfiles, cap_files;
     RM_UNIQUE_PROCESS *procs;        SIZE_T nprocs, cap_procs;
     WCHAR            **svcs;         SIZE_T nsvcs,  cap_svcs;
-    struct rm_hash_index file_by_id, file_by_key, proc_index, svc_index;
+    struct rm_dir     *dirs;         SIZE_T ndirs,  cap_dirs;
+    struct rm_hash_index file_by_id, file_by_key, proc_index, svc_index, dir_index;
     DWORD sequence;                  /* store commits included (see store.c) */
 };
 

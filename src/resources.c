@@ -89,6 +89,12 @@ static BOOL file_key_equals(const struct rm_resources *r, SIZE_T i, const void *
     return f->path_len == g->path_len && !memcmp(f->key, g->key, f->path_len * sizeof(WCHAR));
 }
 
+static BOOL dir_equals(const struct rm_resources *r, SIZE_T i, const void *q)
+{
+    const struct rm_dir *d = &r->dirs[i], *g = q;
+    return d->len == g->len && !memcmp(d->key, g->key, d->len * sizeof(WCHAR));
+}
+
 static BOOL proc_equals(const struct rm_resources *r, SIZE_T i, const void *q)
 {
     return !memcmp(&r->procs[i], q, sizeof(RM_UNIQUE_PROCESS));
@@ -262,6 +268,13 @@ void rm_resources_free(struct rm_resources *r)
     SIZE_T i;
     for (i = 0; i < r->nfiles; i++) rm_file_clear(&r->files[i]);
     for (i = 0; i < r->nsvcs; i++) rm_free(r->svcs[i]);
+    for (i = 0; i < r->ndirs; i++)
+    {
+        rm_free(r->dirs[i].path);
+        rm_free(r->dirs[i].key);
+    }
+    rm_free(r->dirs);
+    index_free(&r->dir_index);
     rm_free(r->files);
     rm_free(r->procs);
     rm_free(r->svcs);
@@ -298,7 +311,8 @@ DWORD rm_resources_add_file(struct rm_resources *r, struct rm_file *f, BOOL *add
     }
     if (f->has_id) index_insert(&r->file_by_id, hash_id(&f->id), r->nfiles);
     index_insert(&r->file_by_key, hash_key(f->key, f->path_len), r->nfiles);
-    r->files[r->nfiles++] = *f;
+    r->files[r->nfiles] = *f;
+    r->files[r->nfiles++].dir = 0;   /* directories are per set (rm_resources_refresh) */
     memset(f, 0, sizeof(*f));
     *added = TRUE;
     return ERROR_SUCCESS;
@@ -476,43 +490,109 @@ void rm_pid_set_free(struct rm_pid_set *s)
 
 /* ---- refresh ------------------------------------------------------------------------ */
 
+/* The parent directory of a registered file, found or added (returns index + 1,
+ * or 0 when out of memory: the file is then simply checked on every call). */
+static uint32_t dir_of(struct rm_resources *r, const struct rm_file *f)
+{
+    struct rm_dir q, *d;
+    SIZE_T len = f->path_len, at;
+    uint64_t hash;
+
+    while (len && f->key[len - 1] != L'\\') len--;
+    if (!len) return 0;
+    q.key = f->key;
+    q.len = len;
+    hash = rm_hash_bytes(f->key, len * sizeof(WCHAR), 5);
+    at = index_find(&r->dir_index, hash, dir_equals, r, &q);
+    if (at != (SIZE_T)-1) return (uint32_t)(at + 1);
+    if (r->ndirs >= UINT32_MAX - 1 ||
+        rm_grow((void **)&r->dirs, &r->cap_dirs, r->ndirs + 1, sizeof(*r->dirs)) ||
+        index_reserve(&r->dir_index, r->dir_index.count + 1))
+        return 0;
+    d = &r->dirs[r->ndirs];
+    memset(d, 0, sizeof(*d));
+    if (!(d->path = rm_wcsdup_n(f->path, len)) || !(d->key = rm_wcsdup_n(f->key, len)))
+    {
+        rm_free(d->path);
+        rm_free(d->key);
+        return 0;
+    }
+    d->len = len;
+    index_insert(&r->dir_index, hash, r->ndirs);
+    return (uint32_t)(++r->ndirs);
+}
+
+/* Takes the directory's stamp now. A stamp younger than two seconds is not
+ * trusted (a change within the same clock tick would go unseen), so its files
+ * are checked again on the next call. */
+static void dir_restamp(struct rm_dir *d, const FILETIME *now)
+{
+    WIN32_FILE_ATTRIBUTE_DATA data;
+    BOOL exists = GetFileAttributesExW(d->path, GetFileExInfoStandard, &data);
+    ULONGLONG write = 0, t = ((ULONGLONG)now->dwHighDateTime << 32) | now->dwLowDateTime;
+
+    if (!exists) memset(&data, 0, sizeof(data));
+    write = ((ULONGLONG)data.ftLastWriteTime.dwHighDateTime << 32) | data.ftLastWriteTime.dwLowDateTime;
+    d->changed = !d->trusted || exists != d->exists ||
+                 memcmp(&data.ftLastWriteTime, &d->stamp_write, sizeof(FILETIME)) ||
+                 memcmp(&data.ftCreationTime, &d->stamp_create, sizeof(FILETIME));
+    d->exists = exists;
+    d->stamp_write = data.ftLastWriteTime;
+    d->stamp_create = data.ftCreationTime;
+    d->trusted = !exists || (write <= t && t - write >= 20000000);
+}
+
 DWORD rm_resources_refresh(struct rm_resources *r)
 {
     struct rm_hash_index fresh;
+    FILETIME now;
     SIZE_T i;
     BOOL changed = FALSE;
     DWORD err;
 
     /* A path names whatever file is there now: an installer that replaced a file
      * (a new file ID) asks about the new one, and a file registered before it
-     * existed matches once it does. So every registered path is identified anew
-     * on each call; the set of identities is rebuilt only when one changed. */
+     * existed matches once it does. Which file a path names changes only with the
+     * entries of its directory, so each directory's stamp is taken first (one
+     * cheap attribute query per directory) and only the files of directories
+     * whose stamp moved are opened again. */
+    for (i = 0; i < r->nfiles; i++)
+        if (!r->files[i].dir) r->files[i].dir = dir_of(r, &r->files[i]);
+    GetSystemTimeAsFileTime(&now);
+    for (i = 0; i < r->ndirs; i++) dir_restamp(&r->dirs[i], &now);
+
     for (i = 0; i < r->nfiles; i++)
     {
-        struct rm_file *f = &r->files[i], now;
-        HANDLE h = open_for_identity(f->path);
+        struct rm_file *f = &r->files[i], now_file;
+        HANDLE h;
 
-        memset(&now, 0, sizeof(now));
-        if (h != INVALID_HANDLE_VALUE)
+        if (f->dir && !r->dirs[f->dir - 1].changed) continue;
+        memset(&now_file, 0, sizeof(now_file));
+        if (!f->dir || r->dirs[f->dir - 1].exists)
         {
-            identify(h, &now);
-            CloseHandle(h);
+            h = open_for_identity(f->path);
+            if (h != INVALID_HANDLE_VALUE)
+            {
+                identify(h, &now_file);
+                CloseHandle(h);
+            }
         }
-        if (now.has_id == f->has_id && now.is_dir == f->is_dir &&
-            (!now.has_id || !memcmp(&now.id, &f->id, sizeof(now.id))))
+        if (now_file.has_id == f->has_id && now_file.is_dir == f->is_dir &&
+            (!now_file.has_id || !memcmp(&now_file.id, &f->id, sizeof(now_file.id))))
             continue;
-        f->has_id = now.has_id;
-        f->is_dir = now.is_dir;
-        f->id = now.id;
+        f->has_id = now_file.has_id;
+        f->is_dir = now_file.is_dir;
+        f->id = now_file.id;
         changed = TRUE;
     }
     if (!changed) return ERROR_SUCCESS;
 
     /* Built aside and swapped in, so a failure leaves the old index whole (the
-     * next call, finding the same change, tries again). */
+     * directories are marked untrusted so the next call tries again). */
     memset(&fresh, 0, sizeof(fresh));
     if ((err = index_reserve(&fresh, r->nfiles)))
     {
+        for (i = 0; i < r->ndirs; i++) r->dirs[i].trusted = FALSE;
         for (i = 0; i < r->nfiles; i++) r->files[i].has_id = FALSE;
         return err;
     }

@@ -542,6 +542,50 @@ static void test_nonexistent_file(void **state)
     free(g);
 }
 
+/* The list is about the file a registered path names now (issue 3: identity by
+ * volume and file ID; spec 5.5: recomputed on every call). The directory is left
+ * alone for more than two seconds first, so the DLL's cached view of it is one it
+ * trusts: only a change of the directory's entries may refresh it. */
+static void test_replaced_file_is_the_new_file(void **state)
+{
+    WCHAR *f = rmt_make_file(L"replaced.dll"), *g = rmt_make_file(L"replaced.new");
+    WCHAR *old_name = rmt_path(L"replaced.old");
+    DWORD h = rmt_start_tracked(NULL);
+    struct rmt_child *old_holder, *new_holder;
+
+    old_holder = spawn(FALSE, L"hold \"%ls\"", f);
+    register_file(h, f);
+    Sleep(2200);
+    expect_only(h, old_holder);
+    /* The installer renames the file in use away (its holder shared delete
+     * access) and moves the new version in; the old holder keeps the old file, a
+     * new process opens the new one. */
+    assert_true(MoveFileExW(f, old_name, 0));
+    assert_true(MoveFileExW(g, f, 0));
+    new_holder = spawn(FALSE, L"hold \"%ls\"", f);
+    expect_only(h, new_holder);
+    free(f);
+    free(g);
+    free(old_name);
+}
+
+/* A file registered before it exists matches once it does, also when its
+ * directory had long been quiet. */
+static void test_file_created_after_registration(void **state)
+{
+    WCHAR *f = rmt_path(L"created-later.txt");
+    DWORD h = rmt_start_tracked(NULL);
+    struct rmt_child *c;
+
+    rmt_tempdir();
+    register_file(h, f);
+    Sleep(2200);
+    expect_empty(h);
+    c = spawn(FALSE, L"hold \"%ls\"", f);   /* creates it (OPEN_ALWAYS) */
+    expect_only(h, c);
+    free(f);
+}
+
 static void test_directory_access_denied(void **state)
 {
     UINT needed = SENTINEL, count = 0;
@@ -1025,6 +1069,8 @@ int main(void)
         T(test_holder_share_rwd),
         T(test_unheld_file),
         T(test_nonexistent_file),
+        T(test_replaced_file_is_the_new_file),
+        T(test_file_created_after_registration),
         T(test_directory_access_denied),
         T(test_directory_with_held_file_access_denied),
         T(test_two_spellings_listed_once),
