@@ -215,6 +215,9 @@ static void assert_progress_ok(void)
 
 /* ---- tests ------------------------------------------------------------------------ */
 
+struct cancel_arg { DWORD h, delay; double at; DWORD result; };
+static DWORD WINAPI cancel_thread(void *param);
+
 static void test_our_dll(void **state) { rmt_assert_our_dll(); }
 
 /* Spec 5.7: RmRestart before RmShutdown is out of sequence; an RmShutdown with
@@ -421,6 +424,78 @@ static void test_service_with_dependent(void **state)
     assert_true(p_base < p_dep);
     free(text);
     free(rec);
+}
+
+/* Spec 5.6 and 8.4: a service that never stops makes a polite shutdown fail
+ * after WaitToKillServiceTimeout (3 s in the test prefix), not hang; forced, its
+ * process is ended. */
+static void test_service_that_never_stops(void **state)
+{
+    WCHAR *rec = record_path(L"stuck-service"), args[2 * MAX_PATH];
+    const WCHAR *names[1];
+    DWORD h, pid = 0;
+    HANDLE process;
+    double t0, spent;
+
+    swprintf(services[2], 64, L"rmtsd-%lu-stuck", GetCurrentProcessId());
+    swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" service %ls --ignore-stop", rec, services[2]);
+    assert_int_equal(rmt_service_install(services[2], NULL, args, NULL, SPAWN_TIMEOUT, &pid), ERROR_SUCCESS);
+    process = OpenProcess(SYNCHRONIZE, FALSE, pid);
+    assert_non_null(process);
+    h = rmt_start_tracked(NULL);
+    names[0] = services[2];
+    assert_int_equal(RmRegisterResources(h, 0, NULL, 0, NULL, 1, names), ERROR_SUCCESS);
+
+    t0 = rmt_now_s();
+    assert_int_equal(RmShutdown(h, 0, NULL), ERROR_FAIL_SHUTDOWN);
+    spent = rmt_now_s() - t0;
+    print_message("polite stop of a stuck service returned after %.2f s\n", spent);
+    assert_true(spent < 15.0);
+    assert_true(record_has(rec, "STOP "));
+    assert_int_equal(WaitForSingleObject(process, 0), WAIT_TIMEOUT);
+    assert_true(entry_of(h, pid).AppStatus & RmStatusErrorOnStop);
+
+    assert_int_equal(RmShutdown(h, RmForceShutdown, NULL), ERROR_SUCCESS);
+    assert_int_equal(WaitForSingleObject(process, 5000), WAIT_OBJECT_0);
+    CloseHandle(process);
+    free(rec);
+}
+
+/* Spec 5.8 and issue 6: RmCancelCurrentTask racing RmShutdown at random moments.
+ * Every outcome is either done (0) or cancelled (1223), never anything else, and
+ * the session stays usable: the next shutdown of what is left succeeds. */
+static void test_cancel_races_shutdown(void **state)
+{
+    int round, done = 0, cancelled = 0;
+    srand(GetCurrentProcessId());
+    for (round = 0; round < 8; round++)
+    {
+        WCHAR *rec = record_path(L"race");
+        struct rmt_child *c = spawn_window(rec, L"--close-delay 100");
+        DWORD h = start_with(&c->id, 1), r;
+        struct cancel_arg arg;
+        HANDLE thread;
+
+        arg.h = h;
+        arg.delay = (DWORD)(rand() % 250);
+        arg.result = SENTINEL;
+        thread = CreateThread(NULL, 0, cancel_thread, &arg, 0, NULL);
+        assert_non_null(thread);
+        r = RmShutdown(h, 0, NULL);
+        WaitForSingleObject(thread, 10000);
+        CloseHandle(thread);
+        assert_int_equal(arg.result, ERROR_SUCCESS);
+        if (r == ERROR_SUCCESS) done++;
+        else if (r == ERROR_CANCELLED) cancelled++;
+        else fail_msg("round %d: RmShutdown returned %lu", round, r);
+        /* Consistent afterwards: whatever is still running can be shut down. */
+        assert_int_equal(RmShutdown(h, RmForceShutdown, NULL), ERROR_SUCCESS);
+        assert_true(exited(c, 5000));
+        rmt_end_ok(h);
+        DeleteFileW(rec);
+        free(rec);
+    }
+    print_message("cancel race: %d completed, %d cancelled\n", done, cancelled);
 }
 
 /* Spec 5.6 and 5.7: an application closed by RmShutdown comes back with the
@@ -811,8 +886,6 @@ static void test_events_logged_and_never_fatal(void **state)
 /* Spec 5.8: RmCancelCurrentTask from another thread ends a running RmShutdown
  * within a second even in the middle of a wait; the session stays usable and
  * what was closed can still be restarted. */
-struct cancel_arg { DWORD h, delay; double at; DWORD result; };
-
 static DWORD WINAPI cancel_thread(void *param)
 {
     struct cancel_arg *a = param;
@@ -927,6 +1000,8 @@ int main(int argc, char **argv)
         T(test_console_ctrl_c),
         T(test_console_ignoring_ctrl_c),
         T(test_service_with_dependent),
+        T(test_service_that_never_stops),
+        T(test_cancel_races_shutdown),
         T(test_restart_brings_back),
         T(test_restart_failure),
         T(test_filters_mask),

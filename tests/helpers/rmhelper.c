@@ -37,7 +37,7 @@
  *   start [--out FILE]       writes "HANDLE KEY\n"; on --quit it calls RmEndSession
  *                            (killing it instead leaves an abandoned session)
  *   join KEY [--no-end] [FILE...]   exit code = first non-zero Rm* result, else 0
- *   service NAME [hold PATH]
+ *   service NAME [hold PATH] [--ignore-stop]
  *   sleep
  *   sendctrl PID [c|break]   (extra) sends a console control event to the console
  *                            of PID: FreeConsole, AttachConsole(PID), ignore it
@@ -500,6 +500,7 @@ static int role_join(int argc, WCHAR **argv)
 
 static WCHAR *svc_name;
 static const WCHAR *svc_hold_path;
+static BOOL svc_ignore_stop;         /* --ignore-stop: a service that never stops */
 static SERVICE_STATUS_HANDLE svc_status_handle;
 static SERVICE_STATUS svc_status;
 static HANDLE svc_stop_event;
@@ -528,6 +529,7 @@ static DWORD WINAPI svc_control(DWORD control, DWORD type, void *data, void *con
     case SERVICE_CONTROL_SHUTDOWN:
         /* The name lets services sharing a record file be told apart (order). */
         record("%s %ls", control == SERVICE_CONTROL_STOP ? "STOP" : "SHUTDOWN", svc_name);
+        if (svc_ignore_stop) return NO_ERROR;   /* says yes, never stops */
         svc_report(SERVICE_STOP_PENDING, 0, 3000);
         SetEvent(svc_stop_event);
         return NO_ERROR;
@@ -582,8 +584,13 @@ static int role_service(int argc, WCHAR **argv)
 {
     SERVICE_TABLE_ENTRYW table[2];
 
+    if (argc >= 2 && !wcscmp(argv[argc - 1], L"--ignore-stop"))
+    {
+        svc_ignore_stop = TRUE;
+        argc--;
+    }
     if (argc == 3 && !wcscmp(argv[1], L"hold")) svc_hold_path = argv[2];
-    else if (argc != 1) return usage("service NAME [hold PATH]");
+    else if (argc != 1) return usage("service NAME [hold PATH] [--ignore-stop]");
     svc_name = argv[0];
     table[0].lpServiceName = svc_name;
     table[0].lpServiceProc = svc_main;
