@@ -31,7 +31,7 @@
  * Roles:
  *   hold PATH [SHARE] [PATH2 [SHARE2]]...   SHARE: none r w d rw rd wd rwd (default rwd)
  *   load PATH
- *   window [--hidden] [--refuse] [--hang] [--close-delay MS] [--title T]
+ *   window [--hidden] [--refuse] [--hang] [--close-delay MS] [--title T] [--hold PATH]
  *          (default title "rmhelper window <pid>", class "RmHelperWindow")
  *   console [--ignore-ctrl-c] [--close-delay MS]
  *   start [--out FILE]       writes "HANDLE KEY\n"; on --quit it calls RmEndSession
@@ -273,6 +273,7 @@ static int role_window(int argc, WCHAR **argv)
     BOOL hidden = FALSE, hang = FALSE;
     WCHAR deftitle[64];
     const WCHAR *title = NULL;
+    HANDLE held = INVALID_HANDLE_VALUE;
     WNDCLASSEXW wc;
     HWND hwnd;
     MSG msg;
@@ -288,7 +289,15 @@ static int role_window(int argc, WCHAR **argv)
             if (!parse_dword(argv[++i], &win_close_delay)) return usage("window --close-delay MS");
         }
         else if (!wcscmp(argv[i], L"--title") && i + 1 < argc) title = argv[++i];
-        else return usage("window [--hidden] [--refuse] [--hang] [--close-delay MS] [--title T]");
+        else if (!wcscmp(argv[i], L"--hold") && i + 1 < argc)
+        {
+            /* A document the application keeps open (all sharing), until it exits. */
+            held = CreateFileW(argv[++i], GENERIC_READ | GENERIC_WRITE,
+                               FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                               OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+            if (held == INVALID_HANDLE_VALUE) return setup_failed("CreateFile", GetLastError());
+        }
+        else return usage("window [--hidden] [--refuse] [--hang] [--close-delay MS] [--title T] [--hold PATH]");
     }
     if (!title)
     {

@@ -7,8 +7,9 @@
  *
  *   installer_primary.exe [--quiet]
  *
- * It starts its own "applications": rmhelper.exe holding the primary's file and
- * rmhelper.exe holding the secondary's file (both found next to this exe).
+ * It starts its own "applications": a windowed rmhelper_gui.exe with the primary's
+ * file open, and a console rmhelper.exe holding the secondary's file (both found
+ * next to this exe).
  */
 #include <windows.h>
 #include <stdio.h>
@@ -121,10 +122,12 @@ int wmain(void)
     SetInformationJobObject(job, JobObjectExtendedLimitInformation, &lim, sizeof(lim));
     swprintf(ready, 64, L"rm-demo-ready-%lu", GetCurrentProcessId());
     ev = CreateEventW(NULL, TRUE, FALSE, ready);
-    swprintf(cmd, ARRAYSIZE(cmd), L"\"%ls\\rmhelper.exe\" --ready %ls hold \"%ls\" r", dir, ready, file1);
-    /* Console applications with consoles of their own, as users run them: the
-     * Restart Manager closes them with CTRL_C. */
-    holder1 = spawn_flags(cmd, job, CREATE_NEW_CONSOLE);
+    /* A windowed application with the primary's file open (closed with
+     * WM_QUERYENDSESSION / WM_ENDSESSION), and a console application with a
+     * console of its own holding the secondary's (closed with CTRL_C). */
+    swprintf(cmd, ARRAYSIZE(cmd), L"\"%ls\\rmhelper_gui.exe\" --ready %ls window --title \"Demo Editor\" --hold \"%ls\"",
+             dir, ready, file1);
+    holder1 = spawn_flags(cmd, job, 0);
     if (!holder1 || WaitForSingleObject(ev, 15000) != WAIT_OBJECT_0) { printf("could not start the first application\n"); return 1; }
     ResetEvent(ev);
     swprintf(cmd, ARRAYSIZE(cmd), L"\"%ls\\rmhelper.exe\" --ready %ls hold \"%ls\" rw", dir, ready, file2);
@@ -174,7 +177,7 @@ int wmain(void)
         HANDLE cb_done = NULL;
         (void)cb_done;
         err = RmShutdown(handle, 0, progress);
-        step("RmShutdown (polite: CTRL_C to the console applications)", err, ERROR_SUCCESS);
+        step("RmShutdown (polite: window messages, then CTRL_C to the console)", err, ERROR_SUCCESS);
         step("first application has exited", WaitForSingleObject(holder1, 5000), WAIT_OBJECT_0);
         step("second application has exited", WaitForSingleObject(holder2, 5000), WAIT_OBJECT_0);
     }
