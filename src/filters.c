@@ -135,7 +135,7 @@ DWORD rm_filters_write(const struct rm_filters *fl, BYTE *buf, DWORD cb, DWORD *
         rec->cbNextOffset = i + 1 < fl->count ? sizeof(RM_FILTER_INFO) : 0;
         if (f->trigger == RmFilterTriggerProcess)
             rec->Process = f->process;
-        else
+        else if (f->name)   /* as the sizing pass: a nameless filter has no string */
         {
             SIZE_T len = rm_wcsnlen(f->name, RM_MAX_PATH_CHARS);
             memcpy(str, f->name, (len + 1) * sizeof(WCHAR));

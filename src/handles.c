@@ -48,7 +48,11 @@ static DWORD snapshot_handles(RM_HANDLE_INFO_EX **out)
         }
         rm_free(info);
         if (st != RM_STATUS_INFO_LENGTH_MISMATCH && st != RM_STATUS_BUFFER_TOO_SMALL)
-            return RtlNtStatusToDosError(st);
+        {
+            /* A failure status always gives an error, even one with no Win32 twin. */
+            DWORD e = RtlNtStatusToDosError(st);
+            return e ? e : ERROR_GEN_FAILURE;
+        }
         /* Handles come and go between calls: leave room for growth. */
         size = (got > size ? got : size * 2) + (64 << 10);
     }
