@@ -628,6 +628,56 @@ static void test_reboot_needed(void **state)
     free(rec);
 }
 
+static DWORD find_process(const WCHAR *image)
+{
+    static const DWORD none = 0;
+    return find_new_process(image, &none, 0);
+}
+
+/* Spec 8 and issue 6: critical processes and services are never touched; even
+ * forced, a list that contains one means a reboot (350) and nothing at all is
+ * shut down, the ordinary application beside it included. */
+static void test_critical_never_touched(void **state)
+{
+    WCHAR *rec = record_path(L"beside-critical");
+    struct rmt_child *app = spawn_window(rec, NULL);
+    DWORD pid = find_process(L"services.exe"), h;
+    RM_UNIQUE_PROCESS procs[2];
+    const WCHAR *svc[1] = { L"RpcSs" };
+    HANDLE critical;
+    FILETIME t[4];
+
+    if (!pid) skip();
+    critical = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+    assert_non_null(critical);
+    assert_true(GetProcessTimes(critical, &t[0], &t[1], &t[2], &t[3]));
+    procs[0].dwProcessId = pid;
+    procs[0].ProcessStartTime = t[0];
+    procs[1] = app->id;
+    h = start_with(procs, 2);
+    assert_int_equal(entry_of(h, pid).ApplicationType, RmCritical);
+
+    assert_int_equal(RmShutdown(h, RmForceShutdown, NULL), ERROR_FAIL_NOACTION_REBOOT);
+    assert_int_equal(WaitForSingleObject(critical, 500), WAIT_TIMEOUT);
+    assert_true(rmt_child_alive(app));
+    assert_false(record_has(rec, "QUERYENDSESSION"));
+    rmt_end_ok(h);
+
+    /* A critical service (spec 8.4), where the system runs one. */
+    if (service_state(L"RpcSs") == SERVICE_RUNNING)
+    {
+        h = rmt_start_tracked(NULL);
+        assert_int_equal(RmRegisterResources(h, 0, NULL, 0, NULL, 1, svc), ERROR_SUCCESS);
+        assert_int_equal(RmShutdown(h, RmForceShutdown, NULL), ERROR_FAIL_NOACTION_REBOOT);
+        assert_int_equal(service_state(L"RpcSs"), SERVICE_RUNNING);
+        rmt_end_ok(h);
+    }
+    else
+        print_message("no running RpcSs here: critical service case not exercised\n");
+    CloseHandle(critical);
+    free(rec);
+}
+
 /* Spec U8: RmShutdownOnlyRegistered with every application restartable (Wine:
  * the fallback policy) shuts down as usual. */
 static void test_only_registered_all_restartable(void **state)
@@ -1006,6 +1056,7 @@ int main(int argc, char **argv)
         T(test_restart_failure),
         T(test_filters_mask),
         T(test_reboot_needed),
+        T(test_critical_never_touched),
         T(test_only_registered_all_restartable),
         T(test_only_registered_not_restartable),
         T(test_console_caller),
