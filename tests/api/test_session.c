@@ -136,6 +136,49 @@ static void test_two_sessions_differ(void **state)
     rmt_end_ok(h1);
 }
 
+/* Issue 6 (security): keys are cryptographic random numbers, not derived from
+ * time, PID or handle. 256 sessions started back to back (same slot, same PID,
+ * nearly the same time) must still give keys whose 128 bits each look like coin
+ * flips and that share nothing with their neighbours. The bounds fail by chance
+ * with probability far below 1e-9. */
+static void test_keys_look_random(void **state)
+{
+    enum { N = 256 };
+    static BYTE keys[N][16];
+    WCHAR key[KEYBUF], pid_hex[16];
+    int i, b, ones[128] = { 0 };
+    (void)state;
+
+    swprintf(pid_hex, 16, L"%08lx", GetCurrentProcessId());
+    for (i = 0; i < N; i++)
+    {
+        DWORD h = rmt_start_tracked(key);
+        assert_true(is_key_text(key));
+        assert_null(wcsstr(key, pid_hex));
+        for (b = 0; b < 16; b++)
+        {
+            unsigned v;
+            assert_int_equal(swscanf(key + 2 * b, L"%2x", &v), 1);
+            keys[i][b] = (BYTE)v;
+        }
+        rmt_end_ok(h);
+    }
+    for (i = 0; i < N; i++)
+        for (b = 0; b < 128; b++) ones[b] += (keys[i][b / 8] >> (b % 8)) & 1;
+    for (b = 0; b < 128; b++)
+        if (ones[b] < 64 || ones[b] > 192) fail_msg("key bit %d set in %d of %d keys", b, ones[b], N);
+    for (i = 1; i < N; i++)
+    {
+        int dist = 0;
+        for (b = 0; b < 16; b++)
+        {
+            BYTE x = keys[i][b] ^ keys[i - 1][b];
+            while (x) { dist += x & 1; x >>= 1; }
+        }
+        if (dist < 24) fail_msg("keys %d and %d differ in only %d bits", i - 1, i, dist);
+    }
+}
+
 static void test_first_session_gets_lowest_free_slot(void **state)
 {
     WCHAR key[KEYBUF];
@@ -646,6 +689,7 @@ int main(void)
         cmocka_unit_test_teardown(test_start_bad_args, rmt_teardown_sessions),
         cmocka_unit_test_teardown(test_start_writes_exactly_33_wchars, rmt_teardown_sessions),
         cmocka_unit_test_teardown(test_two_sessions_differ, rmt_teardown_sessions),
+        cmocka_unit_test_teardown(test_keys_look_random, rmt_teardown_sessions),
         cmocka_unit_test_teardown(test_first_session_gets_lowest_free_slot, rmt_teardown_sessions),
         cmocka_unit_test_teardown(test_session_registry_key, rmt_teardown_sessions),
         cmocka_unit_test_teardown(test_max_sessions, rmt_teardown_sessions),
