@@ -23,6 +23,11 @@
  * once committed, a process brings its copy up to date by reading only the
  * commits it has not seen.
  *
+ * Cost: every key is opened or created by its full path from HKCU in one request
+ * (no separately opened root), and RmEndSession checks and deletes the slot through
+ * one handle (NtDeleteKey), so a start is 7 wineserver requests (lock, create, three
+ * values, close, unlock) and an end 6 (lock, open, read hash, delete, close, unlock).
+ *
  * Writers are serialised by a per-user named mutex; ERROR_SEM_TIMEOUT when it
  * cannot be had within RM_STORE_LOCK_TIMEOUT. Registry failures are reported as
  * ERROR_WRITE_FAULT, the documented code for "could not read or write the
@@ -31,6 +36,12 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "internal.h"
+#include "ntapi.h"
+
+/* ZwDeleteKey in the WDK documentation: deletes the key an open handle names (the
+ * handle needs DELETE access and stays to be closed). ntdll exports it; mingw-w64's
+ * headers do not declare it. */
+NTSTATUS NTAPI NtDeleteKey(HANDLE key);
 
 static const WCHAR root_path[] = L"Software\\Microsoft\\RestartManager";
 static const WCHAR owner_value[] = L"Owner";
@@ -105,24 +116,29 @@ static void store_unlock(void)
 
 /* ---- keys and values --------------------------------------------------------------- */
 
-static DWORD open_root(HKEY *root)
+/* Writes the slot key's path relative to HKCU ("Software\...\SessionNNNN"). Every
+ * store call names the slot from HKCU in one go: a relative open or create costs
+ * the same single registry request as one below a separately opened root, and
+ * there is no root handle to keep, close, or find stale after another process
+ * deleted the key. */
+static void slot_path(WCHAR path[64], DWORD slot)
 {
-    LSTATUS st = rm_sys.RegCreateKeyExW(HKEY_CURRENT_USER, root_path, 0, NULL,
-                                        REG_OPTION_VOLATILE, KEY_ALL_ACCESS, NULL, root, NULL);
-    return st == ERROR_SUCCESS ? ERROR_SUCCESS : ERROR_WRITE_FAULT;
-}
-
-/* Opens SessionNNNN for reading (and writing) if it exists. */
-static DWORD open_slot(DWORD slot, REGSAM access, HKEY *key)
-{
-    WCHAR name[16], path[64];
+    WCHAR name[16];
     SIZE_T n = rm_wcsnlen(root_path, 48);
-    LSTATUS st;
 
     slot_name(name, slot);
     memcpy(path, root_path, n * sizeof(WCHAR));
     path[n] = L'\\';
     memcpy(path + n + 1, name, 12 * sizeof(WCHAR));
+}
+
+/* Opens SessionNNNN for reading (and writing) if it exists. */
+static DWORD open_slot(DWORD slot, REGSAM access, HKEY *key)
+{
+    WCHAR path[64];
+    LSTATUS st;
+
+    slot_path(path, slot);
     st = rm_sys.RegOpenKeyExW(HKEY_CURRENT_USER, path, 0, access, key);
     if (st == ERROR_FILE_NOT_FOUND) return ERROR_FILE_NOT_FOUND;
     return st == ERROR_SUCCESS ? ERROR_SUCCESS : ERROR_WRITE_FAULT;
@@ -163,6 +179,26 @@ static BOOL slot_owner_alive(HKEY key)
     return rm_process_alive(&owner);
 }
 
+/* TRUE when the SessionHash value is missing or not 32 bytes of REG_BINARY (as
+ * opposed to unreadable: a failing query is not damage). */
+static BOOL hash_damaged(HKEY key)
+{
+    BYTE stored[RM_HASH_BYTES];
+    DWORD type = 0, cb = sizeof(stored);
+    LSTATUS st = rm_sys.RegQueryValueExW(key, hash_value, NULL, &type, stored, &cb);
+    if (st == ERROR_FILE_NOT_FOUND || st == ERROR_MORE_DATA) return TRUE;
+    return st == ERROR_SUCCESS && (type != REG_BINARY || cb != sizeof(stored));
+}
+
+/* TRUE when the slot's Owner is this process (PID and creation time). */
+static BOOL owned_by_self(HKEY key)
+{
+    const struct rm_self *self;
+    RM_UNIQUE_PROCESS owner;
+    if (rm_self_get(&self) || read_fixed(key, owner_value, REG_BINARY, &owner, sizeof(owner))) return FALSE;
+    return !memcmp(&owner, &self->process, sizeof(owner));
+}
+
 /* ---- sessions ----------------------------------------------------------------------- */
 
 DWORD rm_store_create(struct rm_store_session *s, WCHAR key_text[RM_KEY_CHARS + 1])
@@ -170,8 +206,8 @@ DWORD rm_store_create(struct rm_store_session *s, WCHAR key_text[RM_KEY_CHARS + 
     const struct rm_self *self;
     BYTE key[RM_KEY_BYTES];
     DWORD err, slot, zero = 0, disp;
-    HKEY root = NULL, k = NULL;
-    WCHAR name[16];
+    HKEY k = NULL;
+    WCHAR path[64];
     BOOL retried = FALSE;
 
     if ((err = rm_self_get(&self))) return err;
@@ -180,15 +216,17 @@ DWORD rm_store_create(struct rm_store_session *s, WCHAR key_text[RM_KEY_CHARS + 
     rm_sha256(key, sizeof(key), s->key_hash);
 
     if ((err = store_lock())) return err;
-    if ((err = open_root(&root))) goto done;
 
     err = ERROR_MAX_SESSIONS_REACHED;
     for (slot = 0; slot < RM_MAX_SESSIONS; slot++)
     {
-        slot_name(name, slot);
-        if (rm_sys.RegCreateKeyExW(root, name, 0, NULL, REG_OPTION_VOLATILE, KEY_ALL_ACCESS,
-                                   NULL, &k, &disp) != ERROR_SUCCESS)
+        /* Creating the slot by its full path also creates the (volatile) root the
+         * first time, with the same options. */
+        slot_path(path, slot);
+        if (rm_sys.RegCreateKeyExW(HKEY_CURRENT_USER, path, 0, NULL, REG_OPTION_VOLATILE,
+                                   KEY_ALL_ACCESS, NULL, &k, &disp) != ERROR_SUCCESS)
         {
+            k = NULL;
             err = ERROR_WRITE_FAULT;
             break;
         }
@@ -197,10 +235,14 @@ DWORD rm_store_create(struct rm_store_session *s, WCHAR key_text[RM_KEY_CHARS + 
             BOOL alive = slot_owner_alive(k);
             rm_sys.RegCloseKey(k);
             k = NULL;
-            if (alive) continue;
+            if (alive)
+            {
+                retried = FALSE;   /* the one-retry rule is per slot */
+                continue;
+            }
             /* Abandoned: its owner exited without RmEndSession. Take it over. */
             rm_trace("taking over abandoned slot %lu", slot);
-            if (retried || rm_sys.RegDeleteTreeW(root, name) != ERROR_SUCCESS)
+            if (retried || rm_sys.RegDeleteTreeW(HKEY_CURRENT_USER, path) != ERROR_SUCCESS)
             {
                 err = ERROR_WRITE_FAULT;
                 break;
@@ -209,7 +251,6 @@ DWORD rm_store_create(struct rm_store_session *s, WCHAR key_text[RM_KEY_CHARS + 
             slot--;
             continue;
         }
-        retried = FALSE;
         /* Owner last: until it is there a crash leaves a slot the next start reclaims. */
         if ((err = write_value(k, hash_value, REG_BINARY, s->key_hash, RM_HASH_BYTES)) ||
             (err = write_value(k, sequence_value, REG_DWORD, &zero, sizeof(zero))) ||
@@ -217,7 +258,7 @@ DWORD rm_store_create(struct rm_store_session *s, WCHAR key_text[RM_KEY_CHARS + 
         {
             rm_sys.RegCloseKey(k);
             k = NULL;
-            rm_sys.RegDeleteTreeW(root, name);
+            rm_sys.RegDeleteTreeW(HKEY_CURRENT_USER, path);
             break;
         }
         s->slot = slot;
@@ -225,9 +266,7 @@ DWORD rm_store_create(struct rm_store_session *s, WCHAR key_text[RM_KEY_CHARS + 
         break;
     }
 
-done:
     if (k) rm_sys.RegCloseKey(k);
-    if (root) rm_sys.RegCloseKey(root);
     store_unlock();
     SecureZeroMemory(key, sizeof(key));
     return err;
@@ -270,21 +309,33 @@ DWORD rm_store_check(const struct rm_store_session *s)
 
 DWORD rm_store_delete(const struct rm_store_session *s)
 {
-    WCHAR name[16];
-    HKEY root = NULL;
+    WCHAR path[64];
+    HKEY k;
     DWORD err;
 
     if ((err = store_lock())) return err;
-    if ((err = rm_store_check(s))) goto done;
-    if ((err = open_root(&root))) goto done;
-    slot_name(name, s->slot);
-    /* A session key holds values only, so one delete removes it; a tree delete
-     * covers a key someone has added subkeys to. */
-    if (rm_sys.RegDeleteKeyW(root, name) != ERROR_SUCCESS &&
-        rm_sys.RegDeleteTreeW(root, name) != ERROR_SUCCESS)
-        err = ERROR_WRITE_FAULT;
+    /* Checked and deleted through one handle: the key whose hash matched is the key
+     * that goes, whatever happens to the name meanwhile. */
+    err = open_slot(s->slot, KEY_QUERY_VALUE | DELETE, &k);
+    if (err == ERROR_FILE_NOT_FOUND) err = ERROR_INVALID_HANDLE;
+    if (err) goto done;
+    /* A missing or malformed hash (a hostile or buggy program) must not keep the
+     * primary from ending its session: a slot whose Owner is this very process is
+     * then ours to delete. A well-formed hash of another key is another session
+     * (one this process started after ours was removed), and a read that fails is
+     * a failure, not damage. */
+    err = check_hash(k, s->key_hash);
+    if (err && hash_damaged(k) && owned_by_self(k)) err = ERROR_SUCCESS;
+    if (!err && !NT_SUCCESS(NtDeleteKey(k)))
+    {
+        /* A session key holds values only, so the delete above removes it; a tree
+         * delete covers a key someone has added subkeys to. */
+        slot_path(path, s->slot);
+        if (rm_sys.RegDeleteTreeW(HKEY_CURRENT_USER, path) != ERROR_SUCCESS)
+            err = ERROR_WRITE_FAULT;
+    }
+    rm_sys.RegCloseKey(k);
 done:
-    if (root) rm_sys.RegCloseKey(root);
     store_unlock();
     return err;
 }

@@ -42,6 +42,11 @@
  *   sendctrl PID [c|break]   (extra) sends a console control event to the console
  *                            of PID: FreeConsole, AttachConsole(PID), ignore it
  *                            ourselves, GenerateConsoleCtrlEvent(type, 0)
+ *   churn SECONDS THREADS DIR   start/join/register/list/end loops (task "load")
+ *   regloop KEY COUNT DIR       joins KEY, registers batches of COUNT names forever
+ *   script OP...                start | join KEY | reg PATH | regself | list | end | wait |
+ *                               sleep MS
+ *                               (see the block near the end for the record lines)
  *
  * Exit codes: 0 ok, 2 role setup failed, 3 bad usage (join: the Rm* error).
  */
@@ -622,6 +627,278 @@ static int role_sleep(int argc, WCHAR **argv)
 }
 
 /* ------------------------------------------------------------------------------ */
+/* churn / regloop / script  (task "load": load, concurrency and fault tests)       */
+
+/* churn SECONDS THREADS DIR: THREADS threads, each in a loop until SECONDS pass (or
+ * the quit event): RmStartSession, RmJoinSession with its key, RmRegisterResources
+ * through the secondary handle (one new file name under DIR, which need not exist,
+ * plus this process), RmGetList through the primary (this process must be listed:
+ * the registration is visible), then both RmEndSession. At the end one line:
+ *   CHURN starts=%lu maxed=%lu semtimeout=%lu joins=%lu registers=%lu lists=%lu
+ *         lost=%lu ends=%lu errors=%lu
+ * maxed counts ERROR_MAX_SESSIONS_REACHED, semtimeout ERROR_SEM_TIMEOUT from any
+ * call, lost a listed registration RmGetList did not show, errors anything else
+ * (the first few are recorded as "CHURNERR <call> <code>"). Exit 0, or 4 when
+ * lost or errors is not 0. */
+
+struct churn_counts
+{
+    LONG starts, maxed, semtimeout, joins, registers, lists, lost, ends, errors, logged;
+};
+
+static struct churn_counts churn;
+static DWORD churn_deadline;
+static const WCHAR *churn_dir;
+
+static void churn_error(const char *call, DWORD code)
+{
+    if (code == ERROR_SEM_TIMEOUT)
+    {
+        InterlockedIncrement(&churn.semtimeout);
+        return;
+    }
+    InterlockedIncrement(&churn.errors);
+    if (InterlockedIncrement(&churn.logged) <= 8) record("CHURNERR %s %lu", call, (unsigned long)code);
+}
+
+static BOOL churn_self(RM_UNIQUE_PROCESS *p)
+{
+    FILETIME c, e, k, u;
+    if (!GetProcessTimes(GetCurrentProcess(), &c, &e, &k, &u)) return FALSE;
+    p->dwProcessId = GetCurrentProcessId();
+    p->ProcessStartTime = c;
+    return TRUE;
+}
+
+/* TRUE if RmGetList(h) succeeds and lists this process. */
+static BOOL churn_listed(DWORD h)
+{
+    RM_PROCESS_INFO *info = NULL;
+    UINT needed = 0, n = 0, i, tries;
+    DWORD reasons, rc = ERROR_MORE_DATA, me = GetCurrentProcessId();
+    BOOL found = FALSE;
+
+    for (tries = 0; tries < 3 && rc == ERROR_MORE_DATA; tries++)
+    {
+        free(info);
+        info = NULL;
+        n = needed;
+        if (n && !(info = calloc(n, sizeof(*info)))) return FALSE;
+        rc = RmGetList(h, &needed, &n, info, &reasons);
+    }
+    if (rc != ERROR_SUCCESS) churn_error("RmGetList", rc);
+    else
+    {
+        InterlockedIncrement(&churn.lists);
+        for (i = 0; i < n; i++)
+            if (info[i].Process.dwProcessId == me) found = TRUE;
+        if (!found)
+        {
+            InterlockedIncrement(&churn.lost);
+            if (InterlockedIncrement(&churn.logged) <= 8) record("CHURNLOST session %lu", (unsigned long)h);
+        }
+    }
+    free(info);
+    return found;
+}
+
+static DWORD WINAPI churn_thread(void *param)
+{
+    WCHAR key[CCH_RM_SESSION_KEY + 1], file[MAX_PATH + 64];
+    RM_UNIQUE_PROCESS self;
+    DWORD n = 0, id = GetCurrentThreadId();
+    (void)param;
+
+    if (!churn_self(&self)) return 1;
+    while ((LONG)(GetTickCount() - churn_deadline) < 0 &&
+           !(quit_event && WaitForSingleObject(quit_event, 0) == WAIT_OBJECT_0))
+    {
+        DWORD h = 0, hj = 0, rc;
+        LPCWSTR files[1] = { file };
+
+        rc = RmStartSession(&h, 0, key);
+        if (rc == ERROR_MAX_SESSIONS_REACHED)
+        {
+            InterlockedIncrement(&churn.maxed);
+            Sleep(n++ % 3);
+            continue;
+        }
+        if (rc)
+        {
+            churn_error("RmStartSession", rc);
+            continue;
+        }
+        InterlockedIncrement(&churn.starts);
+        rc = RmJoinSession(&hj, key);
+        if (rc) churn_error("RmJoinSession", rc);
+        else
+        {
+            InterlockedIncrement(&churn.joins);
+            swprintf(file, ARRAYSIZE(file), L"%ls\\churn-%lu-%lu-%lu.dat", churn_dir,
+                     (unsigned long)GetCurrentProcessId(), (unsigned long)id, (unsigned long)n++);
+            rc = RmRegisterResources(hj, 1, files, 1, &self, 0, NULL);
+            if (rc) churn_error("RmRegisterResources", rc);
+            else
+            {
+                InterlockedIncrement(&churn.registers);
+                churn_listed(h);
+            }
+            if ((rc = RmEndSession(hj))) churn_error("RmEndSession(secondary)", rc);
+            else InterlockedIncrement(&churn.ends);
+        }
+        /* A failed end leaves the handle valid: try again once. */
+        if ((rc = RmEndSession(h)) && (rc = RmEndSession(h))) churn_error("RmEndSession", rc);
+        else InterlockedIncrement(&churn.ends);
+    }
+    return 0;
+}
+
+static int role_churn(int argc, WCHAR **argv)
+{
+    HANDLE threads[32];
+    DWORD seconds, nthreads, i, started = 0;
+
+    if (argc != 3 || !parse_dword(argv[0], &seconds) || !parse_dword(argv[1], &nthreads) ||
+        !nthreads || nthreads > ARRAYSIZE(threads))
+        return usage("churn SECONDS THREADS DIR");
+    churn_dir = argv[2];
+    churn_deadline = GetTickCount() + seconds * 1000;
+    for (i = 0; i < nthreads; i++)
+    {
+        if (!(threads[i] = CreateThread(NULL, 0, churn_thread, NULL, 0, NULL))) break;
+        started++;
+    }
+    if (started != nthreads)
+    {
+        churn_deadline = GetTickCount();
+        WaitForMultipleObjects(started, threads, TRUE, INFINITE);
+        return setup_failed("CreateThread", GetLastError());
+    }
+    signal_ready();
+    WaitForMultipleObjects(started, threads, TRUE, INFINITE);
+    for (i = 0; i < started; i++) CloseHandle(threads[i]);
+    record("CHURN starts=%ld maxed=%ld semtimeout=%ld joins=%ld registers=%ld lists=%ld lost=%ld "
+           "ends=%ld errors=%ld", churn.starts, churn.maxed, churn.semtimeout, churn.joins,
+           churn.registers, churn.lists, churn.lost, churn.ends, churn.errors);
+    if (churn.lost || churn.errors) return 4;
+    return clean_exit();
+}
+
+/* regloop KEY COUNT DIR: joins KEY, then registers batches of COUNT new file names
+ * (DIR\regloop-<pid>-<batch>-<i>.dat, need not exist) in one RmRegisterResources
+ * each, forever (until killed or the quit event). After each call one line:
+ *   BATCH <n> <result>
+ * The first batch is registered before ready is signalled. */
+static int role_regloop(int argc, WCHAR **argv)
+{
+    DWORD handle = 0, count, batch, i, rc;
+    WCHAR **names;
+    LPCWSTR *files;
+
+    if (argc != 3 || !parse_dword(argv[1], &count) || !count || count > 100000)
+        return usage("regloop KEY COUNT DIR");
+    names = calloc(count, sizeof(*names));
+    files = calloc(count, sizeof(*files));
+    if (!names || !files) return setup_failed("calloc", ERROR_OUTOFMEMORY);
+    for (i = 0; i < count; i++)
+        if (!(names[i] = malloc((wcslen(argv[2]) + 64) * sizeof(WCHAR))))
+            return setup_failed("malloc", ERROR_OUTOFMEMORY);
+    rc = RmJoinSession(&handle, argv[0]);
+    record("JOIN %lu", (unsigned long)rc);
+    if (rc) return (int)rc;
+    for (batch = 0;; batch++)
+    {
+        for (i = 0; i < count; i++)
+        {
+            swprintf(names[i], wcslen(argv[2]) + 64, L"%ls\\regloop-%lu-%lu-%lu.dat", argv[2],
+                     (unsigned long)GetCurrentProcessId(), (unsigned long)batch, (unsigned long)i);
+            files[i] = names[i];
+        }
+        rc = RmRegisterResources(handle, count, files, 0, NULL, 0, NULL);
+        record("BATCH %lu %lu", (unsigned long)batch, (unsigned long)rc);
+        if (batch == 0) signal_ready();
+        if (quit_event && WaitForSingleObject(quit_event, 0) == WAIT_OBJECT_0) break;
+    }
+    RmEndSession(handle);
+    return clean_exit();
+}
+
+/* script OP...: runs the Rm* calls in order, one line each, and exits 0:
+ *   start          RmStartSession            -> "start <rc> <handle> <key>"
+ *   join KEY       RmJoinSession             -> "join <rc> <handle>"
+ *   reg PATH       RmRegisterResources(file) -> "reg <rc>"
+ *   regself        RmRegisterResources(this process) -> "regself <rc>"
+ *   list           RmGetList                 -> "list <rc> <needed>"
+ *   end            RmEndSession              -> "end <rc>"
+ *   wait           signals ready and waits for the quit event
+ *   sleep MS       Sleep(MS)
+ * Calls use the handle of the last successful start or join. */
+static int role_script(int argc, WCHAR **argv)
+{
+    WCHAR key[CCH_RM_SESSION_KEY + 1];
+    DWORD handle = 0, rc;
+    int i;
+
+    for (i = 0; i < argc; i++)
+    {
+        const WCHAR *op = argv[i];
+        if (!wcscmp(op, L"start"))
+        {
+            DWORD h = 0;
+            memset(key, 0, sizeof(key));
+            rc = RmStartSession(&h, 0, key);
+            if (!rc) handle = h;
+            record("start %lu %lu %ls", (unsigned long)rc, (unsigned long)h, rc ? L"-" : key);
+        }
+        else if (!wcscmp(op, L"join") && i + 1 < argc)
+        {
+            DWORD h = 0;
+            rc = RmJoinSession(&h, argv[++i]);
+            if (!rc) handle = h;
+            record("join %lu %lu", (unsigned long)rc, (unsigned long)h);
+        }
+        else if (!wcscmp(op, L"reg") && i + 1 < argc)
+        {
+            LPCWSTR files[1] = { argv[++i] };
+            rc = RmRegisterResources(handle, 1, files, 0, NULL, 0, NULL);
+            record("reg %lu", (unsigned long)rc);
+        }
+        else if (!wcscmp(op, L"regself"))
+        {
+            RM_UNIQUE_PROCESS self;
+            rc = churn_self(&self) ? RmRegisterResources(handle, 0, NULL, 1, &self, 0, NULL)
+                                   : GetLastError();
+            record("regself %lu", (unsigned long)rc);
+        }
+        else if (!wcscmp(op, L"list"))
+        {
+            UINT needed = 0, n = 0;
+            DWORD reasons = 0;
+            rc = RmGetList(handle, &needed, &n, NULL, &reasons);
+            record("list %lu %u", (unsigned long)rc, needed);
+        }
+        else if (!wcscmp(op, L"end"))
+        {
+            rc = RmEndSession(handle);
+            record("end %lu", (unsigned long)rc);
+        }
+        else if (!wcscmp(op, L"wait"))
+        {
+            signal_ready();
+            wait_quit();
+        }
+        else if (!wcscmp(op, L"sleep") && i + 1 < argc)
+        {
+            DWORD ms;
+            if (!parse_dword(argv[++i], &ms)) return usage("script: sleep MS");
+            Sleep(ms);
+        }
+        else return usage("script: unknown op");
+    }
+    return clean_exit();
+}
+
+/* ------------------------------------------------------------------------------ */
 
 static int run(void)
 {
@@ -668,6 +945,10 @@ static int run(void)
     if (!wcscmp(role, L"service")) return role_service(argc, argv);
     if (!wcscmp(role, L"sleep")) return role_sleep(argc, argv);
     if (!wcscmp(role, L"sendctrl")) return role_sendctrl(argc, argv);
+    /* task "load" */
+    if (!wcscmp(role, L"churn")) return role_churn(argc, argv);
+    if (!wcscmp(role, L"regloop")) return role_regloop(argc, argv);
+    if (!wcscmp(role, L"script")) return role_script(argc, argv);
     return usage("unknown role");
 }
 

@@ -1,0 +1,840 @@
+/*
+ * test_faults.c - failures in the middle of things: a primary killed while its
+ * session is open (the slot is reclaimed, the 64 limit is not reduced), a secondary
+ * killed in the middle of a large registration (all of a batch or none of it), store
+ * damage test_store.c does not cover (SessionHash, malformed entries, uncommitted
+ * leftovers, foreign keys), registry failures injected with RSTRTMGR_FAULT in
+ * RmStartSession, RmRegisterResources and RmEndSession (ERROR_WRITE_FAULT, nothing
+ * half-written), and processes that exit while RmGetList looks at them.
+ *
+ * Spec: 4 (items 2, 8, 9), 5.1-5.5, 3 (error codes), 9 (the store); the store's own
+ * format and its all-or-nothing rule are documented at the top of src/store.c.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "rmtest.h"
+#include "rmspawn.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KEYBUF (CCH_RM_SESSION_KEY + 1)
+#define BOUND_MS 60000
+
+/* ---- the store as the registry shows it ------------------------------------------- */
+
+static void delete_slot(DWORD slot)
+{
+    WCHAR path[128];
+    rmt_slot_path(path, ARRAYSIZE(path), slot);
+    RegDeleteTreeW(HKEY_CURRENT_USER, path);
+    RegDeleteKeyW(HKEY_CURRENT_USER, path);
+}
+
+static void set_value(DWORD slot, const WCHAR *name, DWORD type, const void *data, DWORD cb)
+{
+    HKEY k = rmt_open_slot(slot, KEY_SET_VALUE);
+    assert_non_null(k);
+    assert_int_equal(RegSetValueExW(k, name, 0, type, data, cb), ERROR_SUCCESS);
+    RegCloseKey(k);
+}
+
+/* REG_MULTI_SZ value of slot, malloc'd with extra NULs; NULL if absent. *type gets
+ * the value's type. */
+static WCHAR *read_value(DWORD slot, const WCHAR *name, DWORD *type)
+{
+    HKEY k = rmt_open_slot(slot, KEY_READ);
+    DWORD cb = 0;
+    WCHAR *buf;
+
+    assert_non_null(k);
+    *type = REG_NONE;
+    if (RegQueryValueExW(k, name, NULL, type, NULL, &cb))
+    {
+        RegCloseKey(k);
+        return NULL;
+    }
+    assert_non_null(buf = calloc(1, cb + 4 * sizeof(WCHAR)));
+    assert_int_equal(RegQueryValueExW(k, name, NULL, type, (BYTE *)buf, &cb), ERROR_SUCCESS);
+    RegCloseKey(k);
+    return buf;
+}
+
+static int count_entries(const WCHAR *data)
+{
+    int n = 0;
+    for (; *data; data += wcslen(data) + 1) n++;
+    return n;
+}
+
+/* A text image of the whole store (every key under the root, every value with its
+ * type and bytes) for "nothing changed" comparisons; malloc'd. */
+static void dump_key(HKEY k, const WCHAR *name, char **out, size_t *len, size_t *cap)
+{
+    WCHAR vname[256], sub[256];
+    BYTE data[4096];
+    DWORD i, cch, cb, type;
+    HKEY child;
+
+    for (i = 0;; i++)
+    {
+        char line[9000];
+        int n, j;
+        cch = ARRAYSIZE(vname);
+        cb = sizeof(data);
+        if (RegEnumValueW(k, i, vname, &cch, NULL, &type, data, &cb)) break;
+        n = snprintf(line, sizeof(line), "%ls\\%ls t%lu:", name, vname, type);
+        for (j = 0; j < (int)cb && j < 2048; j++) n += snprintf(line + n, sizeof(line) - n, "%02x", data[j]);
+        n += snprintf(line + n, sizeof(line) - n, "\n");
+        while (*len + n + 1 > *cap) assert_non_null(*out = realloc(*out, *cap *= 2));
+        memcpy(*out + *len, line, n + 1);
+        *len += n;
+    }
+    for (i = 0;; i++)
+    {
+        WCHAR path[600];
+        cch = ARRAYSIZE(sub);
+        if (RegEnumKeyExW(k, i, sub, &cch, NULL, NULL, NULL, NULL)) break;
+        swprintf(path, ARRAYSIZE(path), L"%ls\\%ls", name, sub);
+        if (!RegOpenKeyExW(k, sub, 0, KEY_READ, &child))
+        {
+            char line[700];
+            int n = snprintf(line, sizeof(line), "[%ls]\n", path);
+            while (*len + n + 1 > *cap) assert_non_null(*out = realloc(*out, *cap *= 2));
+            memcpy(*out + *len, line, n + 1);
+            *len += n;
+            dump_key(child, path, out, len, cap);
+            RegCloseKey(child);
+        }
+    }
+}
+
+static char *store_image(void)
+{
+    size_t len = 0, cap = 4096;
+    char *out = calloc(1, cap);
+    HKEY root;
+    assert_non_null(out);
+    if (!RegOpenKeyExW(HKEY_CURRENT_USER, RMT_STORE_KEY, 0, KEY_READ, &root))
+    {
+        dump_key(root, L"", &out, &len, &cap);
+        RegCloseKey(root);
+    }
+    return out;
+}
+
+static int count_live_slots(void)
+{
+    int s, n = 0;
+    for (s = 0; s < RMT_NSLOTS; s++)
+        if (rmt_slot_live(s)) n++;
+    return n;
+}
+
+/* Starts sessions until refused; returns the count (all tracked), refusal in *r. */
+static int fill_store(DWORD *handles, DWORD *r)
+{
+    WCHAR key[KEYBUF];
+    int n = 0;
+    for (;;)
+    {
+        DWORD h = SENTINEL;
+        if ((*r = RmStartSession(&h, 0, key))) return n;
+        assert_true(n < RMT_NSLOTS);
+        rmt_track(h);
+        handles[n++] = h;
+    }
+}
+
+static DWORD list_result(DWORD h)
+{
+    UINT needed = SENTINEL, n = 0;
+    DWORD reasons = SENTINEL;
+    return RmGetList(h, &needed, &n, NULL, &reasons);
+}
+
+static DWORD register_name(DWORD h, const WCHAR *name)
+{
+    WCHAR *p = rmt_path(name);
+    LPCWSTR files[1] = { p };
+    DWORD r = RmRegisterResources(h, 1, files, 0, NULL, 0, NULL);
+    free(p);
+    return r;
+}
+
+/* ---- helper scripts (rmhelper script) ----------------------------------------------- */
+
+/* Runs "rmhelper script OPS" with RSTRTMGR_FAULT=fault (NULL: none) to the end;
+ * returns its record (free() it). */
+static char *run_script(const WCHAR *fault, const WCHAR *ops)
+{
+    struct rmt_child c;
+    WCHAR *rec = rmt_path(L"script.txt"), args[2048];
+    DWORD err, code;
+    char *text;
+
+    DeleteFileW(rec);
+    swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" script %ls", rec, ops);
+    if (fault) assert_true(SetEnvironmentVariableW(L"RSTRTMGR_FAULT", fault));
+    err = rmt_spawn_ex(FALSE, args, 0, FALSE, 20000, &c);
+    SetEnvironmentVariableW(L"RSTRTMGR_FAULT", NULL);
+    assert_int_equal(err, ERROR_SUCCESS);
+    code = rmt_child_wait(&c, BOUND_MS);
+    text = rmt_read_record(rec);
+    printf("# RSTRTMGR_FAULT=%ls script %ls: exit %lu, record:\n%s", fault ? fault : L"(none)", ops,
+           code, text);
+    assert_int_equal(code, 0);
+    DeleteFileW(rec);
+    free(rec);
+    return text;
+}
+
+/* ---- a primary killed mid-session ----------------------------------------------------- */
+
+#define KILLED 6
+
+static void test_killed_owner_slot_reclaimed(void **state)
+{
+    struct rmt_child *kids[KILLED];
+    DWORD slots[KILLED], handles[RMT_NSLOTS], r, hj;
+    WCHAR *outs[KILLED], args[1024], keys[KILLED][KEYBUF];
+    int i, n, live_before;
+    (void)state;
+
+    live_before = count_live_slots();
+    for (i = 0; i < KILLED; i++)
+    {
+        char *text;
+        unsigned long slot = 99;
+        char key[64] = "";
+        swprintf(args, ARRAYSIZE(args), L"start-%d.txt", i);
+        outs[i] = rmt_path(args);
+        DeleteFileW(outs[i]);
+        swprintf(args, ARRAYSIZE(args), L"start --out \"%ls\"", outs[i]);
+        kids[i] = rmt_spawn_tracked(FALSE, 0, args, 20000);
+        text = rmt_read_record(outs[i]);
+        assert_int_equal(sscanf(text, "%lu %63s", &slot, key), 2);
+        free(text);
+        slots[i] = (DWORD)slot;
+        swprintf(keys[i], KEYBUF, L"%hs", key);
+        assert_true(rmt_slot_live(slots[i]));
+    }
+    /* The owners die without RmEndSession (TerminateProcess). */
+    for (i = 0; i < KILLED; i++) rmt_child_kill(kids[i]);
+    for (i = 0; i < KILLED; i++)
+    {
+        /* Spec 4 item 8: the key stays, but the slot is no longer in use. */
+        assert_true(rmt_slot_exists(slots[i]));
+        assert_false(rmt_slot_live(slots[i]));
+        hj = SENTINEL;
+        r = RmJoinSession(&hj, keys[i]);
+        printf("# join of killed owner's session %lu: %lu\n", slots[i], r);
+        if (!r) rmt_end_ok(hj);
+        DeleteFileW(outs[i]);
+        free(outs[i]);
+    }
+    rmt_kill_all();
+
+    /* The limit is not reduced: exactly 64 sessions fit, and the killed owners' slots
+     * are among them (the lowest free slot is taken first). */
+    n = fill_store(handles, &r);
+    printf("# after %d killed owners: %d sessions started (%d live before), then %lu\n", KILLED, n,
+           live_before, r);
+    assert_int_equal(r, ERROR_MAX_SESSIONS_REACHED);
+    assert_int_equal(n + live_before, RMT_NSLOTS);
+    for (i = 0; i < KILLED; i++) assert_true(rmt_slot_live(slots[i]));
+    for (i = 0; i < n; i++) rmt_end_ok(handles[i]);
+    for (i = 0; i < KILLED; i++) assert_false(rmt_slot_exists(slots[i]));
+}
+
+/* ---- a secondary killed in the middle of a large registration ------------------------- */
+
+#define BATCH 1500
+#define KILLS 8
+
+static void test_secondary_killed_mid_registration(void **state)
+{
+    WCHAR key[KEYBUF], args[1024], *rec;
+    DWORD h, seq, prev_seq = 0, c, type;
+    long acked_total = 0;
+    int k;
+    (void)state;
+
+    srand(GetTickCount());
+    h = rmt_start_tracked(key);
+    rec = rmt_path(L"regloop.txt");
+    for (k = 0; k < KILLS; k++)
+    {
+        struct rmt_child *child;
+        char *text, *p;
+        long acked = 0;
+        DWORD delay = (DWORD)(rand() % 400), t0, r, hj;
+
+        DeleteFileW(rec);
+        swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" regloop %ls %d \"%ls\"", rec, key, BATCH,
+                 rmt_tempdir());
+        child = rmt_spawn_tracked(FALSE, 0, args, 60000);   /* ready after its first batch */
+        Sleep(delay);
+        rmt_child_kill(child);
+        text = rmt_read_record(rec);
+        for (p = text; (p = strstr(p, "BATCH ")); p++)
+        {
+            unsigned long b, res;
+            if (sscanf(p, "BATCH %lu %lu", &b, &res) == 2)
+            {
+                if (res) fail_msg("a batch failed: %s", text);
+                acked++;
+            }
+        }
+        free(text);
+        acked_total += acked;
+
+        /* All or nothing: every committed group holds a whole batch; nothing beyond
+         * Sequence counts. At most one batch per killed helper was committed without
+         * its helper living to record it. */
+        seq = rmt_sequence(h);
+        printf("# kill %d after %lu ms: %ld batches acknowledged (%ld in all), Sequence %lu\n", k,
+               delay, acked, acked_total, seq);
+        assert_true(seq >= (DWORD)acked_total);
+        assert_true(seq <= (DWORD)acked_total + (DWORD)(k + 1));
+        assert_true(seq >= prev_seq);
+        for (c = prev_seq; c < seq; c++)
+        {
+            WCHAR vname[32], *data;
+            swprintf(vname, ARRAYSIZE(vname), L"RegFiles%04lu", c);
+            data = read_value(h, vname, &type);
+            assert_non_null(data);
+            assert_int_equal(type, REG_MULTI_SZ);
+            assert_int_equal(count_entries(data), BATCH);
+            free(data);
+        }
+        prev_seq = seq;
+
+        /* The session works: bounded, no ERROR_SEM_TIMEOUT (an abandoned store mutex
+         * is taken over), a join works, and a new registration commits alone. */
+        t0 = GetTickCount();
+        assert_int_equal(list_result(h), ERROR_SUCCESS);
+        hj = rmt_join_tracked(key);
+        swprintf(args, ARRAYSIZE(args), L"after-kill-%d.dat", k);
+        r = register_name(hj, args);
+        assert_int_equal(r, ERROR_SUCCESS);
+        rmt_end_ok(hj);
+        assert_true(GetTickCount() - t0 < 30000);
+        assert_int_equal(rmt_sequence(h), seq + 1);
+        {
+            WCHAR vname[32], *data;
+            swprintf(vname, ARRAYSIZE(vname), L"RegFiles%04lu", seq);
+            data = read_value(h, vname, &type);
+            assert_non_null(data);
+            assert_int_equal(count_entries(data), 1);
+            assert_non_null(wcsstr(data, args));
+            free(data);
+            swprintf(vname, ARRAYSIZE(vname), L"RegProcs%04lu", seq);
+            data = read_value(h, vname, &type);
+            assert_null(data);
+        }
+        prev_seq = seq + 1;
+    }
+    rmt_kill_all();
+    DeleteFileW(rec);
+    free(rec);
+    rmt_end_ok(h);
+    assert_false(rmt_slot_exists(h));
+}
+
+/* ---- store damage test_store.c does not cover ------------------------------------------ */
+
+enum hash_damage { HASH_DWORD, HASH_SHORT, HASH_MISSING, HASH_OTHER };
+
+static void check_damaged_hash(enum hash_damage d, const char *what)
+{
+    WCHAR ka[KEYBUF], kb[KEYBUF];
+    DWORD a, b, hj = SENTINEL, r1, r2, r3, e;
+    BYTE bytes[32];
+    HKEY k;
+
+    a = rmt_start_tracked(ka);
+    b = rmt_start_tracked(kb);
+    assert_int_equal(register_name(a, L"hash-a.dat"), ERROR_SUCCESS);
+    memset(bytes, 0x5a, sizeof(bytes));
+    switch (d)
+    {
+    case HASH_DWORD: set_value(a, L"SessionHash", REG_DWORD, bytes, 4); break;
+    case HASH_SHORT: set_value(a, L"SessionHash", REG_BINARY, bytes, 16); break;
+    case HASH_OTHER: set_value(a, L"SessionHash", REG_BINARY, bytes, 32); break;
+    case HASH_MISSING:
+        assert_non_null(k = rmt_open_slot(a, KEY_SET_VALUE));
+        assert_int_equal(RegDeleteValueW(k, L"SessionHash"), ERROR_SUCCESS);
+        RegCloseKey(k);
+        break;
+    }
+    /* The key can no longer be validated: a join is refused (spec 5.2: 1219). */
+    r1 = RmJoinSession(&hj, ka);
+    assert_int_equal(r1, ERROR_SESSION_CREDENTIAL_CONFLICT);
+    assert_int_equal(hj, SENTINEL);
+    /* The primary's handle no longer names a readable session of its key: never
+     * success, never a crash; 6 (gone) or 29 (unreadable). */
+    r2 = register_name(a, L"hash-a2.dat");
+    r3 = list_result(a);
+    printf("# SessionHash %s: join %lu, register %lu, list %lu\n", what, r1, r2, r3);
+    assert_true(r2 == ERROR_INVALID_HANDLE || r2 == ERROR_WRITE_FAULT);
+    assert_true(r3 == ERROR_INVALID_HANDLE || r3 == ERROR_WRITE_FAULT);
+    assert_int_equal(rmt_sequence(a), 1);
+    /* The other session is unaffected. */
+    assert_int_equal(register_name(b, L"hash-b.dat"), ERROR_SUCCESS);
+    assert_int_equal(list_result(b), ERROR_SUCCESS);
+    /* Ending: a missing or malformed hash in a slot this process owns does not
+     * keep the primary from ending it (an ended session is gone from the store,
+     * issue 6); another key's well-formed hash is another session, untouched. */
+    e = RmEndSession(a);
+    printf("# SessionHash %s: RmEndSession %lu, slot %s\n", what, e,
+           rmt_slot_exists(a) ? "still there" : "removed");
+    if (d == HASH_OTHER)
+    {
+        /* Not this handle's session any more: "already ended" (0), and the
+         * other session's key is left alone. */
+        int there = rmt_slot_exists(a);
+        delete_slot(a);
+        assert_int_equal(e, ERROR_SUCCESS);
+        assert_true(there);
+    }
+    else
+    {
+        assert_int_equal(e, ERROR_SUCCESS);
+        assert_false(rmt_slot_exists(a));
+    }
+    rmt_untrack(a);
+    rmt_end_ok(b);
+}
+
+static void test_hash_wrong_type(void **state) { (void)state; check_damaged_hash(HASH_DWORD, "as REG_DWORD"); }
+static void test_hash_short(void **state) { (void)state; check_damaged_hash(HASH_SHORT, "16 bytes"); }
+static void test_hash_missing(void **state) { (void)state; check_damaged_hash(HASH_MISSING, "missing"); }
+static void test_hash_other(void **state) { (void)state; check_damaged_hash(HASH_OTHER, "another key's"); }
+
+/* A commit with a malformed group, as if another process had committed it (group 0
+ * written, Sequence 1): ERROR_WRITE_FAULT (the store's rule: a value of the wrong
+ * shape is a registry read failure), nothing added, no crash. test_store.c covers
+ * groups of the wrong type; these are REG_MULTI_SZ with bad entries. */
+static void check_malformed(const WCHAR *value, const void *data, DWORD cb, BOOL must_fail, const char *what)
+{
+    WCHAR key[KEYBUF];
+    DWORD h, r1, r2, one = 1;
+
+    h = rmt_start_tracked(key);
+    set_value(h, value, REG_MULTI_SZ, data, cb);
+    set_value(h, L"Sequence", REG_DWORD, &one, sizeof(one));
+    r1 = list_result(h);
+    r2 = register_name(h, L"malformed2.dat");
+    printf("# %s: RmGetList %lu, RmRegisterResources %lu\n", what, r1, r2);
+    if (must_fail)
+    {
+        assert_int_equal(r1, ERROR_WRITE_FAULT);
+        assert_int_equal(r2, ERROR_WRITE_FAULT);
+        assert_int_equal(rmt_sequence(h), 1);
+    }
+    else
+    {
+        assert_true(r1 == ERROR_SUCCESS || r1 == ERROR_WRITE_FAULT);
+        assert_true(r2 == ERROR_SUCCESS || r2 == ERROR_WRITE_FAULT);
+    }
+    rmt_end_ok(h);
+    assert_false(rmt_slot_exists(h));
+}
+
+static void test_malformed_entries(void **state)
+{
+    static const WCHAR bad_hex[] = L"zzzzzzzz:00000000:00000000\0";
+    static const WCHAR short_proc[] = L"1234:5678\0";
+    static const WCHAR no_colons[] = L"00000001000000000000000000\0";
+    static const WCHAR relative[] = L"relative\\name.txt\0";
+    static const WCHAR unterminated[] = { L'C', L':', L'\\', L'u', L'.', L't' };
+    static const WCHAR odd[] = L"C:\\odd.txt\0";
+    (void)state;
+    check_malformed(L"RegProcs0000", bad_hex, sizeof(bad_hex), TRUE, "RegProcs with bad hex");
+    check_malformed(L"RegProcs0000", short_proc, sizeof(short_proc), TRUE, "RegProcs too short");
+    check_malformed(L"RegProcs0000", no_colons, sizeof(no_colons), TRUE, "RegProcs without colons");
+    /* Not a canonical full path; whether a reader rejects it or resolves it is open,
+     * but it must not crash or hang. */
+    check_malformed(L"RegFiles0000", relative, sizeof(relative), FALSE, "RegFiles with a relative path");
+    check_malformed(L"RegFiles0000", unterminated, sizeof(unterminated), FALSE, "RegFiles unterminated");
+    check_malformed(L"RegFiles0000", odd, sizeof(odd) - 3, FALSE, "RegFiles odd byte count");
+}
+
+/* Values under commit numbers >= Sequence are leftovers of a writer that died:
+ * ignored by readers, replaced by the next commit of that number. */
+static void test_uncommitted_leftovers_ignored(void **state)
+{
+    static const WCHAR garbage_procs[] = L"not a process\0";
+    WCHAR key[KEYBUF], *data;
+    DWORD h, dw = 7, type;
+    (void)state;
+
+    h = rmt_start_tracked(key);
+    assert_int_equal(register_name(h, L"left-a.dat"), ERROR_SUCCESS);
+    set_value(h, L"RegFiles0001", REG_DWORD, &dw, sizeof(dw));
+    set_value(h, L"RegProcs0001", REG_MULTI_SZ, garbage_procs, sizeof(garbage_procs));
+    set_value(h, L"RegSvcs0005", REG_SZ, L"x", 4);
+    assert_int_equal(rmt_sequence(h), 1);
+    assert_int_equal(list_result(h), ERROR_SUCCESS);
+
+    assert_int_equal(register_name(h, L"left-b.dat"), ERROR_SUCCESS);
+    assert_int_equal(rmt_sequence(h), 2);
+    data = read_value(h, L"RegFiles0001", &type);
+    assert_non_null(data);
+    assert_int_equal(type, REG_MULTI_SZ);
+    assert_int_equal(count_entries(data), 1);
+    assert_non_null(wcsstr(data, L"left-b.dat"));
+    free(data);
+    /* The leftover of another kind under the same number is not part of the commit. */
+    data = read_value(h, L"RegProcs0001", &type);
+    assert_null(data);
+    assert_int_equal(list_result(h), ERROR_SUCCESS);
+    rmt_end_ok(h);
+    assert_false(rmt_slot_exists(h));
+}
+
+/* Keys under the store root that are not Session0000..0063 are not sessions: the
+ * limit is still 64; a subkey under a live session does not stop RmEndSession. */
+static void test_foreign_keys(void **state)
+{
+    static const WCHAR *const foreign[] = { L"Session0064", L"Session9999", L"SessionABCD", L"Other" };
+    DWORD handles[RMT_NSLOTS], r;
+    WCHAR path[256], key[KEYBUF];
+    HKEY k;
+    int i, n, live_before;
+    DWORD h;
+    (void)state;
+
+    h = rmt_start_tracked(key);   /* makes sure the root exists */
+    for (i = 0; i < (int)ARRAYSIZE(foreign); i++)
+    {
+        swprintf(path, ARRAYSIZE(path), RMT_STORE_KEY L"\\%ls", foreign[i]);
+        assert_int_equal(RegCreateKeyExW(HKEY_CURRENT_USER, path, 0, NULL, REG_OPTION_VOLATILE,
+                                         KEY_ALL_ACCESS, NULL, &k, NULL), ERROR_SUCCESS);
+        RegCloseKey(k);
+    }
+    rmt_end_ok(h);
+    live_before = count_live_slots();
+    n = fill_store(handles, &r);
+    assert_int_equal(r, ERROR_MAX_SESSIONS_REACHED);
+    assert_int_equal(n + live_before, RMT_NSLOTS);
+
+    /* A subkey in a session's key. */
+    rmt_slot_path(path, ARRAYSIZE(path), handles[3]);
+    wcscat(path, L"\\Sub");
+    assert_int_equal(RegCreateKeyExW(HKEY_CURRENT_USER, path, 0, NULL, REG_OPTION_VOLATILE,
+                                     KEY_ALL_ACCESS, NULL, &k, NULL), ERROR_SUCCESS);
+    RegCloseKey(k);
+    r = RmEndSession(handles[3]);
+    printf("# RmEndSession of a session key with a subkey: %lu\n", r);
+    assert_int_equal(r, ERROR_SUCCESS);
+    rmt_untrack(handles[3]);
+    assert_false(rmt_slot_exists(handles[3]));
+    for (i = 0; i < n; i++)
+        if (i != 3) rmt_end_ok(handles[i]);
+
+    for (i = 0; i < (int)ARRAYSIZE(foreign); i++)
+    {
+        swprintf(path, ARRAYSIZE(path), RMT_STORE_KEY L"\\%ls", foreign[i]);
+        assert_int_equal(RegDeleteKeyW(HKEY_CURRENT_USER, path), ERROR_SUCCESS);
+    }
+}
+
+/* ---- injected registry failures ---------------------------------------------------------- */
+
+/* RmStartSession with a failing call: ERROR_WRITE_FAULT (registry) and the store
+ * exactly as before: no slot key, no value left. */
+static void check_start_fault(const WCHAR *fault, DWORD expected)
+{
+    char *before, *after, *text, want[32];
+    before = store_image();
+    text = run_script(fault, L"start");
+    after = store_image();
+    snprintf(want, sizeof(want), "start %lu ", expected);
+    if (!strstr(text, want)) fail_msg("expected \"%s\" with %ls, got %s", want, fault, text);
+    if (strcmp(before, after)) fail_msg("store changed by a failed start:\nbefore:\n%s\nafter:\n%s", before, after);
+    free(before);
+    free(after);
+    free(text);
+}
+
+static void test_fault_start(void **state)
+{
+    (void)state;
+    check_start_fault(L"RegCreateKeyExW:1", ERROR_WRITE_FAULT);
+    check_start_fault(L"RegCreateKeyExW:1+", ERROR_WRITE_FAULT);
+    check_start_fault(L"RegSetValueExW:1", ERROR_WRITE_FAULT);
+    check_start_fault(L"RegSetValueExW:2", ERROR_WRITE_FAULT);
+    check_start_fault(L"RegSetValueExW:3", ERROR_WRITE_FAULT);
+    check_start_fault(L"RegSetValueExW:1+", ERROR_WRITE_FAULT);
+}
+
+static void test_fault_start_random(void **state)
+{
+    char *before, *after, *text;
+    (void)state;
+    /* No random key: the start fails (not ERROR_WRITE_FAULT: nothing was written). */
+    before = store_image();
+    text = run_script(L"GenRandom:1", L"start");
+    after = store_image();
+    assert_null(strstr(text, "start 0 "));
+    assert_int_equal(strcmp(before, after), 0);
+    free(before);
+    free(after);
+    free(text);
+}
+
+/* With a session already taken by a killed owner, the takeover's writes fail. */
+static void test_fault_start_takeover(void **state)
+{
+    struct rmt_child *kid;
+    WCHAR *out = rmt_path(L"takeover.txt"), args[512];
+    char *before, *after, *text;
+    unsigned long slot = 99;
+    int lowest;
+    (void)state;
+
+    lowest = rmt_lowest_free_slot();
+    DeleteFileW(out);
+    swprintf(args, ARRAYSIZE(args), L"start --out \"%ls\"", out);
+    kid = rmt_spawn_tracked(FALSE, 0, args, 20000);
+    text = rmt_read_record(out);
+    assert_int_equal(sscanf(text, "%lu", &slot), 1);
+    free(text);
+    assert_int_equal(slot, (unsigned long)lowest);
+    rmt_child_kill(kid);
+    rmt_kill_all();
+    assert_false(rmt_slot_live(slot));
+
+    /* The abandoned slot is the first candidate: the writes after taking it over fail. */
+    before = store_image();
+    text = run_script(L"RegSetValueExW:2", L"start");
+    after = store_image();
+    assert_non_null(strstr(text, "start 29 "));
+    free(text);
+    /* The abandoned key may be gone (taken over, then the failed start removed what
+     * it wrote) but no half-written session remains: the slot is not live and a new
+     * start takes it. */
+    printf("# abandoned slot %lu after the failed takeover: %s\n", slot,
+           rmt_slot_exists(slot) ? "still there" : "removed");
+    assert_false(rmt_slot_live(slot));
+    text = run_script(NULL, L"start end");
+    {
+        char want[32];
+        snprintf(want, sizeof(want), "start 0 %lu ", slot);
+        assert_non_null(strstr(text, want));
+    }
+    free(text);
+    free(before);
+    free(after);
+    delete_slot(slot);
+    DeleteFileW(out);
+    free(out);
+}
+
+/* RmRegisterResources in the primary with a failing call: 29, store unchanged. */
+static void test_fault_register(void **state)
+{
+    static const WCHAR *const faults[] = { L"RegSetValueExW:4", L"RegSetValueExW:4+",
+                                           L"RegQueryValueExW:1", L"RegQueryValueExW:1+" };
+    WCHAR ops[1024], *f = rmt_path(L"fault-reg.dat");
+    int i;
+    (void)state;
+
+    for (i = 0; i < (int)ARRAYSIZE(faults); i++)
+    {
+        char *text;
+        /* start writes 3 values, so RegSetValueExW:4 is the registration's first;
+         * start queries nothing in an empty slot, so RegQueryValueExW:1 is the
+         * registration's key check. */
+        swprintf(ops, ARRAYSIZE(ops), L"start reg \"%ls\" list end", f);
+        text = run_script(faults[i], ops);
+        if (!strstr(text, "start 0 ")) fail_msg("start failed: %s", text);
+        if (!strstr(text, "reg 29")) fail_msg("%ls: expected reg 29: %s", faults[i], text);
+        free(text);
+    }
+    /* The same without a fault: it works (the script is right). */
+    swprintf(ops, ARRAYSIZE(ops), L"start reg \"%ls\" list end", f);
+    {
+        char *text = run_script(NULL, ops);
+        assert_non_null(strstr(text, "reg 0"));
+        assert_non_null(strstr(text, "end 0"));
+        free(text);
+    }
+    free(f);
+}
+
+/* A failed registration leaves the store as it was; checked while the helper waits. */
+static void test_fault_register_unchanged(void **state)
+{
+    WCHAR ops[1024], args[1200], *f = rmt_path(L"fault-unch.dat"), *rec = rmt_path(L"unch.txt");
+    struct rmt_child c;
+    char *text, *before, *after;
+    unsigned long slot = 99, handle, rc;
+    (void)state;
+
+    DeleteFileW(rec);
+    swprintf(ops, ARRAYSIZE(ops), L"start regself wait reg \"%ls\" sleep 3000 end", f);
+    swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" script %ls", rec, ops);
+    /* start: 3 writes; regself: 2 (group + Sequence); the next (the file group) fails. */
+    assert_true(SetEnvironmentVariableW(L"RSTRTMGR_FAULT", L"RegSetValueExW:6"));
+    assert_int_equal(rmt_spawn(FALSE, args, 20000, &c), ERROR_SUCCESS);
+    SetEnvironmentVariableW(L"RSTRTMGR_FAULT", NULL);
+    text = rmt_read_record(rec);
+    assert_int_equal(sscanf(strstr(text, "start "), "start %lu %lu", &rc, &handle), 2);
+    assert_int_equal(rc, 0);
+    slot = handle % RMT_NSLOTS;
+    assert_non_null(strstr(text, "regself 0"));
+    free(text);
+    assert_int_equal(rmt_sequence(slot), 1);
+    before = store_image();
+    /* Let it go on to the failing registration; it then sleeps 3 s before its end. */
+    SetEvent(c.quit);
+    assert_true(rmt_wait_record(rec, "reg ", 20000));
+    Sleep(200);
+    after = store_image();
+    text = rmt_read_record(rec);
+    printf("# record: %s", text);
+    assert_non_null(strstr(text, "reg 29"));
+    free(text);
+    if (strcmp(before, after)) fail_msg("store changed by a failed registration:\nbefore:\n%s\nafter:\n%s", before, after);
+    assert_int_equal(rmt_child_wait(&c, BOUND_MS), 0);
+    free(before);
+    free(after);
+    DeleteFileW(rec);
+    free(rec);
+    free(f);
+}
+
+/* RmEndSession with a failing call: an error, the session intact, the handle still
+ * valid (a second RmEndSession works). */
+static void test_fault_end(void **state)
+{
+    char *text;
+    (void)state;
+    /* start queries nothing in a free slot; the end's key check is the first query. */
+    text = run_script(L"RegQueryValueExW:1", L"start end regself list end");
+    assert_non_null(strstr(text, "end 29"));
+    /* Still there and registered: the size query finds this process (spec 5.5). */
+    assert_non_null(strstr(text, "list 234 1"));
+    assert_non_null(strstr(text, "end 0"));
+    free(text);
+}
+
+/* ---- processes that exit between snapshot and query ------------------------------------- */
+
+static volatile LONG spawner_stop;
+static LONG spawned;
+
+static DWORD WINAPI spawner(void *param)
+{
+    const WCHAR *file = param;
+    WCHAR args[1024];
+    DWORD n = 0;
+
+    swprintf(args, ARRAYSIZE(args), L"hold \"%ls\" rwd", file);
+    while (!spawner_stop)
+    {
+        struct rmt_child c;
+        /* Every other one is killed without waiting for it to be ready (at any point
+         * of its life, start-up included), the others while they hold the file. */
+        if (rmt_spawn_ex(FALSE, args, 0, n % 2 == 0, 10000, &c) == ERROR_SUCCESS)
+        {
+            InterlockedIncrement(&spawned);
+            /* Held for 20-170 ms by those that got ready, so lists do find some. */
+            Sleep(n % 2 == 0 ? 20 + (n * 7919) % 150 : (n * 7919) % 60);
+            rmt_child_kill(&c);
+        }
+        n++;
+    }
+    return 0;
+}
+
+static void test_exit_during_getlist(void **state)
+{
+    WCHAR key[KEYBUF], *file = rmt_make_file(L"churned.dat");
+    LPCWSTR files[1] = { file };
+    HANDLE t[2];
+    DWORD h, t0, r;
+    long lists = 0, more = 0, seen = 0;
+    (void)state;
+
+    h = rmt_start_tracked(key);
+    assert_int_equal(RmRegisterResources(h, 1, files, 0, NULL, 0, NULL), ERROR_SUCCESS);
+    spawner_stop = 0;
+    spawned = 0;
+    assert_non_null(t[0] = CreateThread(NULL, 0, spawner, file, 0, NULL));
+    assert_non_null(t[1] = CreateThread(NULL, 0, spawner, file, 0, NULL));
+    t0 = GetTickCount();
+    while (GetTickCount() - t0 < 8000)
+    {
+        RM_PROCESS_INFO info[16];
+        UINT needed = 0, n = ARRAYSIZE(info);
+        DWORD reasons = SENTINEL;
+        r = RmGetList(h, &needed, &n, info, &reasons);
+        lists++;
+        /* Spec 5.5: 0, or ERROR_MORE_DATA when more holders than room; never an
+         * error because a process went away meanwhile. */
+        if (r == ERROR_MORE_DATA) more++;
+        else if (r) fail_msg("RmGetList returned %lu while holders come and go", r);
+        else seen += n;
+    }
+    spawner_stop = 1;
+    assert_int_equal(WaitForMultipleObjects(2, t, TRUE, BOUND_MS), WAIT_OBJECT_0);
+    CloseHandle(t[0]);
+    CloseHandle(t[1]);
+    printf("# %ld RmGetList calls (%ld ERROR_MORE_DATA), %ld holder entries seen, %ld holders "
+           "spawned and killed\n", lists, more, seen, spawned);
+    assert_true(spawned > 0);
+    assert_true(lists > 0);
+    assert_true(seen > 0);   /* holders were really found, so some died under a list */
+    assert_int_equal(RmGetList(h, &(UINT){0}, &(UINT){0}, NULL, &(DWORD){0}), ERROR_SUCCESS);
+    rmt_end_ok(h);
+    free(file);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    spawner_stop = 1;
+    SetEnvironmentVariableW(L"RSTRTMGR_FAULT", NULL);
+    rmt_kill_all();
+    rmt_end_all();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_killed_owner_slot_reclaimed, teardown),
+        cmocka_unit_test_teardown(test_secondary_killed_mid_registration, teardown),
+        cmocka_unit_test_teardown(test_hash_wrong_type, teardown),
+        cmocka_unit_test_teardown(test_hash_short, teardown),
+        cmocka_unit_test_teardown(test_hash_missing, teardown),
+        cmocka_unit_test_teardown(test_hash_other, teardown),
+        cmocka_unit_test_teardown(test_malformed_entries, teardown),
+        cmocka_unit_test_teardown(test_uncommitted_leftovers_ignored, teardown),
+        cmocka_unit_test_teardown(test_foreign_keys, teardown),
+        cmocka_unit_test_teardown(test_fault_start, teardown),
+        cmocka_unit_test_teardown(test_fault_start_random, teardown),
+        cmocka_unit_test_teardown(test_fault_start_takeover, teardown),
+        cmocka_unit_test_teardown(test_fault_register, teardown),
+        cmocka_unit_test_teardown(test_fault_register_unchanged, teardown),
+        cmocka_unit_test_teardown(test_fault_end, teardown),
+        cmocka_unit_test_teardown(test_exit_during_getlist, teardown),
+    };
+    WCHAR key[KEYBUF];
+    DWORD h = SENTINEL;
+    int r;
+
+    rmt_init();
+    rmt_assert_our_dll();
+    /* This process never injects faults into itself: the DLL reads RSTRTMGR_FAULT at
+     * its first use, so use it once with the variable cleared. */
+    SetEnvironmentVariableW(L"RSTRTMGR_FAULT", NULL);
+    if (RmStartSession(&h, 0, key) == ERROR_SUCCESS) RmEndSession(h);
+    r = cmocka_run_group_tests(tests, NULL, NULL);
+    rmt_cleanup();
+    return r;
+}
