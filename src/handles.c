@@ -134,6 +134,8 @@ static DWORD WINAPI scan_worker(void *arg)
         if (!process || !DuplicateHandle(process, (HANDLE)e.HandleValue, self, &dup, 0, FALSE,
                                          DUPLICATE_SAME_ACCESS))
             continue;
+        /* Tests make a query hang like a pipe with a read pending (sys.c). */
+        if (rm_sys_handle_query_stalls()) WaitForSingleObject(self, INFINITE);
         ok = GetFileInformationByHandle(dup, &fi);   /* the call that may block */
         CloseHandle(dup);
         if (!ok) continue;

@@ -95,6 +95,8 @@ extern struct rm_syscalls rm_sys;
 /* Reads RSTRTMGR_FAULT once (test builds of installers can set it) and arms the
  * matching fault. Called lazily from the store; never from DllMain. */
 void rm_sys_init(void);
+/* Fault injection for the handle scan: TRUE when this handle query is to hang. */
+BOOL rm_sys_handle_query_stalls(void);
 
 /* ======================================================================== */
 /*  Tracing (trace.c)                                                        */

@@ -7,10 +7,12 @@
  *     RSTRTMGR_FAULT=<call>:<n>[+]
  *
  * where <call> is RegCreateKeyExW, RegSetValueExW, RegQueryValueExW,
- * RegDeleteValueW, GenRandom or ReportEventW, and <n> counts that call's uses from 1: the n-th
+ * RegDeleteValueW, GenRandom, ReportEventW or HandleQuery, and <n> counts that call's uses from 1: the n-th
  * use fails (with "+", that use and every later one). Registry calls fail with
  * ERROR_ACCESS_DENIED, GenRandom with NTE_FAIL's Win32 equivalent
- * ERROR_GEN_FAILURE, ReportEventW with ERROR_ACCESS_DENIED. Without the variable the table holds the real functions and
+ * ERROR_GEN_FAILURE, ReportEventW with ERROR_ACCESS_DENIED; HandleQuery makes the
+ * handle scan's query of that handle never return, as a synchronous pipe with a
+ * pending read does on Windows (handles.c). Without the variable the table holds the real functions and
  * costs one indirect call.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -90,6 +92,13 @@ static BOOL WINAPI faulty_report(HANDLE src, WORD type, WORD category, DWORD id,
     return ReportEventW(src, type, category, id, sid, nstrings, cb, strings, data);
 }
 
+static BOOL stall_armed;
+
+BOOL rm_sys_handle_query_stalls(void)
+{
+    return stall_armed && fault_now();
+}
+
 static BOOL CALLBACK init_once(INIT_ONCE *once, void *param, void **ctx)
 {
     WCHAR spec[96], *colon, *p;
@@ -112,6 +121,7 @@ static BOOL CALLBACK init_once(INIT_ONCE *once, void *param, void **ctx)
     else if (!rm_wcsicmp(spec, L"RegDeleteValueW")) rm_sys.RegDeleteValueW = faulty_delete_value;
     else if (!rm_wcsicmp(spec, L"GenRandom")) rm_sys.GenRandom = faulty_random;
     else if (!rm_wcsicmp(spec, L"ReportEventW")) rm_sys.ReportEventW = faulty_report;
+    else if (!rm_wcsicmp(spec, L"HandleQuery")) stall_armed = TRUE;
     else return TRUE;
     rm_trace("fault injection armed: %ls use %lu%s", spec, n, fault.sticky ? " and later" : "");
     return TRUE;

@@ -751,6 +751,46 @@ static DWORD WINAPI spawner(void *param)
     return 0;
 }
 
+static int count_in(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}
+
+/* Issue 3/6: a handle whose query never returns (on Windows: a synchronous pipe
+ * with a read pending; here injected with RSTRTMGR_FAULT=HandleQuery) must not
+ * stall RmGetList beyond its bound: the stuck query is abandoned (never
+ * terminated) and the scan goes on. With every query hanging, the scan gives up
+ * after a bounded number of stuck handles and the call still returns. */
+static void test_handle_query_that_never_returns(void **state)
+{
+    static const WCHAR *const faults[] = { L"HandleQuery:3", L"HandleQuery:1+" };
+    WCHAR *f = rmt_make_file(L"stall-held.dat"), ops[1024], args[MAX_PATH + 16];
+    struct rmt_child holder;
+    int i;
+    (void)state;
+
+    swprintf(args, ARRAYSIZE(args), L"hold \"%ls\"", f);
+    assert_int_equal(rmt_spawn(FALSE, args, 15000, &holder), ERROR_SUCCESS);
+    swprintf(ops, ARRAYSIZE(ops), L"start reg \"%ls\" list list end", f);
+    for (i = 0; i < (int)ARRAYSIZE(faults); i++)
+    {
+        double t0 = rmt_now_s(), spent;
+        char *text = run_script(faults[i], ops);
+        spent = rmt_now_s() - t0;
+        printf("# %ls: the script took %.2f s\n", faults[i], spent);
+        /* Both list calls answered (found or not, never an error), in bounded time:
+         * 8 stuck handles x 250 ms at most per call, plus start-up. */
+        assert_int_equal(count_in(text, "list 234 1") + count_in(text, "list 0 0"), 2);
+        assert_non_null(strstr(text, "end 0"));
+        assert_true(spent < 15.0);
+        free(text);
+    }
+    rmt_child_kill(&holder);
+    free(f);
+}
+
 static void test_exit_during_getlist(void **state)
 {
     WCHAR key[KEYBUF], *file = rmt_make_file(L"churned.dat");
@@ -822,6 +862,7 @@ int main(void)
         cmocka_unit_test_teardown(test_fault_register, teardown),
         cmocka_unit_test_teardown(test_fault_register_unchanged, teardown),
         cmocka_unit_test_teardown(test_fault_end, teardown),
+        cmocka_unit_test_teardown(test_handle_query_that_never_returns, teardown),
         cmocka_unit_test_teardown(test_exit_during_getlist, teardown),
     };
     WCHAR key[KEYBUF];
