@@ -295,7 +295,7 @@ DWORD rm_get_list(struct rm_session *s, UINT *needed, UINT *count, RM_PROCESS_IN
     DWORD err;
     SIZE_T i;
 
-    AcquireSRWLockExclusive(&s->lock);
+    rm_session_lock_long(s);
     rm_operation_begin(s);
     if (!(err = rm_store_sync(&s->store, &s->res)) && !(err = rm_discover(s, &list)))
     {

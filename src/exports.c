@@ -93,7 +93,7 @@ DWORD WINAPI RmEndSession(DWORD dwSessionHandle)
 
     rm_trace("RmEndSession(%lu)", dwSessionHandle);
     if ((err = get_session(dwSessionHandle, FALSE, &s))) RETURN(err);
-    AcquireSRWLockExclusive(&s->lock);
+    rm_session_lock(s);
     if (s->role == RM_ROLE_PRIMARY)
     {
         log_session_event(RM_EVT_SESSION_END, dwSessionHandle);
@@ -145,7 +145,7 @@ DWORD WINAPI RmRegisterResources(DWORD dwSessionHandle, UINT nFiles, LPCWSTR rgs
                 rm_trace("  process %lu", batch.procs[i].dwProcessId);
             for (i = 0; i < batch.nsvcs; i++) rm_trace("  service %ls", batch.svcs[i]);
         }
-        AcquireSRWLockExclusive(&s->lock);
+        rm_session_lock(s);
         err = rm_store_register(&s->store, &s->res, &batch);
         ReleaseSRWLockExclusive(&s->lock);
         if (!err)
@@ -231,7 +231,7 @@ static DWORD filter_call(DWORD handle, LPCWSTR module, RM_UNIQUE_PROCESS *proc, 
         rm_filter_clear(&f);
         return err;
     }
-    AcquireSRWLockExclusive(&s->lock);
+    rm_session_lock(s);
     if (!(err = rm_store_check(&s->store)))
     {
         if (add) err = rm_filters_add(&s->filters, &f);
@@ -275,13 +275,13 @@ DWORD WINAPI RmGetFilterList(DWORD dwSessionHandle, PBYTE pbFilterBuf, DWORD cbF
      * query with a zero size. */
     if (!cbFilterBufNeeded || (!pbFilterBuf && cbFilterBuf)) RETURN(ERROR_BAD_ARGUMENTS);
     if ((err = get_session(dwSessionHandle, TRUE, &s))) RETURN(err);
-    AcquireSRWLockShared(&s->lock);
+    rm_session_lock(s);
     if (!(err = rm_store_check(&s->store)))
     {
         err = rm_filters_write(&s->filters, pbFilterBuf, cbFilterBuf, &needed);
         if (!err || err == ERROR_MORE_DATA) *cbFilterBufNeeded = needed;
     }
-    ReleaseSRWLockShared(&s->lock);
+    ReleaseSRWLockExclusive(&s->lock);
     rm_session_put(s);
     RETURN(err);
 }

@@ -353,6 +353,7 @@ struct rm_session
     struct rm_filters filters;       /* primary only */
     volatile LONG cancel;            /* RmCancelCurrentTask request */
     volatile LONG busy;              /* an operation that can be cancelled runs */
+    volatile LONG short_waiters;     /* short calls waiting for lock (rm_session_lock) */
     HANDLE cancel_event;             /* set with cancel; created on first use */
     FILETIME opened;                 /* UTC time this process opened the handle */
     BOOL shutdown_done;              /* RmShutdown ran: RmRestart is in sequence */
@@ -365,6 +366,12 @@ DWORD rm_session_open(const struct rm_store_session *st, enum rm_role role,
                       DWORD *handle);
 /* Looks up a handle and takes a reference; ERROR_INVALID_HANDLE if unknown. */
 DWORD rm_session_get(DWORD handle, struct rm_session **s);
+/* The session's lock, for short calls (registration, filters, end) and for long
+ * ones (RmGetList, RmShutdown, RmRestart). SRW locks are not fair: a thread
+ * calling RmGetList back to back could keep the others out for ever, so a long
+ * call first lets the short calls already waiting go ahead (for a bounded time). */
+void  rm_session_lock(struct rm_session *s);
+void  rm_session_lock_long(struct rm_session *s);
 void  rm_session_put(struct rm_session *s);
 /* Removes the handle from the table (the object lives until the last put).
  * FALSE if another thread removed it first. */

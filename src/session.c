@@ -93,3 +93,17 @@ BOOL rm_session_close(struct rm_session *s)
     if (removed) rm_session_put(s);   /* the table's reference */
     return removed;
 }
+
+void rm_session_lock(struct rm_session *s)
+{
+    InterlockedIncrement(&s->short_waiters);
+    AcquireSRWLockExclusive(&s->lock);
+    InterlockedDecrement(&s->short_waiters);
+}
+
+void rm_session_lock_long(struct rm_session *s)
+{
+    DWORD start = GetTickCount();
+    while (s->short_waiters && GetTickCount() - start < 200) Sleep(1);
+    AcquireSRWLockExclusive(&s->lock);
+}

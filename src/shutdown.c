@@ -782,7 +782,7 @@ DWORD rm_shutdown(struct rm_session *s, ULONG flags, RM_WRITE_STATUS_CALLBACK cb
     DWORD err, err2;
 
     memset(&c, 0, sizeof(c));
-    AcquireSRWLockExclusive(&s->lock);
+    rm_session_lock_long(s);
     rm_operation_begin(s);
     c.s = s;
     c.progress.cb = cb;
@@ -888,7 +888,7 @@ DWORD rm_restart(struct rm_session *s, RM_WRITE_STATUS_CALLBACK cb)
     SIZE_T i, j;
     int k;
 
-    AcquireSRWLockExclusive(&s->lock);
+    rm_session_lock_long(s);
     if ((err = rm_store_check(&s->store)) || (!s->shutdown_done && (err = ERROR_REQUEST_OUT_OF_SEQUENCE)))
     {
         ReleaseSRWLockExclusive(&s->lock);
