@@ -530,6 +530,60 @@ static void test_restart_brings_back(void **state)
     free(rec);
 }
 
+/* README "Choices" (restart fallback under Wine): the application comes back in
+ * the directory it was running in, with its command line. */
+static void test_restart_keeps_directory(void **state)
+{
+    WCHAR *rec = record_path(L"cwd"), *dir = rmt_path(L"workdir"), cmd[3 * MAX_PATH];
+    STARTUPINFOW si;
+    PROCESS_INFORMATION pi;
+    RM_UNIQUE_PROCESS p;
+    FILETIME t[3];
+    DWORD h, old;
+    char *text, want[MAX_PATH + 8];
+
+    assert_true(CreateDirectoryW(dir, NULL) || GetLastError() == ERROR_ALREADY_EXISTS);
+    swprintf(cmd, ARRAYSIZE(cmd), L"\"%ls\" --record \"%ls\" window --say-cwd", rmt_helper_path(TRUE), rec);
+    memset(&si, 0, sizeof(si));
+    si.cb = sizeof(si);
+    assert_true(CreateProcessW(NULL, cmd, NULL, NULL, FALSE, 0, NULL, dir, &si, &pi));
+    CloseHandle(pi.hThread);
+    assert_true(rmt_wait_record(rec, "STARTED", SPAWN_TIMEOUT));
+    p.dwProcessId = old = pi.dwProcessId;
+    assert_true(GetProcessTimes(pi.hProcess, &p.ProcessStartTime, &t[0], &t[1], &t[2]));
+    h = start_with(&p, 1);
+
+    assert_int_equal(RmShutdown(h, 0, NULL), ERROR_SUCCESS);
+    assert_int_equal(WaitForSingleObject(pi.hProcess, 5000), WAIT_OBJECT_0);
+    CloseHandle(pi.hProcess);
+    assert_int_equal(RmRestart(h, 0, NULL), ERROR_SUCCESS);
+    assert_true(wait_record_count(rec, "CWD ", 2, BACK_TIMEOUT));
+    assert_true(wait_new_process(L"rmhelper_gui.exe", &old, 1, BACK_TIMEOUT) != 0);
+    text = rmt_read_record(rec);
+    snprintf(want, sizeof(want), "CWD %ls", dir);
+    /* Both instances report the same directory. */
+    assert_int_equal(count_in(text, want), 2);
+    free(text);
+    free(dir);
+    free(rec);
+}
+
+/* Spec 8.2 step 6: a GUI process without windows cannot be asked; without
+ * RmForceShutdown that is a failure (351, not asked, still running); forced, it
+ * is ended. */
+static void test_windowless_gui_process(void **state)
+{
+    struct rmt_child *c = rmt_spawn_tracked(TRUE, 0, L"sleep", SPAWN_TIMEOUT);
+    DWORD h = start_with(&c->id, 1);
+
+    assert_int_equal(entry_of(h, c->pid).ApplicationType, RmUnknownApp);
+    assert_int_equal(RmShutdown(h, 0, NULL), ERROR_FAIL_SHUTDOWN);
+    assert_true(rmt_child_alive(c));
+    assert_true(entry_of(h, c->pid).AppStatus & RmStatusErrorOnStop);
+    assert_int_equal(RmShutdown(h, RmForceShutdown, NULL), ERROR_SUCCESS);
+    assert_true(exited(c, 5000));
+}
+
 /* Spec 5.7: a restart that fails gives 352 and ErrorOnRestart on that one; the
  * others still come back. */
 static void test_restart_failure(void **state)
@@ -1054,6 +1108,8 @@ int main(int argc, char **argv)
         T(test_cancel_races_shutdown),
         T(test_restart_brings_back),
         T(test_restart_failure),
+        T(test_restart_keeps_directory),
+        T(test_windowless_gui_process),
         T(test_filters_mask),
         T(test_reboot_needed),
         T(test_critical_never_touched),

@@ -32,6 +32,7 @@
  *   hold PATH [SHARE] [PATH2 [SHARE2]]...   SHARE: none r w d rw rd wd rwd (default rwd)
  *   load PATH
  *   window [--hidden] [--refuse] [--hang] [--close-delay MS] [--title T] [--hold PATH]
+ *          [--say-cwd]       (records "CWD <current directory>" first)
  *          (default title "rmhelper window <pid>", class "RmHelperWindow")
  *   console [--ignore-ctrl-c] [--close-delay MS]
  *   start [--out FILE]       writes "HANDLE KEY\n"; on --quit it calls RmEndSession
@@ -294,6 +295,12 @@ static int role_window(int argc, WCHAR **argv)
             if (!parse_dword(argv[++i], &win_close_delay)) return usage("window --close-delay MS");
         }
         else if (!wcscmp(argv[i], L"--title") && i + 1 < argc) title = argv[++i];
+        else if (!wcscmp(argv[i], L"--say-cwd"))
+        {
+            WCHAR cwd[MAX_PATH];
+            if (!GetCurrentDirectoryW(MAX_PATH, cwd)) cwd[0] = 0;
+            record("CWD %ls", cwd);
+        }
         else if (!wcscmp(argv[i], L"--hold") && i + 1 < argc)
         {
             /* A document the application keeps open (all sharing), until it exits. */
@@ -302,7 +309,7 @@ static int role_window(int argc, WCHAR **argv)
                                OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
             if (held == INVALID_HANDLE_VALUE) return setup_failed("CreateFile", GetLastError());
         }
-        else return usage("window [--hidden] [--refuse] [--hang] [--close-delay MS] [--title T] [--hold PATH]");
+        else return usage("window [--hidden] [--refuse] [--hang] [--close-delay MS] [--title T] [--hold PATH] [--say-cwd]");
     }
     if (!title)
     {
