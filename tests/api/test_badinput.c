@@ -1245,10 +1245,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_table, setup_fixture, teardown_fixture),
         cmocka_unit_test_teardown(test_null_callback_runs, rmt_teardown_sessions),
     };
-    int r;
-    rmt_init();
-    rmt_assert_our_dll();
-    r = cmocka_run_group_tests(tests, NULL, NULL);
-    rmt_cleanup();
-    return r;
+    return rmt_run_tests(tests);
 }

@@ -867,17 +867,5 @@ int main(void)
         cmocka_unit_test_teardown(test_handle_query_that_never_returns, teardown),
         cmocka_unit_test_teardown(test_exit_during_getlist, teardown),
     };
-    WCHAR key[KEYBUF];
-    DWORD h = SENTINEL;
-    int r;
-
-    rmt_init();
-    rmt_assert_our_dll();
-    /* This process never injects faults into itself: the DLL reads RSTRTMGR_FAULT at
-     * its first use, so use it once with the variable cleared. */
-    SetEnvironmentVariableW(L"RSTRTMGR_FAULT", NULL);
-    if (RmStartSession(&h, 0, key) == ERROR_SUCCESS) RmEndSession(h);
-    r = cmocka_run_group_tests(tests, NULL, NULL);
-    rmt_cleanup();
-    return r;
+    return rmt_run_tests_fault_free(tests);
 }

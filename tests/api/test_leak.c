@@ -49,21 +49,6 @@ static SIZE_T private_bytes(void)
     return use_pagefile ? pmc.PagefileUsage : pmc.PrivateUsage;
 }
 
-/* Bytes in busy blocks of the process heap, which the DLL allocates from: exact,
- * unlike page-granular private bytes. */
-static SIZE_T heap_in_use(void)
-{
-    PROCESS_HEAP_ENTRY e;
-    HANDLE heap = GetProcessHeap();
-    SIZE_T busy = 0;
-    memset(&e, 0, sizeof(e));
-    assert_true(HeapLock(heap));
-    while (HeapWalk(heap, &e))
-        if (e.wFlags & PROCESS_HEAP_ENTRY_BUSY) busy += e.cbData;
-    HeapUnlock(heap);
-    return busy;
-}
-
 /* TRUE if private_bytes() grows by about 1 MiB when 1 MiB is committed and written. */
 static BOOL probe_counter(void)
 {
@@ -162,7 +147,7 @@ static void test_cycles(void **state)
 
     handles_before = rmt_handle_count();
     priv_before = private_bytes();
-    heap_before = heap_in_use();
+    heap_before = rmt_heap_in_use();
     t0 = rmt_now_s();
     for (i = 0; i < cycles / 2; i++) cycle(i);
     priv_mid = private_bytes();
@@ -170,7 +155,7 @@ static void test_cycles(void **state)
     secs = rmt_now_s() - t0;
     handles_after = rmt_handle_count();
     priv_after = private_bytes();
-    heap_after = heap_in_use();
+    heap_after = rmt_heap_in_use();
 
     printf("# %d cycles (after %d warm-up) in %.1f s, %.0f us per cycle\n", cycles, WARMUP_CYCLES,
            secs, secs * 1e6 / cycles);
@@ -198,10 +183,5 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cycles),
     };
-    int r;
-    rmt_init();
-    rmt_assert_our_dll();
-    r = cmocka_run_group_tests(tests, NULL, NULL);
-    rmt_cleanup();
-    return r;
+    return rmt_run_tests(tests);
 }

@@ -228,10 +228,5 @@ int main(void)
         cmocka_unit_test_teardown(test_bad_arguments_valid_handle, rmt_teardown_sessions),
         cmocka_unit_test_teardown(test_no_handle_leak, rmt_teardown_sessions),
     };
-    int r;
-    rmt_init();
-    rmt_assert_our_dll();
-    r = cmocka_run_group_tests(tests, NULL, NULL);
-    rmt_cleanup();
-    return r;
+    return rmt_run_tests(tests);
 }

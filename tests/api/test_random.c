@@ -806,10 +806,5 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_random_sequence, setup, teardown),
     };
-    int r;
-    rmt_init();
-    rmt_assert_our_dll();
-    r = cmocka_run_group_tests(tests, NULL, NULL);
-    rmt_cleanup();
-    return r;
+    return rmt_run_tests(tests);
 }

@@ -760,10 +760,5 @@ int main(void)
         cmocka_unit_test_teardown(test_long_path, teardown_end_all),
         cmocka_unit_test_teardown(test_thousand_files, teardown_end_all),
     };
-    int r;
-    rmt_init();
-    rmt_assert_our_dll();
-    r = cmocka_run_group_tests(tests, NULL, NULL);
-    rmt_cleanup();
-    return r;
+    return rmt_run_tests(tests);
 }

@@ -467,17 +467,5 @@ int main(void)
         /* Last: a hang here abandons a session object inside this process. */
         cmocka_unit_test_teardown(test_sequence_huge, teardown_end_all),
     };
-    WCHAR key[KEYBUF];
-    DWORD h = SENTINEL;
-    int r;
-
-    rmt_init();
-    rmt_assert_our_dll();
-    /* Use the store once before any test sets RSTRTMGR_FAULT for a child: the DLL
-     * reads it once, at its first use in a process, and this process must stay clean. */
-    SetEnvironmentVariableW(L"RSTRTMGR_FAULT", NULL);
-    if (RmStartSession(&h, 0, key) == ERROR_SUCCESS) RmEndSession(h);
-    r = cmocka_run_group_tests(tests, NULL, NULL);
-    rmt_cleanup();
-    return r;
+    return rmt_run_tests_fault_free(tests);
 }

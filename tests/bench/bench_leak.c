@@ -41,20 +41,6 @@ static SIZE_T private_bytes(void)
     return use_pagefile ? pmc.PagefileUsage : pmc.PrivateUsage;
 }
 
-/* Bytes in busy blocks of the process heap (the DLL's allocator): exact. */
-static SIZE_T heap_in_use(void)
-{
-    PROCESS_HEAP_ENTRY e;
-    HANDLE heap = GetProcessHeap();
-    SIZE_T busy = 0;
-    memset(&e, 0, sizeof(e));
-    if (!HeapLock(heap)) return 0;
-    while (HeapWalk(heap, &e))
-        if (e.wFlags & PROCESS_HEAP_ENTRY_BUSY) busy += e.cbData;
-    HeapUnlock(heap);
-    return busy;
-}
-
 static BOOL counter_moves(void)
 {
     SIZE_T before = private_bytes(), after;
@@ -156,7 +142,7 @@ int main(void)
     for (i = 0, ok = TRUE; i < WARMUP && ok; i++) ok = cycle(i);
     h_before = rmt_handle_count();
     p_before = private_bytes();
-    heap_before = heap_in_use();
+    heap_before = rmt_heap_in_use();
     quarter = cycles / 4;
     memset(p_quarter, 0, sizeof(p_quarter));
     t0 = rmt_now_s();
@@ -169,7 +155,7 @@ int main(void)
     secs = rmt_now_s() - t0;
     h_after = rmt_handle_count();
     p_after = private_bytes();
-    heap_after = heap_in_use();
+    heap_after = rmt_heap_in_use();
     rmt_cleanup();
     free(held);
     free(missing);

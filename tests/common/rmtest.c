@@ -370,3 +370,42 @@ const RM_PROCESS_INFO *rmt_find_pid(const RM_PROCESS_INFO *l, UINT n, DWORD pid)
         if (l[i].Process.dwProcessId == pid) return &l[i];
     return NULL;
 }
+
+int rmt_run_group(const char *name, const struct CMUnitTest *tests, size_t count)
+{
+    int failed;
+    rmt_init();
+    rmt_assert_our_dll();
+    failed = _cmocka_run_group_tests(name, tests, count, NULL, NULL);
+    rmt_cleanup();
+    return failed;
+}
+
+SIZE_T rmt_heap_in_use(void)
+{
+    PROCESS_HEAP_ENTRY e;
+    HANDLE heap = GetProcessHeap();
+    SIZE_T busy = 0;
+
+    memset(&e, 0, sizeof(e));
+    if (!HeapLock(heap)) return 0;
+    while (HeapWalk(heap, &e))
+        if (e.wFlags & PROCESS_HEAP_ENTRY_BUSY) busy += e.cbData;
+    HeapUnlock(heap);
+    return busy;
+}
+
+int rmt_run_group_fault_free(const char *name, const struct CMUnitTest *tests, size_t count)
+{
+    WCHAR key[CCH_RM_SESSION_KEY + 1];
+    DWORD h = SENTINEL;
+    int failed;
+
+    rmt_init();
+    rmt_assert_our_dll();
+    SetEnvironmentVariableW(L"RSTRTMGR_FAULT", NULL);
+    if (RmStartSession(&h, 0, key) == ERROR_SUCCESS) RmEndSession(h);
+    failed = _cmocka_run_group_tests(name, tests, count, NULL, NULL);
+    rmt_cleanup();
+    return failed;
+}

@@ -22,6 +22,19 @@
 
 /* Call at the start of main(): no crash dialogs, unbuffered output. */
 void rmt_init(void);
+/* The usual main(): rmt_init, proof that our DLL is loaded, the group, cleanup;
+ * returns the number of failed tests. */
+#define rmt_run_tests(tests) rmt_run_group(#tests, (tests), sizeof(tests) / sizeof((tests)[0]))
+int rmt_run_group(const char *name, const struct CMUnitTest *tests, size_t count);
+/* The same for programs whose tests start children with RSTRTMGR_FAULT set: the
+ * DLL reads the variable once, at its first use in a process, so this process
+ * uses it once first with the variable cleared and never injects into itself. */
+#define rmt_run_tests_fault_free(tests) \
+    rmt_run_group_fault_free(#tests, (tests), sizeof(tests) / sizeof((tests)[0]))
+int rmt_run_group_fault_free(const char *name, const struct CMUnitTest *tests, size_t count);
+/* Bytes in busy blocks of the process heap (the DLL's allocator), exactly; 0 if
+ * the heap cannot be walked. For leak checks. */
+SIZE_T rmt_heap_in_use(void);
 
 /* Module handle of the rstrtmgr.dll this process uses, loading it if needed. */
 HMODULE rmt_rstrtmgr_module(void);
