@@ -236,8 +236,9 @@ static DWORD add_user(struct rm_app_list *l, const struct rm_services *svcs, con
     for (i = 0; i < svcs->count && !err; i++)
         if (svcs->items[i].ServiceStatusProcess.dwProcessId == pid)
         {
+            /* A hosted service is stopped with its running dependents (spec 8.4). */
             hosts = TRUE;
-            err = add_service(l, &svcs->items[i]);
+            err = add_service_tree(l, svcs, svcs->items[i].lpServiceName);
         }
     if (hosts || err || listed(l, pid, NULL)) return err;
     err = rm_proc_describe(pid, wins, &info, &l->reboot_reasons, image, MAX_PATH);

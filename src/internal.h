@@ -389,6 +389,10 @@ struct rm_services                   /* running Win32 services, one snapshot */
     SIZE_T count;
 };
 DWORD rm_services_snapshot(struct rm_services *s);
+/* The services name depends on, as a double-NUL list (caller frees), or NULL. */
+WCHAR *rm_service_dependencies(SC_HANDLE scm, const WCHAR *name);
+/* TRUE when the double-NUL list holds name (case-insensitive). */
+BOOL  rm_multi_sz_has(const WCHAR *list, const WCHAR *name);
 void  rm_services_free(struct rm_services *s);
 const ENUM_SERVICE_STATUS_PROCESSW *rm_services_find(const struct rm_services *s, const WCHAR *name);
 /* Running services that depend on name, directly or not (names point into s). */

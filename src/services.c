@@ -64,7 +64,7 @@ BOOL rm_service_is_critical(const WCHAR *name)
  * QueryServiceConfig is asked first; where it reports none (Wine 8 leaves
  * lpDependencies empty) the service's DependOnService registry value, which is
  * where the SCM keeps them, is read instead. */
-static WCHAR *service_dependencies(SC_HANDLE scm, const WCHAR *name)
+WCHAR *rm_service_dependencies(SC_HANDLE scm, const WCHAR *name)
 {
     QUERY_SERVICE_CONFIGW *cfg = NULL;
     DWORD needed = 0, type, cb = 0;
@@ -103,7 +103,7 @@ static WCHAR *service_dependencies(SC_HANDLE scm, const WCHAR *name)
     return list;
 }
 
-static BOOL list_has(const WCHAR *list, const WCHAR *name)
+BOOL rm_multi_sz_has(const WCHAR *list, const WCHAR *name)
 {
     for (; list && *list; list += rm_wcsnlen(list, 512) + 1)
         if (!rm_wcsicmp(list, name)) return TRUE;
@@ -123,7 +123,7 @@ DWORD rm_services_dependents(const struct rm_services *s, const WCHAR *name, con
     if (!s->scm || !s->count) return ERROR_SUCCESS;
     /* What each running service depends on, read once. */
     if (!(deps = rm_alloc(s->count * sizeof(*deps)))) return ERROR_OUTOFMEMORY;
-    for (i = 0; i < s->count; i++) deps[i] = service_dependencies(s->scm, s->items[i].lpServiceName);
+    for (i = 0; i < s->count; i++) deps[i] = rm_service_dependencies(s->scm, s->items[i].lpServiceName);
 
     /* Breadth first from name: every running service that depends on something
      * already in the list joins it, once. list[0] is name itself. */
@@ -132,7 +132,7 @@ DWORD rm_services_dependents(const struct rm_services *s, const WCHAR *name, con
         for (i = 0; i < s->count && !err; i++)
         {
             BOOL seen = FALSE;
-            if (!list_has(deps[i], list[done])) continue;
+            if (!rm_multi_sz_has(deps[i], list[done])) continue;
             for (j = 0; j < n; j++) seen |= !rm_wcsicmp(list[j], s->items[i].lpServiceName);
             if (seen) continue;
             if (!(err = rm_grow((void **)&list, &cap, n + 1, sizeof(*list))))

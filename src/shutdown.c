@@ -259,6 +259,7 @@ struct target                        /* one application or service being shut do
     struct task *task;
     BOOL failed;
     BOOL hung;                       /* did not answer WM_QUERYENDSESSION */
+    BOOL gone;                       /* exited by itself before it was asked */
 };
 
 struct shutdown_ctx
@@ -287,6 +288,7 @@ static BOOL run_phase(struct shutdown_ctx *c, struct target *tg, SIZE_T n, enum 
 
     for (i = 0; i < n; i++)
     {
+        if (tg[i].gone) continue;
         if (!tg[i].process) { tg[i].failed = TRUE; continue; }
         if ((tg[i].task = task_start(c->op, tg[i].app->info.Process.dwProcessId, tg[i].process, phase,
                                      tg[i].hung)))
@@ -341,11 +343,14 @@ static void log_shutting_down(struct target *tg, SIZE_T n)
 
 /* GUI applications (and Explorer): ask all, then close all. Returns the Win32
  * result of the group: 0, ERROR_FAIL_SHUTDOWN or ERROR_CANCELLED. */
-static DWORD close_windowed(struct shutdown_ctx *c, struct target *tg, SIZE_T n)
+/* The query phase of windowed applications (GUI and Explorer): every one is asked
+ * at once. Returns 0, ERROR_FAIL_SHUTDOWN when one refused, hung or has no window
+ * (ErrorOnStop on it; only force closes those), or ERROR_CANCELLED. One that has
+ * exited meanwhile is not a refusal: StoppedOther, and nothing more to do. */
+static DWORD ask_windowed(struct shutdown_ctx *c, struct target *tg, SIZE_T n)
 {
     SIZE_T i;
     BOOL refusal = FALSE;
-    DWORD err = ERROR_SUCCESS;
 
     if (!n) return ERROR_SUCCESS;
     log_shutting_down(tg, n);
@@ -355,21 +360,33 @@ static DWORD close_windowed(struct shutdown_ctx *c, struct target *tg, SIZE_T n)
         struct task *t = tg[i].task;
         BOOL no = !t || t->refused || t->hung || t->no_windows;
         tg[i].hung = t && t->hung;
-        if (no && !c->op->force)
+        if (tg[i].process && WaitForSingleObject(tg[i].process, 0) == WAIT_OBJECT_0)
         {
-            /* Refused, hung, or windowless (RmUnknownApp): only force closes it. */
+            tg[i].app->info.AppStatus |= RmStatusStoppedOther;
+            tg[i].gone = TRUE;
+        }
+        else if (no && !c->op->force)
+        {
             set_stopped(tg[i].app, FALSE);
             refusal = TRUE;
         }
     }
     drop_tasks(tg, n);
-    /* If anyone said no and the caller did not force, nothing is closed. */
-    if (refusal) return ERROR_FAIL_SHUTDOWN;
+    return refusal ? ERROR_FAIL_SHUTDOWN : ERROR_SUCCESS;
+}
 
+/* The close phase, once every windowed application agreed (or the caller forces). */
+static DWORD close_windowed(struct shutdown_ctx *c, struct target *tg, SIZE_T n)
+{
+    SIZE_T i;
+    DWORD err = ERROR_SUCCESS;
+
+    if (!n) return ERROR_SUCCESS;
     if (!run_phase(c, tg, n, PHASE_CLOSE)) err = ERROR_CANCELLED;
     for (i = 0; i < n; i++)
     {
         struct task *t = tg[i].task;
+        if (tg[i].gone) continue;
         if (t && t->phase == TASK_COLLECTED) set_stopped(tg[i].app, t->closed);
         else if (tg[i].process && WaitForSingleObject(tg[i].process, 0) == WAIT_OBJECT_0)
             set_stopped(tg[i].app, TRUE);   /* cancelled, but it did exit */
@@ -485,6 +502,7 @@ static DWORD close_consoles(struct shutdown_ctx *c, struct target *tg, SIZE_T n)
     DWORD err = ERROR_SUCCESS, start;
 
     if (!n) return ERROR_SUCCESS;
+    if (cancelled(c)) return ERROR_CANCELLED;
     log_shutting_down(tg, n);
     for (i = 0; i < n; i++)
         if (tg[i].process && !send_ctrl_c(tg[i].app->info.Process.dwProcessId) && !c->op->force)
@@ -499,7 +517,18 @@ static DWORD close_consoles(struct shutdown_ctx *c, struct target *tg, SIZE_T n)
         if (tg[i].process && !tg[i].failed)
         {
             DWORD w = WaitForMultipleObjects(2, h, FALSE, left);
-            if (w == WAIT_OBJECT_0 + 1) { c->cancelled = TRUE; err = ERROR_CANCELLED; break; }
+            if (w == WAIT_OBJECT_0 + 1)
+            {
+                /* Cancelled: what has exited by now is recorded as stopped, so
+                 * that RmRestart brings it back. */
+                SIZE_T j;
+                for (j = i; j < n; j++)
+                    if (tg[j].process && WaitForSingleObject(tg[j].process, 0) == WAIT_OBJECT_0)
+                        set_stopped(tg[j].app, TRUE);
+                c->cancelled = TRUE;
+                err = ERROR_CANCELLED;
+                break;
+            }
             exited = w == WAIT_OBJECT_0;
         }
         if (!exited && tg[i].process && c->op->force)
@@ -529,41 +558,118 @@ static BOOL wait_service_state(struct shutdown_ctx *c, SC_HANDLE svc, DWORD want
     }
 }
 
-/* Services are listed root first, dependents after (discover.c): stopping from the
- * end of the list stops dependents before what they depend on. */
+/* Indexes of the n services in an order that respects their dependencies within
+ * the set: for stopping, each after every member that depends on it; for
+ * starting, each after every member it depends on. Dependencies come from the
+ * SCM (or its registry data, services.c). Should a cycle appear (the SCM forbids
+ * them), the rest keep their listed order. NULL when out of memory: the caller
+ * then uses the listed order (dependents after what they depend on, discover.c). */
+static SIZE_T *service_order(SC_HANDLE scm, const WCHAR *const *names, SIZE_T n, BOOL stopping)
+{
+    WCHAR **deps = rm_alloc(n * sizeof(*deps));
+    SIZE_T *order = rm_alloc(n * sizeof(*order)), out = 0, i, j;
+    BOOL *done = rm_alloc(n * sizeof(*done));
+
+    if (!deps || !order || !done)
+    {
+        rm_free(deps);
+        rm_free(order);
+        rm_free(done);
+        return NULL;
+    }
+    for (i = 0; i < n; i++) deps[i] = scm ? rm_service_dependencies(scm, names[i]) : NULL;
+    while (out < n)
+    {
+        BOOL progress = FALSE;
+        for (i = 0; i < n; i++)
+        {
+            BOOL blocked = FALSE;
+            if (done[i]) continue;
+            for (j = 0; j < n && !blocked; j++)
+                if (j != i && !done[j])
+                    blocked = stopping ? rm_multi_sz_has(deps[j], names[i]) : rm_multi_sz_has(deps[i], names[j]);
+            if (blocked) continue;
+            done[i] = TRUE;
+            order[out++] = i;
+            progress = TRUE;
+        }
+        for (i = 0; !progress && i < n; i++)
+            if (!done[i])
+            {
+                done[i] = TRUE;
+                order[out++] = i;
+                progress = TRUE;
+            }
+    }
+    for (i = 0; i < n; i++) rm_free(deps[i]);
+    rm_free(deps);
+    rm_free(done);
+    return order;
+}
+
+/* Stops one service (and, forced, ends its process). Returns TRUE when it is
+ * stopped, or, after a cancel, on its way down (then RmRestart must start it). */
+static BOOL stop_service(struct shutdown_ctx *c, SC_HANDLE scm, struct target *t)
+{
+    SC_HANDLE svc = scm ? OpenServiceW(scm, t->app->info.strServiceShortName,
+                                       SERVICE_STOP | SERVICE_QUERY_STATUS) : NULL;
+    SERVICE_STATUS st;
+    BOOL ok = FALSE;
+    DWORD e;
+
+    if (!svc) return FALSE;
+    /* A service already on its way down cannot take the control: wait for it. */
+    if (ControlService(svc, SERVICE_CONTROL_STOP, &st) || (e = GetLastError()) == ERROR_SERVICE_NOT_ACTIVE ||
+        e == ERROR_SERVICE_CANNOT_ACCEPT_CTRL)
+        ok = wait_service_state(c, svc, SERVICE_STOPPED, c->svc_timeout);
+    if (!ok && c->cancelled && QueryServiceStatus(svc, &st))
+        ok = st.dwCurrentState == SERVICE_STOPPED || st.dwCurrentState == SERVICE_STOP_PENDING;
+    else if (!ok && c->op->force && t->process)
+    {
+        /* Forced after WaitToKillServiceTimeout: end its process. */
+        TerminateProcess(t->process, ERROR_FAIL_SHUTDOWN);
+        ok = WaitForSingleObject(t->process, 5000) == WAIT_OBJECT_0;
+    }
+    CloseServiceHandle(svc);
+    return ok;
+}
+
+/* Dependents before what they depend on (spec 8.4). */
 static DWORD stop_services(struct shutdown_ctx *c, struct target *tg, SIZE_T n)
 {
-    SC_HANDLE scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
+    SC_HANDLE scm;
+    const WCHAR **names;
+    SIZE_T *order = NULL, k;
     DWORD err = ERROR_SUCCESS;
-    SIZE_T k;
 
-    if (!n) { if (scm) CloseServiceHandle(scm); return ERROR_SUCCESS; }
-    log_shutting_down(tg, n);
-    for (k = n; k-- > 0 && !c->cancelled;)
+    if (!n) return ERROR_SUCCESS;
+    if (cancelled(c)) return ERROR_CANCELLED;
+    scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
+    if ((names = rm_alloc(n * sizeof(*names))))
     {
-        struct rm_app *a = tg[k].app;
-        SERVICE_STATUS st;
-        SC_HANDLE svc = scm ? OpenServiceW(scm, a->info.strServiceShortName,
-                                           SERVICE_STOP | SERVICE_QUERY_STATUS) : NULL;
-        BOOL ok = FALSE;
+        for (k = 0; k < n; k++) names[k] = tg[k].app->info.strServiceShortName;
+        order = service_order(scm, names, n, TRUE);
+        rm_free(names);
+    }
+    log_shutting_down(tg, n);
+    for (k = 0; k < n; k++)
+    {
+        struct target *t = &tg[order ? order[k] : n - 1 - k];
+        BOOL ok;
 
-        if (svc)
+        if (cancelled(c)) { err = ERROR_CANCELLED; break; }
+        ok = stop_service(c, scm, t);
+        if (c->cancelled)
         {
-            if (ControlService(svc, SERVICE_CONTROL_STOP, &st) || GetLastError() == ERROR_SERVICE_NOT_ACTIVE)
-                ok = wait_service_state(c, svc, SERVICE_STOPPED, c->svc_timeout);
-            if (!ok && c->op->force && !c->cancelled && tg[k].process)
-            {
-                /* Forced after WaitToKillServiceTimeout: end its process. */
-                TerminateProcess(tg[k].process, ERROR_FAIL_SHUTDOWN);
-                ok = WaitForSingleObject(tg[k].process, 5000) == WAIT_OBJECT_0;
-            }
-            CloseServiceHandle(svc);
+            if (ok) set_stopped(t->app, TRUE);
+            err = ERROR_CANCELLED;
+            break;
         }
-        if (c->cancelled) { err = ERROR_CANCELLED; break; }
-        set_stopped(a, ok);
+        set_stopped(t->app, ok);
         if (!ok) err = ERROR_FAIL_SHUTDOWN;
         progress_step(&c->progress);
     }
+    rm_free(order);
     if (scm) CloseServiceHandle(scm);
     return err;
 }
@@ -600,6 +706,21 @@ static DWORD record_history(struct rm_session *s, struct rm_app_list *list)
                 !rm_wcsicmp(h->info.strServiceShortName, a->info.strServiceShortName))
             {
                 h->info.AppStatus |= a->info.AppStatus;
+                if (a->group >= 0)
+                {
+                    /* This call acted on it (an earlier one may have masked it):
+                     * what it learnt is what a restart needs. */
+                    h->group = a->group;
+                    h->no_restart = a->no_restart;
+                    if (a->cmdline)
+                    {
+                        rm_free(h->cmdline);
+                        rm_free(h->cwd);
+                        h->cmdline = a->cmdline;
+                        h->cwd = a->cwd;
+                        a->cmdline = a->cwd = NULL;
+                    }
+                }
                 found = TRUE;
             }
         }
@@ -683,10 +804,10 @@ static DWORD do_shutdown(struct shutdown_ctx *c, struct rm_app_list *list, ULONG
     DWORD err = ERROR_SUCCESS, r;
     int g;
 
+    rm_note_reboot(c->s, list);
     if (list->reboot_reasons)
     {
         rm_trace("RmShutdown: a reboot is needed (reasons 0x%lx); nothing is shut down", list->reboot_reasons);
-        rm_note_reboot(c->s, list);
         return ERROR_FAIL_NOACTION_REBOOT;
     }
     for (i = 0; i < list->count; i++)
@@ -735,11 +856,19 @@ static DWORD do_shutdown(struct shutdown_ctx *c, struct rm_app_list *list, ULONG
         }
     }
 
-    /* The order of the groups is fixed (spec 8.1); each group finishes first. */
-    r = close_windowed(c, groups[GROUP_GUI], counts[GROUP_GUI]);
+    /* Every windowed application, Explorer included, is asked before anything is
+     * closed: one refusal and nothing at all is (unless forced). Then the groups
+     * close in their fixed order (spec 8.1), each finishing first. */
+    r = ask_windowed(c, groups[GROUP_GUI], counts[GROUP_GUI]);
+    if (r != ERROR_CANCELLED)
+    {
+        DWORD r2 = ask_windowed(c, groups[GROUP_EXPLORER], counts[GROUP_EXPLORER]);
+        if (r2) r = r2 == ERROR_CANCELLED || !r ? r2 : r;
+    }
     if (r == ERROR_SUCCESS || (r == ERROR_FAIL_SHUTDOWN && c->op->force))
     {
         err = r;
+        if (!c->cancelled && (r = close_windowed(c, groups[GROUP_GUI], counts[GROUP_GUI]))) err = err ? err : r;
         if (!c->cancelled && (r = close_consoles(c, groups[GROUP_CONSOLE], counts[GROUP_CONSOLE]))) err = err ? err : r;
         if (!c->cancelled && (r = stop_services(c, groups[GROUP_SERVICE], counts[GROUP_SERVICE]))) err = err ? err : r;
         if (!c->cancelled && (r = close_windowed(c, groups[GROUP_EXPLORER], counts[GROUP_EXPLORER]))) err = err ? err : r;
@@ -880,13 +1009,67 @@ static BOOL restart_wanted(const struct rm_app *a)
     return TRUE;
 }
 
+/* Stopped by this session, not restarted yet, and not masked from restart. (An
+ * application masked from shutdown in one call and stopped by a later one is
+ * restarted: only RmNoRestart keeps a stopped application down.) */
+static BOOL awaits_restart(const struct rm_app *a)
+{
+    ULONG st = a->info.AppStatus;
+    return a->group >= 0 && (st & RmStatusStopped) && !(st & (RmStatusRestarted | RmStatusRestartMasked));
+}
+
+/* The history entries to restart, in order (spec 8.1, reverse of shutdown):
+ * Explorer, services (each after what it depends on), consoles, GUI
+ * applications (the reverse of the listed order). NULL when out of memory. */
+static SIZE_T *restart_sequence(struct rm_session *s, SIZE_T *count)
+{
+    static const int groups[GROUP_COUNT] = { GROUP_EXPLORER, GROUP_SERVICE, GROUP_CONSOLE, GROUP_GUI };
+    SIZE_T *seq = rm_alloc((s->history.count + 1) * sizeof(*seq)), n = 0, i, first, m;
+    int g;
+
+    *count = 0;
+    if (!seq) return NULL;
+    for (g = 0; g < GROUP_COUNT; g++)
+    {
+        first = n;
+        /* Services in listed order (what they depend on first) until sorted below;
+         * the others in reverse. */
+        for (i = 0; i < s->history.count; i++)
+        {
+            SIZE_T at = groups[g] == GROUP_SERVICE ? i : s->history.count - 1 - i;
+            if (s->history.items[at].group == groups[g] && awaits_restart(&s->history.items[at])) seq[n++] = at;
+        }
+        m = n - first;
+        if (groups[g] == GROUP_SERVICE && m > 1)
+        {
+            const WCHAR **names = rm_alloc(m * sizeof(*names));
+            SIZE_T *order = NULL, *copy = rm_alloc(m * sizeof(*copy));
+            SC_HANDLE scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
+            if (names && copy)
+            {
+                for (i = 0; i < m; i++)
+                {
+                    copy[i] = seq[first + i];
+                    names[i] = s->history.items[copy[i]].info.strServiceShortName;
+                }
+                if ((order = service_order(scm, names, m, FALSE)))
+                    for (i = 0; i < m; i++) seq[first + i] = copy[order[i]];
+            }
+            if (scm) CloseServiceHandle(scm);
+            rm_free(order);
+            rm_free(names);
+            rm_free(copy);
+        }
+    }
+    *count = n;
+    return seq;
+}
+
 DWORD rm_restart(struct rm_session *s, RM_WRITE_STATUS_CALLBACK cb)
 {
-    static const int order[GROUP_COUNT] = { GROUP_EXPLORER, GROUP_SERVICE, GROUP_CONSOLE, GROUP_GUI };
     struct shutdown_ctx c;
     DWORD err = ERROR_SUCCESS;
-    SIZE_T i, j;
-    int k;
+    SIZE_T i, j, *seq = NULL, nseq = 0;
 
     rm_session_lock_long(s);
     if ((err = rm_store_check(&s->store)) || (!s->shutdown_done && (err = ERROR_REQUEST_OUT_OF_SEQUENCE)))
@@ -902,42 +1085,32 @@ DWORD rm_restart(struct rm_session *s, RM_WRITE_STATUS_CALLBACK cb)
                                  L"WaitToKillServiceTimeout", DEFAULT_SVC_TIMEOUT);
     if (!(c.op = op_create(s, FALSE))) err = ERROR_OUTOFMEMORY;
 
-    for (i = 0; i < s->history.count && !err; i++)
+    if (!err && !(seq = restart_sequence(s, &nseq))) err = ERROR_OUTOFMEMORY;
+    c.progress.total = nseq;
+    for (j = 0; j < nseq && !err; j++)
     {
-        ULONG st = s->history.items[i].info.AppStatus;
-        if ((st & RmStatusStopped) && !(st & (RmStatusRestarted | RmStatusRestartMasked | RmStatusShutdownMasked)))
-            c.progress.total++;
-    }
-    /* Reverse shutdown order: Explorer, services, consoles, GUI applications; in
-     * each group the reverse of the order they were stopped in. */
-    for (k = 0; k < GROUP_COUNT && !err; k++)
-        for (j = 0; j < s->history.count && !err; j++)
+        struct rm_app *a = &s->history.items[seq[j]];
+        BOOL ok;
+
+        if (cancelled(&c)) { err = ERROR_CANCELLED; break; }
+        if (!restart_wanted(a))
         {
-            /* Services were stopped from the end of the list (dependents first)
-             * and come back from its start; the others the other way round. */
-            struct rm_app *a = &s->history.items[order[k] == GROUP_SERVICE ? j : s->history.count - 1 - j];
-            ULONG st = a->info.AppStatus;
-            BOOL ok;
-            if (a->group != order[k] || !(st & RmStatusStopped) ||
-                (st & (RmStatusRestarted | RmStatusRestartMasked | RmStatusShutdownMasked)))
-                continue;
-            if (cancelled(&c)) { err = ERROR_CANCELLED; break; }
-            if (!restart_wanted(a))
-            {
-                progress_step(&c.progress);
-                continue;
-            }
-            rm_event(RM_EVT_RESTARTING, EVENTLOG_INFORMATION_TYPE,
-                     L"Restarting application or service '%s'.", a->info.strAppName);
-            ok = a->group == GROUP_SERVICE ? restart_service(&c, a->info.strServiceShortName) : restart_app(a);
-            if (c.cancelled) { err = ERROR_CANCELLED; break; }
-            a->info.AppStatus |= ok ? RmStatusRestarted : RmStatusErrorOnRestart;
-            rm_trace("%s %ls", ok ? "restarted" : "could not restart", a->info.strAppName);
-            if (!ok)
-                rm_event(RM_EVT_RESTART_FAILED, EVENTLOG_ERROR_TYPE,
-                         L"Application or service '%s' could not be restarted.", a->info.strAppName);
             progress_step(&c.progress);
+            continue;
         }
+        rm_event(RM_EVT_RESTARTING, EVENTLOG_INFORMATION_TYPE,
+                 L"Restarting application or service '%s'.", a->info.strAppName);
+        ok = a->group == GROUP_SERVICE ? restart_service(&c, a->info.strServiceShortName) : restart_app(a);
+        if (c.cancelled && !ok) { err = ERROR_CANCELLED; break; }
+        a->info.AppStatus |= ok ? RmStatusRestarted : RmStatusErrorOnRestart;
+        rm_trace("%s %ls", ok ? "restarted" : "could not restart", a->info.strAppName);
+        if (!ok)
+            rm_event(RM_EVT_RESTART_FAILED, EVENTLOG_ERROR_TYPE,
+                     L"Application or service '%s' could not be restarted.", a->info.strAppName);
+        progress_step(&c.progress);
+        if (c.cancelled) { err = ERROR_CANCELLED; break; }
+    }
+    rm_free(seq);
     if (!err)
     {
         for (i = 0; i < s->history.count; i++)
