@@ -150,7 +150,7 @@ static DWORD WINAPI scan_worker(void *arg)
     if (process) CloseHandle(process);
     SetEvent(sc->done);
     scan_release(sc);
-    return 0;
+    rm_thread_exit();
 }
 
 /* Runs workers over todo[] until done, skipping handles a worker gets stuck on. */
@@ -175,7 +175,7 @@ static DWORD run_scan(const RM_HANDLE_ENTRY_EX **todo, SIZE_T count, const struc
         sc->wanted = wanted;
         sc->found = found;
         if (!(sc->done = CreateEventW(NULL, TRUE, FALSE, NULL)) ||
-            !(thread = CreateThread(NULL, 64 << 10, scan_worker, sc, STACK_SIZE_PARAM_IS_A_RESERVATION, NULL)))
+            !(thread = rm_thread_start(scan_worker, sc)))
         {
             err = GetLastError();
             if (sc->done) CloseHandle(sc->done);

@@ -111,6 +111,15 @@ DWORD rm_trace_ret(const char *func, DWORD code);
 const char *rm_error_name(DWORD code);
 
 /* ======================================================================== */
+/*  Worker threads (dllmain.c)                                               */
+/* ======================================================================== */
+
+/* CreateThread with a reference on this DLL, for workers that may outlive the
+ * call; such a worker ends with rm_thread_exit() (never returns). */
+HANDLE rm_thread_start(LPTHREAD_START_ROUTINE fn, void *arg);
+DECLSPEC_NORETURN void rm_thread_exit(void);
+
+/* ======================================================================== */
 /*  Event log (eventlog.c)                                                   */
 /* ======================================================================== */
 
@@ -354,7 +363,8 @@ struct rm_session
     volatile LONG cancel;            /* RmCancelCurrentTask request */
     volatile LONG busy;              /* an operation that can be cancelled runs */
     volatile LONG short_waiters;     /* short calls waiting for lock (rm_session_lock) */
-    HANDLE cancel_event;             /* set with cancel; created on first use */
+    HANDLE cancel_event;             /* the running operation's; a new one each time */
+    SRWLOCK cancel_lock;             /* orders begin/end/cancel (zeroed = initialised) */
     FILETIME opened;                 /* UTC time this process opened the handle */
     BOOL shutdown_done;              /* RmShutdown ran: RmRestart is in sequence */
     struct rm_app_list history;      /* what RmShutdown acted on, with status */

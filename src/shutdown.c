@@ -202,10 +202,12 @@ static DWORD WINAPI gui_worker(void *arg)
         {
             /* A window that did not answer the query gets no second blocking send:
              * it would only cost another timeout. */
-            for (i = 0; i < wl.count && !t->was_hung && WaitForSingleObject(t->process, 0) == WAIT_TIMEOUT; i++)
+            for (i = 0; i < wl.count && !t->was_hung && WaitForSingleObject(t->process, 0) == WAIT_TIMEOUT &&
+                        WaitForSingleObject(t->op->cancel, 0) == WAIT_TIMEOUT; i++)
                 SendMessageTimeoutW(wl.items[i], WM_ENDSESSION, TRUE, ENDSESSION_CLOSEAPP,
                                     SMTO_ABORTIFHUNG | SMTO_NORMAL, t->op->app_timeout, &result);
-            for (i = 0; i < wl.count && WaitForSingleObject(t->process, 0) == WAIT_TIMEOUT; i++)
+            for (i = 0; i < wl.count && WaitForSingleObject(t->process, 0) == WAIT_TIMEOUT &&
+                        WaitForSingleObject(t->op->cancel, 0) == WAIT_TIMEOUT; i++)
                 if (IsWindow(wl.items[i])) PostMessageW(wl.items[i], WM_CLOSE, 0, 0);
             t->closed = wait_exit(t, t->op->app_timeout);
         }
@@ -221,7 +223,7 @@ static DWORD WINAPI gui_worker(void *arg)
     rm_free(wl.items);
     SetEvent(t->finished);
     task_release(t);
-    return 0;
+    rm_thread_exit();
 }
 
 static struct task *task_start(struct op *op, DWORD pid, HANDLE process, enum task_phase phase,
@@ -240,7 +242,7 @@ static struct task *task_start(struct op *op, DWORD pid, HANDLE process, enum ta
     if (!DuplicateHandle(GetCurrentProcess(), process, GetCurrentProcess(), &t->process, 0, FALSE,
                          DUPLICATE_SAME_ACCESS) ||
         !(t->finished = CreateEventW(NULL, TRUE, FALSE, NULL)) ||
-        !(thread = CreateThread(NULL, 64 << 10, gui_worker, t, STACK_SIZE_PARAM_IS_A_RESERVATION, NULL)))
+        !(thread = rm_thread_start(gui_worker, t)))
     {
         t->refs = 1;
         task_release(t);
@@ -1127,23 +1129,35 @@ DWORD rm_restart(struct rm_session *s, RM_WRITE_STATUS_CALLBACK cb)
 
 /* ---- cancellation ------------------------------------------------------------------------ */
 
+/* Each operation gets an event of its own: workers of an earlier, cancelled one
+ * may still be waiting on theirs (a duplicate held by their op), and must keep
+ * seeing it set; resetting a shared event would revive them. */
 void rm_operation_begin(struct rm_session *s)
 {
-    if (!s->cancel_event) s->cancel_event = CreateEventW(NULL, TRUE, FALSE, NULL);
+    HANDLE fresh = CreateEventW(NULL, TRUE, FALSE, NULL);
+    AcquireSRWLockExclusive(&s->cancel_lock);
+    if (s->cancel_event) CloseHandle(s->cancel_event);
+    s->cancel_event = fresh;
     InterlockedExchange(&s->cancel, 0);
-    if (s->cancel_event) ResetEvent(s->cancel_event);
     InterlockedExchange(&s->busy, 1);
+    ReleaseSRWLockExclusive(&s->cancel_lock);
 }
 
 void rm_operation_end(struct rm_session *s)
 {
+    AcquireSRWLockExclusive(&s->cancel_lock);
     InterlockedExchange(&s->busy, 0);
+    ReleaseSRWLockExclusive(&s->cancel_lock);
 }
 
 void rm_cancel_request(struct rm_session *s)
 {
     /* Only a running operation is cancelled (spec U17): the next one starts clean. */
-    if (!s->busy) return;
-    InterlockedExchange(&s->cancel, 1);
-    if (s->cancel_event) SetEvent(s->cancel_event);
+    AcquireSRWLockExclusive(&s->cancel_lock);
+    if (s->busy)
+    {
+        InterlockedExchange(&s->cancel, 1);
+        if (s->cancel_event) SetEvent(s->cancel_event);
+    }
+    ReleaseSRWLockExclusive(&s->cancel_lock);
 }

@@ -1049,6 +1049,33 @@ static void test_cancel_mid_wait(void **state)
     free(rec_slow);
 }
 
+/* A worker that outlives its call (here: stuck in WM_QUERYENDSESSION to a hung
+ * window when RmCancelCurrentTask ended the call) keeps the DLL mapped: an
+ * installer that unloads the DLL right after does not crash when the worker
+ * returns, and the DLL goes once the worker has ended (rmunload.exe does it). */
+static void test_unload_with_worker_running(void **state)
+{
+    WCHAR *rec = record_path(L"unload"), exe[MAX_PATH], cmd[MAX_PATH + 64];
+    struct rmt_child *hung = spawn_window(rec, L"--hang");
+    STARTUPINFOW si;
+    PROCESS_INFORMATION pi;
+    DWORD code = SENTINEL;
+
+    wcscpy(exe, rmt_helper_path(FALSE));
+    wcscpy(wcsrchr(exe, L'\\') + 1, L"rmunload.exe");
+    swprintf(cmd, ARRAYSIZE(cmd), L"\"%ls\" %lu %lu %lu", exe, hung->pid,
+             hung->id.ProcessStartTime.dwHighDateTime, hung->id.ProcessStartTime.dwLowDateTime);
+    memset(&si, 0, sizeof(si));
+    si.cb = sizeof(si);
+    assert_true(CreateProcessW(exe, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi));
+    CloseHandle(pi.hThread);
+    assert_int_equal(WaitForSingleObject(pi.hProcess, 60000), WAIT_OBJECT_0);
+    GetExitCodeProcess(pi.hProcess, &code);
+    CloseHandle(pi.hProcess);
+    assert_int_equal(code, 0);
+    free(rec);
+}
+
 /* Spec 2.4: on x86 a stdcall callback (pops its argument) must survive as well as
  * the SDK's cdecl one. On x64 there is one convention; the test runs there too. */
 static volatile LONG stdcall_calls;
@@ -1118,6 +1145,7 @@ int main(int argc, char **argv)
         T(test_console_caller),
         T(test_events_logged_and_never_fatal),
         T(test_cancel_mid_wait),
+        T(test_unload_with_worker_running),
         T(test_stdcall_callback),
     };
     const struct CMUnitTest child_tests[] = {
