@@ -296,7 +296,7 @@ DWORD rm_get_list(struct rm_session *s, UINT *needed, UINT *count, RM_PROCESS_IN
     DWORD err;
     SIZE_T i;
 
-    rm_session_lock_long(s);
+    if ((err = rm_session_lock_long(s))) return err;
     rm_operation_begin(s);
     if (!(err = rm_store_sync(&s->store, &s->res)) && !(err = rm_discover(s, &list)))
     {
@@ -304,7 +304,7 @@ DWORD rm_get_list(struct rm_session *s, UINT *needed, UINT *count, RM_PROCESS_IN
         if ((err = rm_history_merge(&s->history, &list))) rm_app_list_free(&list);
     }
     rm_operation_end(s);
-    ReleaseSRWLockExclusive(&s->lock);
+    rm_session_unlock(s);
     if (err) return err;
 
     if (list.count > UINT_MAX) { rm_app_list_free(&list); return ERROR_OUTOFMEMORY; }

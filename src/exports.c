@@ -93,7 +93,11 @@ DWORD WINAPI RmEndSession(DWORD dwSessionHandle)
 
     rm_trace("RmEndSession(%lu)", dwSessionHandle);
     if ((err = get_session(dwSessionHandle, FALSE, &s))) RETURN(err);
-    rm_session_lock(s);
+    if ((err = rm_session_lock(s)))
+    {
+        rm_session_put(s);
+        RETURN(err);
+    }
     if (s->role == RM_ROLE_PRIMARY)
     {
         log_session_event(RM_EVT_SESSION_END, dwSessionHandle);
@@ -104,7 +108,7 @@ DWORD WINAPI RmEndSession(DWORD dwSessionHandle)
     }
     /* A secondary only leaves; the session lives on until its primary ends it. */
     if (!err && !rm_session_close(s)) err = ERROR_INVALID_HANDLE;   /* lost a race */
-    ReleaseSRWLockExclusive(&s->lock);
+    rm_session_unlock(s);
     rm_session_put(s);
     RETURN(err);
 }
@@ -145,9 +149,11 @@ DWORD WINAPI RmRegisterResources(DWORD dwSessionHandle, UINT nFiles, LPCWSTR rgs
                 rm_trace("  process %lu", batch.procs[i].dwProcessId);
             for (i = 0; i < batch.nsvcs; i++) rm_trace("  service %ls", batch.svcs[i]);
         }
-        rm_session_lock(s);
-        err = rm_store_register(&s->store, &s->res, &batch);
-        ReleaseSRWLockExclusive(&s->lock);
+        if (!(err = rm_session_lock(s)))
+        {
+            err = rm_store_register(&s->store, &s->res, &batch);
+            rm_session_unlock(s);
+        }
         if (!err)
             rm_event(RM_EVT_REGISTERING, EVENTLOG_INFORMATION_TYPE,
                      L"Registering %u file(s), %u process(es), %u service(s).", nFiles, nApplications,
@@ -231,13 +237,18 @@ static DWORD filter_call(DWORD handle, LPCWSTR module, RM_UNIQUE_PROCESS *proc, 
         rm_filter_clear(&f);
         return err;
     }
-    rm_session_lock(s);
+    if ((err = rm_session_lock(s)))
+    {
+        rm_filter_clear(&f);
+        rm_session_put(s);
+        return err;
+    }
     if (!(err = rm_store_check(&s->store)))
     {
         if (add) err = rm_filters_add(&s->filters, &f);
         else err = rm_filters_remove(&s->filters, &f);
     }
-    ReleaseSRWLockExclusive(&s->lock);
+    rm_session_unlock(s);
     rm_filter_clear(&f);
     rm_session_put(s);
     return err;
@@ -275,13 +286,17 @@ DWORD WINAPI RmGetFilterList(DWORD dwSessionHandle, PBYTE pbFilterBuf, DWORD cbF
      * query with a zero size. */
     if (!cbFilterBufNeeded || (!pbFilterBuf && cbFilterBuf)) RETURN(ERROR_BAD_ARGUMENTS);
     if ((err = get_session(dwSessionHandle, TRUE, &s))) RETURN(err);
-    rm_session_lock(s);
+    if ((err = rm_session_lock(s)))
+    {
+        rm_session_put(s);
+        RETURN(err);
+    }
     if (!(err = rm_store_check(&s->store)))
     {
         err = rm_filters_write(&s->filters, pbFilterBuf, cbFilterBuf, &needed);
         if (!err || err == ERROR_MORE_DATA) *cbFilterBufNeeded = needed;
     }
-    ReleaseSRWLockExclusive(&s->lock);
+    rm_session_unlock(s);
     rm_session_put(s);
     RETURN(err);
 }

@@ -363,6 +363,7 @@ struct rm_session
     volatile LONG cancel;            /* RmCancelCurrentTask request */
     volatile LONG busy;              /* an operation that can be cancelled runs */
     volatile LONG short_waiters;     /* short calls waiting for lock (rm_session_lock) */
+    volatile DWORD lock_owner;       /* thread holding lock, 0 if none */
     HANDLE cancel_event;             /* the running operation's; a new one each time */
     SRWLOCK cancel_lock;             /* orders begin/end/cancel (zeroed = initialised) */
     FILETIME opened;                 /* UTC time this process opened the handle */
@@ -380,8 +381,12 @@ DWORD rm_session_get(DWORD handle, struct rm_session **s);
  * ones (RmGetList, RmShutdown, RmRestart). SRW locks are not fair: a thread
  * calling RmGetList back to back could keep the others out for ever, so a long
  * call first lets the short calls already waiting go ahead (for a bounded time). */
-void  rm_session_lock(struct rm_session *s);
-void  rm_session_lock_long(struct rm_session *s);
+DWORD rm_session_lock(struct rm_session *s);
+DWORD rm_session_lock_long(struct rm_session *s);
+/* Both return ERROR_SEM_TIMEOUT instead of deadlocking when the calling thread
+ * already holds the lock: a progress callback that calls back into the DLL on
+ * the session its RmShutdown/RmRestart is running on. */
+void  rm_session_unlock(struct rm_session *s);
 void  rm_session_put(struct rm_session *s);
 /* Removes the handle from the table (the object lives until the last put).
  * FALSE if another thread removed it first. */

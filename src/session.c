@@ -94,16 +94,28 @@ BOOL rm_session_close(struct rm_session *s)
     return removed;
 }
 
-void rm_session_lock(struct rm_session *s)
+DWORD rm_session_lock(struct rm_session *s)
 {
+    if (s->lock_owner == GetCurrentThreadId()) return ERROR_SEM_TIMEOUT;
     InterlockedIncrement(&s->short_waiters);
     AcquireSRWLockExclusive(&s->lock);
     InterlockedDecrement(&s->short_waiters);
+    s->lock_owner = GetCurrentThreadId();
+    return ERROR_SUCCESS;
 }
 
-void rm_session_lock_long(struct rm_session *s)
+DWORD rm_session_lock_long(struct rm_session *s)
 {
     DWORD start = GetTickCount();
+    if (s->lock_owner == GetCurrentThreadId()) return ERROR_SEM_TIMEOUT;
     while (s->short_waiters && GetTickCount() - start < 200) Sleep(1);
     AcquireSRWLockExclusive(&s->lock);
+    s->lock_owner = GetCurrentThreadId();
+    return ERROR_SUCCESS;
+}
+
+void rm_session_unlock(struct rm_session *s)
+{
+    s->lock_owner = 0;
+    ReleaseSRWLockExclusive(&s->lock);
 }

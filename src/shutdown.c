@@ -913,7 +913,7 @@ DWORD rm_shutdown(struct rm_session *s, ULONG flags, RM_WRITE_STATUS_CALLBACK cb
     DWORD err, err2;
 
     memset(&c, 0, sizeof(c));
-    rm_session_lock_long(s);
+    if ((err = rm_session_lock_long(s))) return err;
     rm_operation_begin(s);
     c.s = s;
     c.progress.cb = cb;
@@ -933,7 +933,7 @@ DWORD rm_shutdown(struct rm_session *s, ULONG flags, RM_WRITE_STATUS_CALLBACK cb
     }
     if (c.op) op_release(c.op);
     rm_operation_end(s);
-    ReleaseSRWLockExclusive(&s->lock);
+    rm_session_unlock(s);
     return err;
 }
 
@@ -1073,10 +1073,10 @@ DWORD rm_restart(struct rm_session *s, RM_WRITE_STATUS_CALLBACK cb)
     DWORD err = ERROR_SUCCESS;
     SIZE_T i, j, *seq = NULL, nseq = 0;
 
-    rm_session_lock_long(s);
+    if ((err = rm_session_lock_long(s))) return err;
     if ((err = rm_store_check(&s->store)) || (!s->shutdown_done && (err = ERROR_REQUEST_OUT_OF_SEQUENCE)))
     {
-        ReleaseSRWLockExclusive(&s->lock);
+        rm_session_unlock(s);
         return err;
     }
     rm_operation_begin(s);
@@ -1123,7 +1123,7 @@ DWORD rm_restart(struct rm_session *s, RM_WRITE_STATUS_CALLBACK cb)
     }
     if (c.op) op_release(c.op);
     rm_operation_end(s);
-    ReleaseSRWLockExclusive(&s->lock);
+    rm_session_unlock(s);
     return err;
 }
 

@@ -1049,6 +1049,42 @@ static void test_cancel_mid_wait(void **state)
     free(rec_slow);
 }
 
+/* A progress callback that calls back into the DLL on the same session (README
+ * "Choices"): no deadlock; calls that need the session get ERROR_SEM_TIMEOUT,
+ * RmCancelCurrentTask works and cancels the running call. */
+static DWORD reenter_handle;
+static DWORD reenter_list = SENTINEL, reenter_cancel = SENTINEL;
+
+static void reentering_progress(UINT percent)
+{
+    UINT needed = 0, count = 0;
+    DWORD reasons = 0;
+    (void)percent;
+    if (reenter_list != SENTINEL) return;
+    reenter_list = RmGetList(reenter_handle, &needed, &count, NULL, &reasons);
+    reenter_cancel = RmCancelCurrentTask(reenter_handle);
+}
+
+static void test_callback_reenters(void **state)
+{
+    WCHAR *rec1 = record_path(L"reenter1"), *rec2 = record_path(L"reenter2");
+    struct rmt_child *a = spawn_window(rec1, NULL), *b = spawn_window(rec2, NULL);
+    RM_UNIQUE_PROCESS procs[2] = { a->id, b->id };
+    DWORD r;
+
+    reenter_handle = start_with(procs, 2);
+    reenter_list = reenter_cancel = SENTINEL;
+    r = RmShutdown(reenter_handle, 0, reentering_progress);
+    assert_int_equal(reenter_list, ERROR_SEM_TIMEOUT);
+    assert_int_equal(reenter_cancel, ERROR_SUCCESS);
+    /* Cancelled after the first progress report, or already done by then. */
+    assert_true(r == ERROR_CANCELLED || r == ERROR_SUCCESS);
+    /* The session works afterwards. */
+    assert_int_equal(RmShutdown(reenter_handle, RmForceShutdown, NULL), ERROR_SUCCESS);
+    free(rec1);
+    free(rec2);
+}
+
 /* A worker that outlives its call (here: stuck in WM_QUERYENDSESSION to a hung
  * window when RmCancelCurrentTask ended the call) keeps the DLL mapped: an
  * installer that unloads the DLL right after does not crash when the worker
@@ -1145,6 +1181,7 @@ int main(int argc, char **argv)
         T(test_console_caller),
         T(test_events_logged_and_never_fatal),
         T(test_cancel_mid_wait),
+        T(test_callback_reenters),
         T(test_unload_with_worker_running),
         T(test_stdcall_callback),
     };
