@@ -196,12 +196,40 @@ static WCHAR *wow64_redirect(const WCHAR *full)
     return out;
 }
 
+/* Stored paths are kept without the \\?\ prefix (set_path); a long one needs it
+ * back for the file system calls of a process that is not long-path aware.
+ * Returns path itself, or a prefixed copy in *copy (caller frees), or NULL when
+ * out of memory. */
+static const WCHAR *system_form(const WCHAR *path, WCHAR **copy)
+{
+    SIZE_T len = rm_wcsnlen(path, RM_MAX_PATH_CHARS + 8), skip = 0;
+    const WCHAR *prefix = L"\\\\?\\";
+
+    *copy = NULL;
+    if (len < MAX_PATH - 12) return path;   /* 248: the limit for a directory */
+    if (path[0] == L'\\' && path[1] == L'\\')
+    {
+        if (path[2] == L'?' || path[2] == L'.') return path;   /* already a device path */
+        prefix = L"\\\\?\\UNC";                                 /* \\srv\x -> \\?\UNC\srv\x */
+        skip = 1;
+    }
+    if (!(*copy = rm_alloc((len + 9) * sizeof(WCHAR)))) return NULL;
+    memcpy(*copy, prefix, rm_wcsnlen(prefix, 8) * sizeof(WCHAR));
+    memcpy(*copy + rm_wcsnlen(prefix, 8), path + skip, (len - skip + 1) * sizeof(WCHAR));
+    return *copy;
+}
+
 /* Access 0 with every sharing mode opens even a file held exclusively; backup
  * semantics lets directories open too, so that RmGetList can report them. */
 static HANDLE open_for_identity(const WCHAR *path)
 {
-    return CreateFileW(path, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
-                       OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    WCHAR *copy;
+    const WCHAR *name = system_form(path, &copy);
+    HANDLE h = name ? CreateFileW(name, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                                  OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL)
+                    : INVALID_HANDLE_VALUE;
+    rm_free(copy);
+    return h;
 }
 
 /* Fills has_id, is_dir and id from an open handle (has_id FALSE on failure). */
@@ -528,10 +556,23 @@ static uint32_t dir_of(struct rm_resources *r, const struct rm_file *f)
 static void dir_restamp(struct rm_dir *d, const FILETIME *now)
 {
     WIN32_FILE_ATTRIBUTE_DATA data;
-    BOOL exists = GetFileAttributesExW(d->path, GetFileExInfoStandard, &data);
+    WCHAR *copy;
+    const WCHAR *name = system_form(d->path, &copy);
+    BOOL exists = name && GetFileAttributesExW(name, GetFileExInfoStandard, &data);
+    DWORD e = exists ? ERROR_SUCCESS : name ? GetLastError() : ERROR_OUTOFMEMORY;
     ULONGLONG write = 0, t = ((ULONGLONG)now->dwHighDateTime << 32) | now->dwLowDateTime;
 
+    rm_free(copy);
     if (!exists) memset(&data, 0, sizeof(data));
+    /* Only "not there" is an answer; any other failure (access denied, a network
+     * hiccup) says nothing about the entries: check the files, trust nothing. */
+    if (!exists && e != ERROR_FILE_NOT_FOUND && e != ERROR_PATH_NOT_FOUND)
+    {
+        d->changed = TRUE;
+        d->exists = TRUE;   /* so that its files are opened */
+        d->trusted = FALSE;
+        return;
+    }
     write = ((ULONGLONG)data.ftLastWriteTime.dwHighDateTime << 32) | data.ftLastWriteTime.dwLowDateTime;
     d->changed = !d->trusted || exists != d->exists ||
                  memcmp(&data.ftLastWriteTime, &d->stamp_write, sizeof(FILETIME)) ||
@@ -556,8 +597,11 @@ DWORD rm_resources_refresh(struct rm_resources *r)
      * entries of its directory, so each directory's stamp is taken first (one
      * cheap attribute query per directory) and only the files of directories
      * whose stamp moved are opened again. */
+    /* Files new to this set were identified when they were registered, before any
+     * stamp of ours: their directory is checked in full once. */
     for (i = 0; i < r->nfiles; i++)
-        if (!r->files[i].dir) r->files[i].dir = dir_of(r, &r->files[i]);
+        if (!r->files[i].dir && (r->files[i].dir = dir_of(r, &r->files[i])))
+            r->dirs[r->files[i].dir - 1].trusted = FALSE;
     GetSystemTimeAsFileTime(&now);
     for (i = 0; i < r->ndirs; i++) dir_restamp(&r->dirs[i], &now);
 
