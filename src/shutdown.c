@@ -403,15 +403,23 @@ static DWORD close_windowed(struct shutdown_ctx *c, struct target *tg, SIZE_T n)
 /* ---- console applications ------------------------------------------------------------ */
 
 static SRWLOCK console_lock = SRWLOCK_INIT;
-static volatile LONG swallow_ctrl_c;
+static volatile LONG ctrl_c_pending;   /* our own copies not delivered yet */
 static HANDLE ctrl_c_seen;
 
 /* While we are attached to a target's console to send it CTRL_C, our process
- * receives the event too: this handler keeps it from ending the installer. */
+ * receives the event too: this handler keeps it from ending the installer. It
+ * counts the events we generated and swallows that many, however late they
+ * arrive (a late one must not reach the default handler, which would exit). */
 static BOOL WINAPI swallow_handler(DWORD type)
 {
-    if (type != CTRL_C_EVENT || !swallow_ctrl_c) return FALSE;
-    SetEvent(ctrl_c_seen);
+    LONG left;
+    if (type != CTRL_C_EVENT) return FALSE;
+    do
+    {
+        left = ctrl_c_pending;
+        if (left <= 0) return FALSE;
+    } while (InterlockedCompareExchange(&ctrl_c_pending, left - 1, left) != left);
+    if (ctrl_c_seen) SetEvent(ctrl_c_seen);
     return TRUE;
 }
 
@@ -478,14 +486,14 @@ static BOOL send_ctrl_c(DWORD pid)
         away = TRUE;
         if (AttachConsole(pid))
         {
-            InterlockedExchange(&swallow_ctrl_c, 1);
-            ResetEvent(ctrl_c_seen);
+            if (ctrl_c_seen) ResetEvent(ctrl_c_seen);
+            InterlockedIncrement(&ctrl_c_pending);
             ok = GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0);
-            /* Let our own copy of the event arrive (and be swallowed) before the
-             * handler stops swallowing. */
-            if (ok) WaitForSingleObject(ctrl_c_seen, 500);
+            if (!ok) InterlockedDecrement(&ctrl_c_pending);
+            /* Give our own copy a moment to arrive while we are still attached
+             * (it is swallowed whenever it comes). */
+            else if (ctrl_c_seen) WaitForSingleObject(ctrl_c_seen, 500);
             FreeConsole();
-            InterlockedExchange(&swallow_ctrl_c, 0);
         }
         if (n > 1 && !reattach(pids, n))
             rm_trace("CTRL_C to %lu: could not attach to the caller's console again (%lu)", pid, GetLastError());
