@@ -59,7 +59,8 @@ static void kill_helper_images(void)
 static int teardown(void **state)
 {
     size_t i;
-    for (i = 0; i < ARRAYSIZE(services); i++)
+    /* Dependents (higher indexes) first. */
+    for (i = ARRAYSIZE(services); i-- > 0;)
         if (services[i][0])
         {
             rmt_service_remove(services[i]);
@@ -422,6 +423,61 @@ static void test_service_with_dependent(void **state)
     assert_non_null(p_base);
     assert_non_null(p_dep);
     assert_true(p_base < p_dep);
+    free(text);
+    free(rec);
+}
+
+/* Spec 8.4 with a diamond: A depends on R, C on both R and A. Registered R:
+ * stopped C, A, R (each before what it depends on); started R, A, C. */
+static void test_service_dependency_order(void **state)
+{
+    WCHAR *rec = record_path(L"diamond"), args[2 * MAX_PATH], deps[160];
+    const WCHAR *names[1];
+    DWORD h, pid;
+    char *text, want[3][160];
+    const char *p[3];
+    int i;
+
+    swprintf(services[0], 64, L"rmtsd-%lu-r", GetCurrentProcessId());
+    swprintf(services[1], 64, L"rmtsd-%lu-a", GetCurrentProcessId());
+    swprintf(services[3], 64, L"rmtsd-%lu-c", GetCurrentProcessId());
+    swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" service %ls", rec, services[0]);
+    assert_int_equal(rmt_service_install(services[0], NULL, args, NULL, SPAWN_TIMEOUT, &pid), ERROR_SUCCESS);
+    memset(deps, 0, sizeof(deps));
+    wcscpy(deps, services[0]);
+    swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" service %ls", rec, services[1]);
+    assert_int_equal(rmt_service_install(services[1], NULL, args, deps, SPAWN_TIMEOUT, &pid), ERROR_SUCCESS);
+    /* C: "R\0A\0\0" */
+    memset(deps, 0, sizeof(deps));
+    wcscpy(deps, services[0]);
+    wcscpy(deps + wcslen(services[0]) + 1, services[1]);
+    swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" service %ls", rec, services[3]);
+    assert_int_equal(rmt_service_install(services[3], NULL, args, deps, SPAWN_TIMEOUT, &pid), ERROR_SUCCESS);
+
+    h = rmt_start_tracked(NULL);
+    names[0] = services[0];
+    assert_int_equal(RmRegisterResources(h, 0, NULL, 0, NULL, 1, names), ERROR_SUCCESS);
+    assert_int_equal(RmShutdown(h, 0, NULL), ERROR_SUCCESS);
+    text = rmt_read_record(rec);
+    snprintf(want[0], sizeof(want[0]), "STOP %ls\n", services[3]);
+    snprintf(want[1], sizeof(want[1]), "STOP %ls\n", services[1]);
+    snprintf(want[2], sizeof(want[2]), "STOP %ls\n", services[0]);
+    for (i = 0; i < 3; i++) assert_non_null(p[i] = strstr(text, want[i]));
+    assert_true(p[0] < p[1] && p[1] < p[2]);   /* C, A, R */
+    free(text);
+
+    assert_int_equal(RmRestart(h, 0, NULL), ERROR_SUCCESS);
+    for (i = 0; i < 3; i++)
+        assert_int_equal(service_state(i == 2 ? services[3] : services[i]), SERVICE_RUNNING);
+    text = rmt_read_record(rec);
+    {
+        const char *after = strstr(text, want[2]);   /* after R's STOP */
+        snprintf(want[0], sizeof(want[0]), "STARTED %ls\n", services[0]);
+        snprintf(want[1], sizeof(want[1]), "STARTED %ls\n", services[1]);
+        snprintf(want[2], sizeof(want[2]), "STARTED %ls\n", services[3]);
+        for (i = 0; i < 3; i++) assert_non_null(p[i] = strstr(after, want[i]));
+        assert_true(p[0] < p[1] && p[1] < p[2]);   /* R, A, C */
+    }
     free(text);
     free(rec);
 }
@@ -1167,6 +1223,7 @@ int main(int argc, char **argv)
         T(test_console_ctrl_c),
         T(test_console_ignoring_ctrl_c),
         T(test_service_with_dependent),
+        T(test_service_dependency_order),
         T(test_service_that_never_stops),
         T(test_cancel_races_shutdown),
         T(test_restart_brings_back),
