@@ -87,6 +87,81 @@ static BOOL wow64_alias_registered(const struct rm_resources *r, const WCHAR *pa
     return path_registered(r, alias);
 }
 
+/* The final path components of the registered files, upcased and hashed. A
+ * module whose path is spelled otherwise than the registration (another drive
+ * letter or mount point for the same volume, a junction on the way) but has the
+ * name of a registered file is then identified by volume and file ID, like a
+ * handle, so that only such rare candidates are opened. */
+struct name_set
+{
+    uint64_t *slots;                 /* 0 = empty */
+    SIZE_T mask;
+};
+
+static uint64_t final_name_hash(const WCHAR *path, SIZE_T len)
+{
+    WCHAR name[MAX_PATH];
+    SIZE_T start = len, n;
+    uint64_t h;
+
+    while (start && path[start - 1] != L'\\' && path[start - 1] != L'/') start--;
+    n = len - start;
+    if (!n || n >= MAX_PATH) return 0;
+    memcpy(name, path + start, n * sizeof(WCHAR));
+    rm_wcsupper(name, n);
+    h = rm_hash_bytes(name, n * sizeof(WCHAR), 6);
+    return h ? h : 1;
+}
+
+static DWORD name_set_build(const struct rm_resources *r, struct name_set *s)
+{
+    SIZE_T cap = 16, i, j;
+    while (cap / 2 < r->nfiles)
+    {
+        if (cap > ((SIZE_T)-1 >> 4)) return ERROR_OUTOFMEMORY;
+        cap *= 2;
+    }
+    if (!(s->slots = rm_alloc(cap * sizeof(*s->slots)))) return ERROR_OUTOFMEMORY;
+    s->mask = cap - 1;
+    for (i = 0; i < r->nfiles; i++)
+    {
+        uint64_t h = final_name_hash(r->files[i].key, r->files[i].path_len);
+        if (!h) continue;
+        for (j = (SIZE_T)h & s->mask; s->slots[j] && s->slots[j] != h; j = (j + 1) & s->mask) {}
+        s->slots[j] = h;
+    }
+    return ERROR_SUCCESS;
+}
+
+static BOOL name_set_has(const struct name_set *s, const WCHAR *path)
+{
+    uint64_t h = final_name_hash(path, rm_wcsnlen(path, MAX_PATH));
+    SIZE_T j;
+    if (!h || !s->slots) return FALSE;
+    for (j = (SIZE_T)h & s->mask; s->slots[j]; j = (j + 1) & s->mask)
+        if (s->slots[j] == h) return TRUE;
+    return FALSE;
+}
+
+/* Opens a module file and asks whether it is one of the registered files. */
+static BOOL module_identity_registered(const struct rm_resources *r, const WCHAR *path)
+{
+    BY_HANDLE_FILE_INFORMATION info;
+    struct rm_file_id id;
+    HANDLE h = CreateFileW(path, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                           OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    BOOL ok;
+
+    if (h == INVALID_HANDLE_VALUE) return FALSE;
+    ok = GetFileInformationByHandle(h, &info);
+    CloseHandle(h);
+    if (!ok) return FALSE;
+    id.volume = info.dwVolumeSerialNumber;
+    id.index_high = info.nFileIndexHigh;
+    id.index_low = info.nFileIndexLow;
+    return rm_resources_has_id(r, &id);
+}
+
 /* Is pid a 32-bit process on 64-bit Windows? Asked once per process, lazily. */
 static BOOL process_is_wow64(DWORD pid, int *cache)
 {
@@ -102,16 +177,22 @@ static BOOL process_is_wow64(DWORD pid, int *cache)
 
 /* Adds every process that has a registered file loaded (its executable or any
  * module). Module paths are the loader's canonical full paths, matched against the
- * registered files' canonical paths. */
+ * registered files' canonical paths; a module with a registered file's name but
+ * another path is compared by identity (name_set above). */
 static DWORD find_module_users(const struct rm_resources *r, struct rm_pid_set *found, volatile LONG *cancel)
 {
     PROCESSENTRY32W pe;
+    struct name_set names = { NULL, 0 };
     HANDLE procs;
     DWORD err = ERROR_SUCCESS;
 
     if (!r->nfiles) return ERROR_SUCCESS;
+    if ((err = name_set_build(r, &names))) return err;
     if ((procs = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0)) == INVALID_HANDLE_VALUE)
+    {
+        rm_free(names.slots);
         return GetLastError();
+    }
     pe.dwSize = sizeof(pe);
     for (BOOL more = Process32FirstW(procs, &pe); more && !err; more = Process32NextW(procs, &pe))
     {
@@ -128,7 +209,8 @@ static DWORD find_module_users(const struct rm_resources *r, struct rm_pid_set *
             me.dwSize = sizeof(me);
             for (BOOL m = Module32FirstW(mods, &me); m && !hit; m = Module32NextW(mods, &me))
                 hit = path_registered(r, me.szExePath) ||
-                      (wow64_alias_registered(r, me.szExePath) && process_is_wow64(pe.th32ProcessID, &wow64));
+                      (wow64_alias_registered(r, me.szExePath) && process_is_wow64(pe.th32ProcessID, &wow64)) ||
+                      (name_set_has(&names, me.szExePath) && module_identity_registered(r, me.szExePath));
             CloseHandle(mods);
         }
         else
@@ -140,13 +222,16 @@ static DWORD find_module_users(const struct rm_resources *r, struct rm_pid_set *
             HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pe.th32ProcessID);
             if (h)
             {
-                hit = QueryFullProcessImageNameW(h, 0, image, &len) && path_registered(r, image);
+                hit = QueryFullProcessImageNameW(h, 0, image, &len) &&
+                      (path_registered(r, image) ||
+                       (name_set_has(&names, image) && module_identity_registered(r, image)));
                 CloseHandle(h);
             }
         }
         if (hit) err = rm_pid_set_add(found, pe.th32ProcessID);
     }
     CloseHandle(procs);
+    rm_free(names.slots);
     return err;
 }
 

@@ -690,6 +690,37 @@ static void test_loaded_dll(void **state)
     free(other);
 }
 
+/* Issue 3: module paths are matched by identity too. Under Wine the same file is
+ * reachable as C:\... and through the Z: drive (the Unix root): a helper that
+ * loaded the DLL through its Z: path is still found when the C: path is
+ * registered. (On Windows there is no Z: alias to test with: skipped.) */
+static void test_loaded_dll_other_spelling(void **state)
+{
+    typedef char *(CDECL *unix_name_fn)(const WCHAR *);
+    unix_name_fn unix_name = (unix_name_fn)(void *)GetProcAddress(GetModuleHandleW(L"kernel32.dll"),
+                                                                  "wine_get_unix_file_name");
+    WCHAR *dll = copy_to_temp(our_dll_path(), L"rmtest-spelled.dll"), zpath[MAX_PATH];
+    DWORD h;
+    struct rmt_child *c;
+    char *u;
+    int i;
+
+    if (!unix_name || !(u = unix_name(dll)))
+    {
+        free(dll);
+        skip();
+    }
+    swprintf(zpath, MAX_PATH, L"Z:%hs", u);
+    HeapFree(GetProcessHeap(), 0, u);
+    for (i = 0; zpath[i]; i++)
+        if (zpath[i] == L'/') zpath[i] = L'\\';
+    h = rmt_start_tracked(NULL);
+    c = spawn(FALSE, L"load \"%ls\"", zpath);
+    register_file(h, dll);
+    expect_only(h, c);
+    free(dll);
+}
+
 /* A system DLL the helper loaded, registered by its System32 path as installers do.
  * In the 32-bit test that path means SysWOW64 (the caller's file-system-redirection
  * view), which is also where the 32-bit helper's copy comes from; the 64-bit copy in
@@ -1076,6 +1107,7 @@ int main(void)
         T(test_two_spellings_listed_once),
         T(test_three_files_listed_once),
         T(test_loaded_dll),
+        T(test_loaded_dll_other_spelling),
         T(test_loaded_system_dll),
         T(test_exe_image),
         T(test_self_holds_file),
