@@ -731,11 +731,15 @@ int cmd_replace(const struct options *o)
         out_w(OUT_STDOUT, L" skipped\n");
         rc = code_for(sd);
     }
-    else if (!MoveFileExW(temp, target, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+    /* ReplaceFile keeps the old file's security descriptor and attributes; a
+     * TARGET that does not exist yet is simply renamed into place. */
+    else if (!ReplaceFileW(target, temp, NULL, REPLACEFILE_IGNORE_MERGE_ERRORS, NULL, NULL) &&
+             ((err = GetLastError()) != ERROR_FILE_NOT_FOUND ||
+              !MoveFileExW(temp, target, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)))
     {
-        err = GetLastError();
+        if (err == ERROR_FILE_NOT_FOUND) err = GetLastError();
         step_failed();
-        report_api_error(L"MoveFileEx", err);
+        report_api_error(L"ReplaceFile", err);
         rc = sd ? code_for(sd) : RMTOOL_EXIT_ERROR;
     }
     else
