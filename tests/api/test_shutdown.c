@@ -1043,6 +1043,52 @@ static void test_events_logged_and_never_fatal(void **state)
     free(trace);
 }
 
+/* Spec 5.8 ("the Functions overview also lists RmGetList"): a RmGetList slowed
+ * down by handle queries that never return (injected in the child) ends with
+ * ERROR_CANCELLED within a second of RmCancelCurrentTask. */
+static DWORD WINAPI cancel_thread(void *param);
+
+static int child_getlist_cancel(void)
+{
+    struct rmt_child holder;
+    WCHAR key[CCH_RM_SESSION_KEY + 1], *file = rmt_make_file(L"slow-list.dat"), args[MAX_PATH + 16];
+    LPCWSTR files[1] = { file };
+    struct cancel_arg arg;
+    UINT needed = 0, count = 0;
+    DWORD reasons = 0, r, h = 0;
+    HANDLE thread;
+    double done;
+    int bad = 0;
+
+    swprintf(args, ARRAYSIZE(args), L"hold \"%ls\"", file);
+    if (rmt_spawn(FALSE, args, SPAWN_TIMEOUT, &holder)) return 90;
+    bad += RmStartSession(&h, 0, key) != ERROR_SUCCESS;
+    bad += RmRegisterResources(h, 1, files, 0, NULL, 0, NULL) != ERROR_SUCCESS;
+    arg.h = h;
+    arg.delay = 500;
+    arg.result = SENTINEL;
+    thread = CreateThread(NULL, 0, cancel_thread, &arg, 0, NULL);
+    r = RmGetList(h, &needed, &count, NULL, &reasons);
+    done = rmt_now_s();
+    WaitForSingleObject(thread, 10000);
+    CloseHandle(thread);
+    printf("RmGetList returned %lu, %.3f s after the cancel\n", r, done - arg.at);
+    bad += r != ERROR_CANCELLED;
+    bad += arg.result != ERROR_SUCCESS;
+    bad += done - arg.at >= 1.0;
+    bad += RmEndSession(h) != ERROR_SUCCESS;
+    rmt_child_kill(&holder);
+    free(file);
+    return bad;
+}
+
+static void test_getlist_cancelled(void **state)
+{
+    static const WCHAR *const env[] = { L"RSTRTMGR_FAULT=HandleQuery:1+" };
+    DWORD code = run_child("--child-getlist-cancel", NULL, env, 1, 0);
+    if (code) fail_msg("child: %lu failure(s)", code);
+}
+
 /* Spec 5.8: RmCancelCurrentTask from another thread ends a running RmShutdown
  * within a second even in the middle of a wait; the session stays usable and
  * what was closed can still be restarted. */
@@ -1238,6 +1284,7 @@ int main(int argc, char **argv)
         T(test_console_caller),
         T(test_events_logged_and_never_fatal),
         T(test_cancel_mid_wait),
+        T(test_getlist_cancelled),
         T(test_callback_reenters),
         T(test_unload_with_worker_running),
         T(test_stdcall_callback),
@@ -1255,6 +1302,8 @@ int main(int argc, char **argv)
         swprintf(log, MAX_PATH, L"%hs", argv[2]);
         failed = child_console_caller(log);
     }
+    else if (argc > 1 && !strcmp(argv[1], "--child-getlist-cancel"))
+        failed = child_getlist_cancel();
     else if (argc > 1 && !strcmp(argv[1], "--child-events"))
         failed = child_events();
     else if (argc > 1 && !strcmp(argv[1], CHILD_SWITCH))
