@@ -350,7 +350,7 @@ DWORD rm_discover(struct rm_session *s, struct rm_app_list *out)
             return ERROR_ACCESS_DENIED;
         }
 
-    if ((err = rm_handles_find_users(r, &users, &s->cancel))) goto done;
+    if ((err = rm_handles_find_users(r, &users, &s->cancel, s->cancel_event))) goto done;
     if ((err = find_module_users(r, &users, &s->cancel))) goto done;
     /* A registered process counts only while it is the same process (PID and
      * creation time): a reused PID is somebody else. */
@@ -381,7 +381,12 @@ DWORD rm_get_list(struct rm_session *s, UINT *needed, UINT *count, RM_PROCESS_IN
     DWORD err;
     SIZE_T i;
 
-    if ((err = rm_session_lock_long(s))) return err;
+    rm_operation_announce(s);
+    if ((err = rm_session_lock_long(s)))
+    {
+        rm_operation_withdraw(s);
+        return err;
+    }
     rm_operation_begin(s);
     if (!(err = rm_store_sync(&s->store, &s->res)) && !(err = rm_discover(s, &list)))
     {

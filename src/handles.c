@@ -155,7 +155,7 @@ static DWORD WINAPI scan_worker(void *arg)
 
 /* Runs workers over todo[] until done, skipping handles a worker gets stuck on. */
 static DWORD run_scan(const RM_HANDLE_ENTRY_EX **todo, SIZE_T count, const struct rm_resources *wanted,
-                      struct rm_pid_set *found, volatile LONG *cancel)
+                      struct rm_pid_set *found, volatile LONG *cancel, HANDLE cancel_event)
 {
     LONG start = 0, last;
     int stuck = 0;
@@ -187,7 +187,8 @@ static DWORD run_scan(const RM_HANDLE_ENTRY_EX **todo, SIZE_T count, const struc
         last = -1;
         for (;;)
         {
-            DWORD w = WaitForSingleObject(sc->done, RM_HANDLE_STALL_MS);
+            HANDLE wait[2] = { sc->done, cancel_event };
+            DWORD w = WaitForMultipleObjects(cancel_event ? 2 : 1, wait, FALSE, RM_HANDLE_STALL_MS);
             LONG now = sc->next;
             if (w == WAIT_OBJECT_0) { start = (LONG)count; break; }
             if (*cancel) { err = ERROR_CANCELLED; break; }
@@ -278,7 +279,8 @@ static DWORD fast_query(const struct rm_file *f, struct rm_pid_set *found)
 
 /* ---- entry point -------------------------------------------------------------------- */
 
-DWORD rm_handles_find_users(const struct rm_resources *r, struct rm_pid_set *found, volatile LONG *cancel)
+DWORD rm_handles_find_users(const struct rm_resources *r, struct rm_pid_set *found, volatile LONG *cancel,
+                            HANDLE cancel_event)
 {
     static INIT_ONCE once = INIT_ONCE_STATIC_INIT;
     RM_HANDLE_INFO_EX *info = NULL;
@@ -333,7 +335,7 @@ DWORD rm_handles_find_users(const struct rm_resources *r, struct rm_pid_set *fou
     for (i = 0; i < info->NumberOfHandles; i++)
         if (info->Handles[i].ObjectTypeIndex == file_type_index && info->Handles[i].UniqueProcessId)
             todo[n++] = &info->Handles[i];
-    err = run_scan(todo, n, r, found, cancel);
+    err = run_scan(todo, n, r, found, cancel, cancel_event);
 
 done:
     rm_free(todo);

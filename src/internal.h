@@ -260,9 +260,11 @@ BOOL  rm_pid_set_has(const struct rm_pid_set *s, DWORD pid);
 DWORD rm_pid_set_add(struct rm_pid_set *s, DWORD pid);
 void  rm_pid_set_free(struct rm_pid_set *s);
 
-/* handles.c: adds to found every process with an open handle to a registered file. */
+/* handles.c: adds to found every process with an open handle to a registered file.
+ * Stops with ERROR_CANCELLED when *cancel is set (cancel_event, if not NULL, is
+ * set at the same time and ends a wait at once). */
 DWORD rm_handles_find_users(const struct rm_resources *r, struct rm_pid_set *found,
-                            volatile LONG *cancel);
+                            volatile LONG *cancel, HANDLE cancel_event);
 
 /* ======================================================================== */
 /*  The per-user session store (store.c)                                     */
@@ -366,6 +368,8 @@ struct rm_session
     volatile DWORD lock_owner;       /* thread holding lock, 0 if none */
     HANDLE cancel_event;             /* the running operation's; a new one each time */
     SRWLOCK cancel_lock;             /* orders begin/end/cancel (zeroed = initialised) */
+    LONG entering;                   /* cancellable calls waiting to begin */
+    BOOL cancel_early;               /* a cancel came while one was waiting */
     FILETIME opened;                 /* UTC time this process opened the handle */
     BOOL shutdown_done;              /* RmShutdown ran: RmRestart is in sequence */
     struct rm_app_list history;      /* what RmShutdown acted on, with status */
@@ -464,8 +468,13 @@ void  rm_cancel_request(struct rm_session *s);
 /* Logs event 10005 when the reboot reasons become non-zero (spec U10), in
  * RmGetList or RmShutdown; s->lock held. */
 void  rm_note_reboot(struct rm_session *s, const struct rm_app_list *list);
-/* Marks a cancellable operation running / finished (s->lock held). */
+/* A cancellable call announces itself before it waits for the session lock, so
+ * that a cancel arriving meanwhile is not lost (rm_operation_begin takes it up). */
+void  rm_operation_announce(struct rm_session *s);
+/* Marks a cancellable operation running / finished (s->lock held); begin ends the
+ * announcement (or the caller calls rm_operation_withdraw if it gives up first). */
 void  rm_operation_begin(struct rm_session *s);
+void  rm_operation_withdraw(struct rm_session *s);
 void  rm_operation_end(struct rm_session *s);
 
 #endif /* RSTRTMGR_INTERNAL_H */

@@ -921,7 +921,12 @@ DWORD rm_shutdown(struct rm_session *s, ULONG flags, RM_WRITE_STATUS_CALLBACK cb
     DWORD err, err2;
 
     memset(&c, 0, sizeof(c));
-    if ((err = rm_session_lock_long(s))) return err;
+    rm_operation_announce(s);
+    if ((err = rm_session_lock_long(s)))
+    {
+        rm_operation_withdraw(s);
+        return err;
+    }
     rm_operation_begin(s);
     c.s = s;
     c.progress.cb = cb;
@@ -1081,10 +1086,16 @@ DWORD rm_restart(struct rm_session *s, RM_WRITE_STATUS_CALLBACK cb)
     DWORD err = ERROR_SUCCESS;
     SIZE_T i, j, *seq = NULL, nseq = 0;
 
-    if ((err = rm_session_lock_long(s))) return err;
+    rm_operation_announce(s);
+    if ((err = rm_session_lock_long(s)))
+    {
+        rm_operation_withdraw(s);
+        return err;
+    }
     if ((err = rm_store_check(&s->store)) || (!s->shutdown_done && (err = ERROR_REQUEST_OUT_OF_SEQUENCE)))
     {
         rm_session_unlock(s);
+        rm_operation_withdraw(s);
         return err;
     }
     rm_operation_begin(s);
@@ -1140,13 +1151,33 @@ DWORD rm_restart(struct rm_session *s, RM_WRITE_STATUS_CALLBACK cb)
 /* Each operation gets an event of its own: workers of an earlier, cancelled one
  * may still be waiting on theirs (a duplicate held by their op), and must keep
  * seeing it set; resetting a shared event would revive them. */
+void rm_operation_announce(struct rm_session *s)
+{
+    AcquireSRWLockExclusive(&s->cancel_lock);
+    s->entering++;
+    ReleaseSRWLockExclusive(&s->cancel_lock);
+}
+
+void rm_operation_withdraw(struct rm_session *s)
+{
+    AcquireSRWLockExclusive(&s->cancel_lock);
+    if (s->entering > 0 && !--s->entering) s->cancel_early = FALSE;
+    ReleaseSRWLockExclusive(&s->cancel_lock);
+}
+
 void rm_operation_begin(struct rm_session *s)
 {
     HANDLE fresh = CreateEventW(NULL, TRUE, FALSE, NULL);
+    BOOL early;
+
     AcquireSRWLockExclusive(&s->cancel_lock);
     if (s->cancel_event) CloseHandle(s->cancel_event);
     s->cancel_event = fresh;
-    InterlockedExchange(&s->cancel, 0);
+    /* A cancel that came while this call waited for its turn applies to it. */
+    early = s->cancel_early;
+    if (s->entering > 0 && !--s->entering) s->cancel_early = FALSE;
+    InterlockedExchange(&s->cancel, early);
+    if (early && fresh) SetEvent(fresh);
     InterlockedExchange(&s->busy, 1);
     ReleaseSRWLockExclusive(&s->cancel_lock);
 }
@@ -1167,5 +1198,6 @@ void rm_cancel_request(struct rm_session *s)
         InterlockedExchange(&s->cancel, 1);
         if (s->cancel_event) SetEvent(s->cancel_event);
     }
+    else if (s->entering) s->cancel_early = TRUE;   /* for the call about to begin */
     ReleaseSRWLockExclusive(&s->cancel_lock);
 }

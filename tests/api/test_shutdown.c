@@ -26,6 +26,8 @@
 #define SPAWN_TIMEOUT 15000
 #define BACK_TIMEOUT 15000      /* for a restarted application to show up */
 #define CHILD_SWITCH "--child-fallback-off"
+static LSTATUS set_hung_timeout(const WCHAR *value, WCHAR *old, DWORD cb_old);
+#define PREFIX_HUNG_TIMEOUT L"2000"   /* what tools/wine-prefix sets */
 
 /* ---- helpers ----------------------------------------------------------------- */
 
@@ -59,6 +61,8 @@ static void kill_helper_images(void)
 static int teardown(void **state)
 {
     size_t i;
+    /* Whatever a failed test left, the prefix's value comes back. */
+    set_hung_timeout(PREFIX_HUNG_TIMEOUT, NULL, 0);
     /* Dependents (higher indexes) first. */
     for (i = ARRAYSIZE(services); i-- > 0;)
         if (services[i][0])
@@ -216,7 +220,8 @@ static void assert_progress_ok(void)
 
 /* ---- tests ------------------------------------------------------------------------ */
 
-struct cancel_arg { DWORD h, delay; double at; DWORD result; };
+/* delay ms, or, when wait_for is set, until that line is in the record wait_rec. */
+struct cancel_arg { DWORD h, delay; double at; DWORD result; const WCHAR *wait_rec; const char *wait_for; };
 static DWORD WINAPI cancel_thread(void *param);
 
 static void test_our_dll(void **state) { rmt_assert_our_dll(); }
@@ -532,6 +537,7 @@ static void test_cancel_races_shutdown(void **state)
         struct cancel_arg arg;
         HANDLE thread;
 
+        memset(&arg, 0, sizeof(arg));
         arg.h = h;
         arg.delay = (DWORD)(rand() % 250);
         arg.result = SENTINEL;
@@ -936,6 +942,7 @@ static int child_console_caller(const WCHAR *log_path)
 
     /* Alone in the console: no polite CTRL_C, force works. */
     rmt_child_kill(&sharer);
+    for (n = 0; n < 100 && GetConsoleProcessList(list, ARRAYSIZE(list)) != 1; n++) Sleep(50);
     CHECK(GetConsoleProcessList(list, ARRAYSIZE(list)) == 1);
     CHECK(rmt_spawn_ex(FALSE, L"console", CREATE_NEW_CONSOLE, TRUE, SPAWN_TIMEOUT, &app2) == ERROR_SUCCESS);
     CHECK(RmStartSession(&h, 0, key) == ERROR_SUCCESS);
@@ -1048,7 +1055,7 @@ static void test_events_logged_and_never_fatal(void **state)
  * ERROR_CANCELLED within a second of RmCancelCurrentTask. */
 static DWORD WINAPI cancel_thread(void *param);
 
-static int child_getlist_cancel(void)
+static int child_getlist_cancel(const WCHAR *log_path)
 {
     struct rmt_child holder;
     WCHAR key[CCH_RM_SESSION_KEY + 1], *file = rmt_make_file(L"slow-list.dat"), args[MAX_PATH + 16];
@@ -1059,11 +1066,15 @@ static int child_getlist_cancel(void)
     HANDLE thread;
     double done;
     int bad = 0;
+    FILE *log = _wfopen(log_path, L"w");
+
+    if (!log) return 99;
 
     swprintf(args, ARRAYSIZE(args), L"hold \"%ls\"", file);
     if (rmt_spawn(FALSE, args, SPAWN_TIMEOUT, &holder)) return 90;
     bad += RmStartSession(&h, 0, key) != ERROR_SUCCESS;
     bad += RmRegisterResources(h, 1, files, 0, NULL, 0, NULL) != ERROR_SUCCESS;
+    memset(&arg, 0, sizeof(arg));
     arg.h = h;
     arg.delay = 500;
     arg.result = SENTINEL;
@@ -1072,20 +1083,28 @@ static int child_getlist_cancel(void)
     done = rmt_now_s();
     WaitForSingleObject(thread, 10000);
     CloseHandle(thread);
-    printf("RmGetList returned %lu, %.3f s after the cancel\n", r, done - arg.at);
+    fprintf(log, "RmGetList returned %lu, %.3f s after the cancel (cancel result %lu)\n", r, done - arg.at,
+            arg.result);
     bad += r != ERROR_CANCELLED;
     bad += arg.result != ERROR_SUCCESS;
     bad += done - arg.at >= 1.0;
     bad += RmEndSession(h) != ERROR_SUCCESS;
     rmt_child_kill(&holder);
     free(file);
+    fprintf(log, "%d failure(s)\n", bad);
+    fclose(log);
     return bad;
 }
 
 static void test_getlist_cancelled(void **state)
 {
     static const WCHAR *const env[] = { L"RSTRTMGR_FAULT=HandleQuery:1+" };
-    DWORD code = run_child("--child-getlist-cancel", NULL, env, 1, 0);
+    WCHAR *log = rmt_path(L"getlist-cancel.log");
+    DWORD code = run_child("--child-getlist-cancel", log, env, 1, 0);
+    char *text = rmt_read_record(log);
+    print_message("%s", text);
+    free(text);
+    free(log);
     if (code) fail_msg("child: %lu failure(s)", code);
 }
 
@@ -1095,7 +1114,8 @@ static void test_getlist_cancelled(void **state)
 static DWORD WINAPI cancel_thread(void *param)
 {
     struct cancel_arg *a = param;
-    Sleep(a->delay);
+    if (a->wait_for) rmt_wait_record(a->wait_rec, a->wait_for, 20000);
+    else Sleep(a->delay);
     a->at = rmt_now_s();
     a->result = RmCancelCurrentTask(a->h);
     return 0;
@@ -1115,7 +1135,7 @@ static LSTATUS set_hung_timeout(const WCHAR *value, WCHAR *old, DWORD cb_old)
 
 static void test_cancel_mid_wait(void **state)
 {
-    WCHAR *rec_slow = record_path(L"slow"), old[32] = L"2000";
+    WCHAR *rec_slow = record_path(L"slow"), old[32] = PREFIX_HUNG_TIMEOUT;
     struct rmt_child *slow;
     struct cancel_arg arg;
     HANDLE thread;
@@ -1126,16 +1146,19 @@ static void test_cancel_mid_wait(void **state)
     assert_int_equal(set_hung_timeout(L"30000", old, sizeof(old) - sizeof(WCHAR)), ERROR_SUCCESS);
     slow = spawn_window(rec_slow, L"--close-delay 20000");
     h = start_with(&slow->id, 1);
+    memset(&arg, 0, sizeof(arg));
     arg.h = h;
-    arg.delay = 1500;
     arg.result = SENTINEL;
+    /* Cancel once the application is closing: the call is then mid-wait. */
+    arg.wait_rec = rec_slow;
+    arg.wait_for = "ENDSESSION wparam=1";
     thread = CreateThread(NULL, 0, cancel_thread, &arg, 0, NULL);
     assert_non_null(thread);
     r = RmShutdown(h, 0, NULL);
     done = rmt_now_s();
-    WaitForSingleObject(thread, 10000);
+    WaitForSingleObject(thread, 30000);
     CloseHandle(thread);
-    set_hung_timeout(old[0] ? old : L"2000", NULL, 0);
+    set_hung_timeout(PREFIX_HUNG_TIMEOUT, NULL, 0);
 
     assert_int_equal(arg.result, ERROR_SUCCESS);
     assert_int_equal(r, ERROR_CANCELLED);
@@ -1302,8 +1325,12 @@ int main(int argc, char **argv)
         swprintf(log, MAX_PATH, L"%hs", argv[2]);
         failed = child_console_caller(log);
     }
-    else if (argc > 1 && !strcmp(argv[1], "--child-getlist-cancel"))
-        failed = child_getlist_cancel();
+    else if (argc > 2 && !strcmp(argv[1], "--child-getlist-cancel"))
+    {
+        WCHAR log[MAX_PATH];
+        swprintf(log, MAX_PATH, L"%hs", argv[2]);
+        failed = child_getlist_cancel(log);
+    }
     else if (argc > 1 && !strcmp(argv[1], "--child-events"))
         failed = child_events();
     else if (argc > 1 && !strcmp(argv[1], CHILD_SWITCH))

@@ -593,8 +593,9 @@ static void WINAPI svc_main(DWORD argc, LPWSTR *argv)
             return;
         }
     }
-    svc_report(SERVICE_RUNNING, 0, 0);
+    /* Recorded before the SCM hears "running", so whoever waited for that finds it. */
     record("STARTED %ls", svc_name);
+    svc_report(SERVICE_RUNNING, 0, 0);
     WaitForSingleObject(svc_stop_event, INFINITE);
     if (file != INVALID_HANDLE_VALUE) CloseHandle(file);
     record("EXIT");
