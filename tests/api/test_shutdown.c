@@ -378,24 +378,35 @@ static DWORD service_state(const WCHAR *name)
     return state;
 }
 
+/* Installs and starts services[slot] ("rmtsd-<pid>-<suffix>"), a helper service
+ * that writes to rec; deps is a double-NUL list or NULL, extra more role words.
+ * Returns its PID; teardown removes it. */
+static DWORD install_service(int slot, const WCHAR *suffix, const WCHAR *rec, const WCHAR *deps,
+                             const WCHAR *extra)
+{
+    WCHAR args[2 * MAX_PATH];
+    DWORD pid = 0;
+
+    swprintf(services[slot], 64, L"rmtsd-%lu-%ls", GetCurrentProcessId(), suffix);
+    swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" service %ls%ls", rec, services[slot], extra ? extra : L"");
+    assert_int_equal(rmt_service_install(services[slot], NULL, args, deps, SPAWN_TIMEOUT, &pid), ERROR_SUCCESS);
+    return pid;
+}
+
 /* Spec 8.4 and 5.7: a registered service is stopped with its running dependent,
  * the dependent first; RmRestart starts them again, the base first. */
 static void test_service_with_dependent(void **state)
 {
-    WCHAR *rec = record_path(L"services"), args[2 * MAX_PATH], deps[80];
+    WCHAR *rec = record_path(L"services"), deps[80];
     const WCHAR *names[1];
     DWORD h, pid_base = 0, pid_dep = 0;
     char *text, want[160];
     const char *p_dep, *p_base;
 
-    swprintf(services[0], 64, L"rmtsd-%lu-base", GetCurrentProcessId());
-    swprintf(services[1], 64, L"rmtsd-%lu-dep", GetCurrentProcessId());
-    swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" service %ls", rec, services[0]);
-    assert_int_equal(rmt_service_install(services[0], NULL, args, NULL, SPAWN_TIMEOUT, &pid_base), ERROR_SUCCESS);
+    pid_base = install_service(0, L"base", rec, NULL, NULL);
     memset(deps, 0, sizeof(deps));
     wcscpy(deps, services[0]);
-    swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" service %ls", rec, services[1]);
-    assert_int_equal(rmt_service_install(services[1], NULL, args, deps, SPAWN_TIMEOUT, &pid_dep), ERROR_SUCCESS);
+    pid_dep = install_service(1, L"dep", rec, deps, NULL);
 
     h = rmt_start_tracked(NULL);
     names[0] = services[0];
@@ -436,28 +447,20 @@ static void test_service_with_dependent(void **state)
  * stopped C, A, R (each before what it depends on); started R, A, C. */
 static void test_service_dependency_order(void **state)
 {
-    WCHAR *rec = record_path(L"diamond"), args[2 * MAX_PATH], deps[160];
+    WCHAR *rec = record_path(L"diamond"), deps[160];
     const WCHAR *names[1];
-    DWORD h, pid;
+    DWORD h;
     char *text, want[3][160];
     const char *p[3];
     int i;
 
-    swprintf(services[0], 64, L"rmtsd-%lu-r", GetCurrentProcessId());
-    swprintf(services[1], 64, L"rmtsd-%lu-a", GetCurrentProcessId());
-    swprintf(services[3], 64, L"rmtsd-%lu-c", GetCurrentProcessId());
-    swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" service %ls", rec, services[0]);
-    assert_int_equal(rmt_service_install(services[0], NULL, args, NULL, SPAWN_TIMEOUT, &pid), ERROR_SUCCESS);
+    install_service(0, L"r", rec, NULL, NULL);
     memset(deps, 0, sizeof(deps));
     wcscpy(deps, services[0]);
-    swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" service %ls", rec, services[1]);
-    assert_int_equal(rmt_service_install(services[1], NULL, args, deps, SPAWN_TIMEOUT, &pid), ERROR_SUCCESS);
+    install_service(1, L"a", rec, deps, NULL);
     /* C: "R\0A\0\0" */
-    memset(deps, 0, sizeof(deps));
-    wcscpy(deps, services[0]);
     wcscpy(deps + wcslen(services[0]) + 1, services[1]);
-    swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" service %ls", rec, services[3]);
-    assert_int_equal(rmt_service_install(services[3], NULL, args, deps, SPAWN_TIMEOUT, &pid), ERROR_SUCCESS);
+    install_service(3, L"c", rec, deps, NULL);
 
     h = rmt_start_tracked(NULL);
     names[0] = services[0];
@@ -492,15 +495,13 @@ static void test_service_dependency_order(void **state)
  * process is ended. */
 static void test_service_that_never_stops(void **state)
 {
-    WCHAR *rec = record_path(L"stuck-service"), args[2 * MAX_PATH];
+    WCHAR *rec = record_path(L"stuck-service");
     const WCHAR *names[1];
     DWORD h, pid = 0;
     HANDLE process;
     double t0, spent;
 
-    swprintf(services[2], 64, L"rmtsd-%lu-stuck", GetCurrentProcessId());
-    swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" service %ls --ignore-stop", rec, services[2]);
-    assert_int_equal(rmt_service_install(services[2], NULL, args, NULL, SPAWN_TIMEOUT, &pid), ERROR_SUCCESS);
+    pid = install_service(2, L"stuck", rec, NULL, L" --ignore-stop");
     process = OpenProcess(SYNCHRONIZE, FALSE, pid);
     assert_non_null(process);
     h = rmt_start_tracked(NULL);
