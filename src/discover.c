@@ -146,20 +146,8 @@ static BOOL name_set_has(const struct name_set *s, const WCHAR *path)
 /* Opens a module file and asks whether it is one of the registered files. */
 static BOOL module_identity_registered(const struct rm_resources *r, const WCHAR *path)
 {
-    BY_HANDLE_FILE_INFORMATION info;
     struct rm_file_id id;
-    HANDLE h = CreateFileW(path, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
-                           OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
-    BOOL ok;
-
-    if (h == INVALID_HANDLE_VALUE) return FALSE;
-    ok = GetFileInformationByHandle(h, &info);
-    CloseHandle(h);
-    if (!ok) return FALSE;
-    id.volume = info.dwVolumeSerialNumber;
-    id.index_high = info.nFileIndexHigh;
-    id.index_low = info.nFileIndexLow;
-    return rm_resources_has_id(r, &id);
+    return rm_path_identity(path, &id) && rm_resources_has_id(r, &id);
 }
 
 /* Is pid a 32-bit process on 64-bit Windows? Asked once per process, lazily. */
@@ -293,7 +281,7 @@ static DWORD add_service(struct rm_app_list *l, const ENUM_SERVICE_STATUS_PROCES
 }
 
 /* A registered service and the running services that depend on it. */
-static DWORD add_service_tree(struct rm_app_list *l, const struct rm_services *svcs, const WCHAR *name)
+static DWORD add_service_tree(struct rm_app_list *l, struct rm_services *svcs, const WCHAR *name)
 {
     const ENUM_SERVICE_STATUS_PROCESSW *svc = rm_services_find(svcs, name);
     const WCHAR **deps;
@@ -309,7 +297,7 @@ static DWORD add_service_tree(struct rm_app_list *l, const struct rm_services *s
 }
 
 /* A process that uses a registered resource: per hosted service, or itself. */
-static DWORD add_user(struct rm_app_list *l, const struct rm_services *svcs, const struct rm_window_map *wins,
+static DWORD add_user(struct rm_app_list *l, struct rm_services *svcs, const struct rm_window_map *wins,
                       DWORD pid)
 {
     RM_PROCESS_INFO info;

@@ -157,9 +157,7 @@ void rm_filters_free(struct rm_filters *fl)
 
 RM_FILTER_ACTION rm_filters_match(const struct rm_filters *fl, const RM_PROCESS_INFO *info, const WCHAR *image)
 {
-    WCHAR key[MAX_PATH + 1];
-    SIZE_T i, n = 0;
-    BOOL have_key = FALSE;
+    SIZE_T i;
 
     for (i = 0; i < fl->count; i++)
     {
@@ -173,17 +171,8 @@ RM_FILTER_ACTION rm_filters_match(const struct rm_filters *fl, const RM_PROCESS_
             if (info->strServiceShortName[0] && !rm_wcsicmp(f->name, info->strServiceShortName)) return f->action;
             break;
         case RmFilterTriggerFile:
-            if (!have_key)
-            {
-                /* The executable's path in comparison form, as filter keys are. */
-                n = rm_wcsnlen(image, MAX_PATH);
-                if (n > MAX_PATH) n = MAX_PATH;
-                memcpy(key, image, n * sizeof(WCHAR));
-                key[n] = 0;
-                rm_wcsupper(key, n);
-                have_key = TRUE;
-            }
-            if (n && !rm_wcsicmp(f->key, key)) return f->action;
+            /* The key is the canonical full path, as the executable's path is. */
+            if (image[0] && !rm_wcsicmp(f->key, image)) return f->action;
             break;
         default:
             break;

@@ -243,6 +243,9 @@ DWORD rm_resources_add_svc(struct rm_resources *r, WCHAR *name, BOOL *added);
  * spelling. Takes a NUL-terminated path of len characters. */
 DWORD rm_file_from_path(const WCHAR *path, SIZE_T len, struct rm_file *f);
 void  rm_file_clear(struct rm_file *f);
+/* The identity (volume serial number and file index) of whatever path names now;
+ * FALSE when it cannot be opened. */
+BOOL  rm_path_identity(const WCHAR *path, struct rm_file_id *id);
 /* Resolves registered files that did not exist before and may now. */
 DWORD rm_resources_refresh(struct rm_resources *r);
 /* TRUE when r holds a file with this identity. */
@@ -406,6 +409,7 @@ struct rm_services                   /* running Win32 services, one snapshot */
     BYTE *buffer;
     ENUM_SERVICE_STATUS_PROCESSW *items;
     SIZE_T count;
+    WCHAR **deps;                    /* what items[i] depends on; read once, on first need */
 };
 DWORD rm_services_snapshot(struct rm_services *s);
 /* The services name depends on, as a double-NUL list (caller frees), or NULL. */
@@ -415,7 +419,7 @@ BOOL  rm_multi_sz_has(const WCHAR *list, const WCHAR *name);
 void  rm_services_free(struct rm_services *s);
 const ENUM_SERVICE_STATUS_PROCESSW *rm_services_find(const struct rm_services *s, const WCHAR *name);
 /* Running services that depend on name, directly or not (names point into s). */
-DWORD rm_services_dependents(const struct rm_services *s, const WCHAR *name, const WCHAR ***out,
+DWORD rm_services_dependents(struct rm_services *s, const WCHAR *name, const WCHAR ***out,
                              SIZE_T *count);
 BOOL  rm_service_is_critical(const WCHAR *name);
 

@@ -245,6 +245,19 @@ static void identify(HANDLE h, struct rm_file *f)
     f->id.index_low = info.nFileIndexLow;
 }
 
+BOOL rm_path_identity(const WCHAR *path, struct rm_file_id *id)
+{
+    struct rm_file f;
+    HANDLE h = open_for_identity(path);
+
+    if (h == INVALID_HANDLE_VALUE) return FALSE;
+    memset(&f, 0, sizeof(f));
+    identify(h, &f);
+    CloseHandle(h);
+    *id = f.id;
+    return f.has_id;
+}
+
 DWORD rm_file_from_path(const WCHAR *path, SIZE_T len, struct rm_file *f)
 {
     WCHAR stack_buf[MAX_PATH], *full = stack_buf, *final = NULL;

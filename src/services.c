@@ -7,6 +7,9 @@
 
 void rm_services_free(struct rm_services *s)
 {
+    SIZE_T i;
+    for (i = 0; s->deps && i < s->count; i++) rm_free(s->deps[i]);
+    rm_free(s->deps);
     rm_free(s->buffer);
     if (s->scm) CloseServiceHandle(s->scm);
     memset(s, 0, sizeof(*s));
@@ -110,7 +113,7 @@ BOOL rm_multi_sz_has(const WCHAR *list, const WCHAR *name)
     return FALSE;
 }
 
-DWORD rm_services_dependents(const struct rm_services *s, const WCHAR *name, const WCHAR ***out,
+DWORD rm_services_dependents(struct rm_services *s, const WCHAR *name, const WCHAR ***out,
                              SIZE_T *count)
 {
     const WCHAR **list = NULL;
@@ -121,9 +124,14 @@ DWORD rm_services_dependents(const struct rm_services *s, const WCHAR *name, con
     *out = NULL;
     *count = 0;
     if (!s->scm || !s->count) return ERROR_SUCCESS;
-    /* What each running service depends on, read once. */
-    if (!(deps = rm_alloc(s->count * sizeof(*deps)))) return ERROR_OUTOFMEMORY;
-    for (i = 0; i < s->count; i++) deps[i] = rm_service_dependencies(s->scm, s->items[i].lpServiceName);
+    /* What each running service depends on: asked of the SCM once per snapshot,
+     * however many registered or hosting services look for their dependents. */
+    if (!s->deps)
+    {
+        if (!(s->deps = rm_alloc(s->count * sizeof(*s->deps)))) return ERROR_OUTOFMEMORY;
+        for (i = 0; i < s->count; i++) s->deps[i] = rm_service_dependencies(s->scm, s->items[i].lpServiceName);
+    }
+    deps = s->deps;
 
     /* Breadth first from name: every running service that depends on something
      * already in the list joins it, once. list[0] is name itself. */
@@ -138,8 +146,6 @@ DWORD rm_services_dependents(const struct rm_services *s, const WCHAR *name, con
             if (!(err = rm_grow((void **)&list, &cap, n + 1, sizeof(*list))))
                 list[n++] = s->items[i].lpServiceName;   /* points into the snapshot */
         }
-    for (i = 0; i < s->count; i++) rm_free(deps[i]);
-    rm_free(deps);
     if (err) { rm_free(list); return err; }
     memmove(list, list + 1, (n - 1) * sizeof(*list));
     *out = list;

@@ -51,6 +51,13 @@ static DWORD read_timeout(HKEY root, const WCHAR *path, const WCHAR *name, DWORD
     return v ? v : fallback;
 }
 
+/* How long a service is given to stop or start (spec U16). */
+static DWORD service_timeout(void)
+{
+    return read_timeout(HKEY_LOCAL_MACHINE, L"System\\CurrentControlSet\\Control", L"WaitToKillServiceTimeout",
+                        DEFAULT_SVC_TIMEOUT);
+}
+
 /* ---- progress ---------------------------------------------------------------------------- */
 
 /* Calls the progress callback. The SDK declares it without a calling convention
@@ -134,7 +141,7 @@ struct task                          /* one GUI application on a worker thread *
     HANDLE finished;                 /* set by the worker when done */
     BOOL was_hung;                   /* close phase: did not answer the query */
     /* results, read after finished: */
-    BOOL refused, hung, no_windows, closed, terminated;
+    BOOL refused, hung, no_windows, closed;
 };
 
 static void task_release(struct task *t)
@@ -215,7 +222,7 @@ static DWORD WINAPI gui_worker(void *arg)
             WaitForSingleObject(t->process, 0) == WAIT_TIMEOUT)
         {
             TerminateProcess(t->process, ERROR_FAIL_SHUTDOWN);
-            t->terminated = t->closed = WaitForSingleObject(t->process, 5000) == WAIT_OBJECT_0;
+            t->closed = WaitForSingleObject(t->process, 5000) == WAIT_OBJECT_0;
         }
         else if (!t->closed)
             t->closed = WaitForSingleObject(t->process, 0) == WAIT_OBJECT_0;
@@ -934,8 +941,7 @@ DWORD rm_shutdown(struct rm_session *s, ULONG flags, RM_WRITE_STATUS_CALLBACK cb
         err = ERROR_OUTOFMEMORY;
     else if (!(err = rm_store_sync(&s->store, &s->res)) && !(err = rm_discover(s, &list)))
     {
-        c.svc_timeout = read_timeout(HKEY_LOCAL_MACHINE, L"System\\CurrentControlSet\\Control",
-                                     L"WaitToKillServiceTimeout", DEFAULT_SVC_TIMEOUT);
+        c.svc_timeout = service_timeout();
         err = do_shutdown(&c, &list, flags);
         /* Whatever happened is recorded, so RmRestart can bring back what stopped
          * even after a partial failure or a cancel. */
@@ -1102,8 +1108,7 @@ DWORD rm_restart(struct rm_session *s, RM_WRITE_STATUS_CALLBACK cb)
     memset(&c, 0, sizeof(c));
     c.s = s;
     c.progress.cb = cb;
-    c.svc_timeout = read_timeout(HKEY_LOCAL_MACHINE, L"System\\CurrentControlSet\\Control",
-                                 L"WaitToKillServiceTimeout", DEFAULT_SVC_TIMEOUT);
+    c.svc_timeout = service_timeout();
     if (!(c.op = op_create(s, FALSE))) err = ERROR_OUTOFMEMORY;
 
     if (!err && !(seq = restart_sequence(s, &nseq))) err = ERROR_OUTOFMEMORY;

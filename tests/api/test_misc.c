@@ -24,6 +24,23 @@ static void test_reserve_heap(void **state)
     assert_int_equal(RmReserveHeap(0x7FFFFFFF), ERROR_SUCCESS);
 }
 
+/* RmGetList's NULL-pointer and count-without-array cases on h: 160 each, and
+ * nothing written to the outputs. */
+static void expect_getlist_bad_args(DWORD h, UINT count)
+{
+    UINT n = 0, needed = SENTINEL;
+    DWORD reasons = SENTINEL;
+
+    assert_int_equal(RmGetList(h, NULL, &n, NULL, &reasons), ERROR_BAD_ARGUMENTS);
+    assert_int_equal(RmGetList(h, &needed, NULL, NULL, &reasons), ERROR_BAD_ARGUMENTS);
+    assert_int_equal(RmGetList(h, &needed, &n, NULL, NULL), ERROR_BAD_ARGUMENTS);
+    n = count;
+    assert_int_equal(RmGetList(h, &needed, &n, NULL, &reasons), ERROR_BAD_ARGUMENTS);
+    assert_int_equal(needed, SENTINEL);
+    assert_int_equal(n, count);
+    assert_int_equal(reasons, SENTINEL);
+}
+
 /* ---- RmCancelCurrentTask ------------------------------------------------------------ */
 
 static void test_cancel_with_nothing_running(void **state)
@@ -89,8 +106,7 @@ static void test_arguments_before_handle(void **state)
 {
     static const DWORD bad_handles[] = { 12345, 0xFFFFFFFFu };
     RM_UNIQUE_PROCESS self = rmt_self();
-    UINT needed, n;
-    DWORD reasons, cb;
+    DWORD cb;
     int i;
     (void)state;
 
@@ -102,17 +118,7 @@ static void test_arguments_before_handle(void **state)
         assert_int_equal(RmRegisterResources(h, 0, NULL, 2, NULL, 0, NULL), ERROR_BAD_ARGUMENTS);
         assert_int_equal(RmRegisterResources(h, 0, NULL, 0, NULL, 3, NULL), ERROR_BAD_ARGUMENTS);
 
-        n = 0;
-        needed = SENTINEL;
-        reasons = SENTINEL;
-        assert_int_equal(RmGetList(h, NULL, &n, NULL, &reasons), ERROR_BAD_ARGUMENTS);
-        assert_int_equal(RmGetList(h, &needed, NULL, NULL, &reasons), ERROR_BAD_ARGUMENTS);
-        assert_int_equal(RmGetList(h, &needed, &n, NULL, NULL), ERROR_BAD_ARGUMENTS);
-        n = 1;
-        assert_int_equal(RmGetList(h, &needed, &n, NULL, &reasons), ERROR_BAD_ARGUMENTS);
-        assert_int_equal(needed, SENTINEL);
-        assert_int_equal(n, 1);
-        assert_int_equal(reasons, SENTINEL);
+        expect_getlist_bad_args(h, 1);
 
         assert_int_equal(RmShutdown(h, 0x2, NULL), ERROR_BAD_ARGUMENTS);
         assert_int_equal(RmRestart(h, 1, NULL), ERROR_BAD_ARGUMENTS);
@@ -141,17 +147,7 @@ static void test_bad_arguments_valid_handle(void **state)
     (void)state;
 
     h = rmt_start_tracked(key);
-    n = 0;
-    needed = SENTINEL;
-    reasons = SENTINEL;
-    assert_int_equal(RmGetList(h, NULL, &n, NULL, &reasons), ERROR_BAD_ARGUMENTS);
-    assert_int_equal(RmGetList(h, &needed, NULL, NULL, &reasons), ERROR_BAD_ARGUMENTS);
-    assert_int_equal(RmGetList(h, &needed, &n, NULL, NULL), ERROR_BAD_ARGUMENTS);
-    n = 3;
-    assert_int_equal(RmGetList(h, &needed, &n, NULL, &reasons), ERROR_BAD_ARGUMENTS);
-    assert_int_equal(needed, SENTINEL);
-    assert_int_equal(n, 3);
-    assert_int_equal(reasons, SENTINEL);
+    expect_getlist_bad_args(h, 3);
     /* And the good call works. */
     n = 0;
     assert_int_equal(RmGetList(h, &needed, &n, NULL, &reasons), ERROR_SUCCESS);
