@@ -15,6 +15,13 @@ void rmt_init(void)
     setvbuf(stderr, NULL, _IONBF, 0);
 }
 
+BOOL rmt_host_runs_x86(void)
+{
+    char v[8];
+    DWORD n = GetEnvironmentVariableA("RM_HOST_X86", v, sizeof(v));
+    return !(n > 0 && n < sizeof(v) && !lstrcmpiA(v, "no"));
+}
+
 HMODULE rmt_rstrtmgr_module(void)
 {
     HMODULE m = GetModuleHandleW(L"rstrtmgr.dll");

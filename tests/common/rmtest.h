@@ -36,6 +36,23 @@ int rmt_run_group_fault_free(const char *name, const struct CMUnitTest *tests, s
  * the heap cannot be walked. For leak checks. */
 SIZE_T rmt_heap_in_use(void);
 
+/* ---- what the machine can run ---------------------------------------------------- */
+
+/* The exit status of a test program whose every test was skipped for a reason of
+ * the machine (ctest's SKIP_RETURN_CODE for such tests). */
+#define RMT_EXIT_SKIPPED 77
+/* Why a 32-bit process cannot be tested here, as tools/check prints it. */
+#define RMT_X86_NOT_RUN "this machine cannot execute 32-bit code"
+/* FALSE when the machine cannot execute 32-bit x86 code, so no 32-bit process can
+ * start: the project's scripts probe it and pass RM_HOST_X86=no (tools/platform.sh).
+ * Unset means yes: run, and let a failure show. */
+BOOL rmt_host_runs_x86(void);
+/* For a test that needs a 32-bit process: on a machine without them, prints the
+ * reason and skips the current test (cmocka's skip: counted as skipped, not passed). */
+#define rmt_skip_without_x86() \
+    do { if (!rmt_host_runs_x86()) { print_message("SKIPPED: needs a 32-bit process: " \
+         RMT_X86_NOT_RUN "\n"); skip(); } } while (0)
+
 /* Module handle of the rstrtmgr.dll this process uses, loading it if needed. */
 HMODULE rmt_rstrtmgr_module(void);
 /* TRUE when that module is this project's DLL (version resource), FALSE when it is

@@ -35,7 +35,6 @@
 #define RMSDK_HAVE_SEEDS 0
 #endif
 
-#define SKIP_EXIT_CODE 77
 #define APP_IMAGE L"rmsdk_calc.exe"
 #define START_TIMEOUT_MS 15000
 #define PRIMARY_TIMEOUT_MS 150000
@@ -487,7 +486,7 @@ int main(void)
     {
         printf("test_sdk_samples: SKIPPED: the documentation folder with Microsoft's SDK samples "
                "(../shared/seeds) was absent at configure time, so the samples were not built\n");
-        return SKIP_EXIT_CODE;
+        return RMT_EXIT_SKIPPED;
     }
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

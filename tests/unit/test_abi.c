@@ -1,7 +1,8 @@
 /*
  * test_abi.c - the public header's ABI, checked at compile time against the sizes
- * and offsets in the specification (section 2.3). If this file compiles, the
- * layouts match; the run only reports it.
+ * and offsets in the specification (section 2.3), and the functions' prototypes
+ * with their calling convention. Built for x64 and x86: if this file compiles, the
+ * ABI matches on that architecture; the run only reports it.
  */
 #include "rmtest.h"
 
@@ -43,6 +44,28 @@ CHECK(RmStatusRestartMasked == 0x80 && RmStatusShutdownMasked == 0x40);
 CHECK(ERROR_FAIL_NOACTION_REBOOT == 350 && ERROR_FAIL_SHUTDOWN == 351);
 CHECK(ERROR_FAIL_RESTART == 352 && ERROR_MAX_SESSIONS_REACHED == 353);
 CHECK((DWORD)RM_INVALID_TS_SESSION == 0xFFFFFFFFu);
+
+/* Every function as the SDK declares it, calling convention included: on x86 a
+ * declaration without WINAPI would make callers push arguments that the DLL's
+ * stdcall code pops again (GCC keeps the convention in the function type, so a
+ * cdecl prototype is a different type here). The x86 DLL's own `ret $N` are checked
+ * against the .def by tests/check-stdcall.sh. */
+#define CHECK_PROTO(fn, ...) \
+    CHECK(__builtin_types_compatible_p(__typeof__(&fn), DWORD(WINAPI *)(__VA_ARGS__)))
+CHECK_PROTO(RmStartSession, DWORD *, DWORD, WCHAR *);
+CHECK_PROTO(RmJoinSession, DWORD *, const WCHAR *);
+CHECK_PROTO(RmEndSession, DWORD);
+CHECK_PROTO(RmRegisterResources, DWORD, UINT, LPCWSTR *, UINT, RM_UNIQUE_PROCESS *, UINT, LPCWSTR *);
+CHECK_PROTO(RmGetList, DWORD, UINT *, UINT *, RM_PROCESS_INFO *, LPDWORD);
+CHECK_PROTO(RmShutdown, DWORD, ULONG, RM_WRITE_STATUS_CALLBACK);
+CHECK_PROTO(RmRestart, DWORD, DWORD, RM_WRITE_STATUS_CALLBACK);
+CHECK_PROTO(RmCancelCurrentTask, DWORD);
+CHECK_PROTO(RmAddFilter, DWORD, LPCWSTR, RM_UNIQUE_PROCESS *, LPCWSTR, RM_FILTER_ACTION);
+CHECK_PROTO(RmRemoveFilter, DWORD, LPCWSTR, RM_UNIQUE_PROCESS *, LPCWSTR);
+CHECK_PROTO(RmGetFilterList, DWORD, PBYTE, DWORD, LPDWORD);
+CHECK_PROTO(RmReserveHeap, ULONG_PTR);
+/* The progress callback has no convention in the SDK: the compiler's default. */
+CHECK(__builtin_types_compatible_p(RM_WRITE_STATUS_CALLBACK, void (*)(UINT)));
 
 static void test_layouts_match_spec(void **state)
 {
