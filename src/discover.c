@@ -362,8 +362,8 @@ done:
     return err;
 }
 
-DWORD rm_get_list(struct rm_session *s, UINT *needed, UINT *count, RM_PROCESS_INFO *apps,
-                  DWORD *reasons)
+DWORD rm_get_list(struct rm_session *s, UINT capacity, RM_PROCESS_INFO *apps, UINT *needed,
+                  UINT *count, DWORD *reasons)
 {
     struct rm_app_list list;
     DWORD err;
@@ -388,10 +388,10 @@ DWORD rm_get_list(struct rm_session *s, UINT *needed, UINT *count, RM_PROCESS_IN
     if (list.count > UINT_MAX) { rm_app_list_free(&list); return ERROR_OUTOFMEMORY; }
     *needed = (UINT)list.count;
     *reasons = list.reboot_reasons;
-    if (*count < list.count)
+    if (capacity < list.count)
     {
-        /* Too small (or the size query): report the size, write no element, and
-         * say none were filled (spec U6). */
+        /* Too small (or the size query): write no element, and say none were
+         * filled (spec U6). */
         *count = 0;
         rm_app_list_free(&list);
         return ERROR_MORE_DATA;

@@ -50,6 +50,9 @@ DWORD WINAPI RmStartSession(DWORD *pSessionHandle, DWORD dwSessionFlags, WCHAR s
 
     rm_trace("RmStartSession(%p, 0x%lx, %p)", pSessionHandle, dwSessionFlags, strSessionKey);
     if (!pSessionHandle || !strSessionKey) RETURN(ERROR_BAD_ARGUMENTS);
+    /* The handle inside the key's 33 characters would be overwritten by the key. */
+    if (rm_overlaps(pSessionHandle, sizeof(DWORD), strSessionKey, (RM_KEY_CHARS + 1) * sizeof(WCHAR)))
+        RETURN(ERROR_BAD_ARGUMENTS);
     /* Reserved, "should be 0" (spec U4): refuse what a future version might mean. */
     if (dwSessionFlags) RETURN(ERROR_BAD_ARGUMENTS);
 
@@ -168,15 +171,36 @@ DWORD WINAPI RmGetList(DWORD dwSessionHandle, UINT *pnProcInfoNeeded, UINT *pnPr
                        RM_PROCESS_INFO rgAffectedApps[], LPDWORD lpdwRebootReasons)
 {
     struct rm_session *s;
-    DWORD err;
+    UINT capacity, needed = 0, count = 0;
+    SIZE_T bytes;
+    DWORD err, reasons = 0;
 
     rm_trace("RmGetList(%lu, %p, %p, %p, %p)", dwSessionHandle, pnProcInfoNeeded, pnProcInfo,
              rgAffectedApps, lpdwRebootReasons);
     if (!pnProcInfoNeeded || !pnProcInfo || !lpdwRebootReasons) RETURN(ERROR_BAD_ARGUMENTS);
-    if (*pnProcInfo && !rgAffectedApps) RETURN(ERROR_BAD_ARGUMENTS);
+    /* The capacity is read once, here: callers pass one variable as both counts
+     * (RmGetList(h, &n, &n, ...)), and a count written before the capacity is read
+     * would let the array overflow. */
+    capacity = *pnProcInfo;
+    if (capacity && !rgAffectedApps) RETURN(ERROR_BAD_ARGUMENTS);
+    /* A count or the reasons inside the array would be overwritten by an element. */
+    if (!rm_mul_ok(capacity, sizeof(RM_PROCESS_INFO), &bytes) ||
+        rm_overlaps(pnProcInfoNeeded, sizeof(UINT), rgAffectedApps, bytes) ||
+        rm_overlaps(pnProcInfo, sizeof(UINT), rgAffectedApps, bytes) ||
+        rm_overlaps(lpdwRebootReasons, sizeof(DWORD), rgAffectedApps, bytes))
+        RETURN(ERROR_BAD_ARGUMENTS);
     if ((err = get_session(dwSessionHandle, TRUE, &s))) RETURN(err);
-    err = rm_get_list(s, pnProcInfoNeeded, pnProcInfo, rgAffectedApps, lpdwRebootReasons);
+    err = rm_get_list(s, capacity, rgAffectedApps, &needed, &count, &reasons);
     rm_session_put(s);
+    if (!err || err == ERROR_MORE_DATA)
+    {
+        /* Written last, in this order: with one variable for both counts, the
+         * caller is left with the size it needs (and, on success, the two are equal
+         * anyway). */
+        *lpdwRebootReasons = reasons;
+        *pnProcInfo = count;
+        *pnProcInfoNeeded = needed;
+    }
     RETURN(err);
 }
 
@@ -285,6 +309,10 @@ DWORD WINAPI RmGetFilterList(DWORD dwSessionHandle, PBYTE pbFilterBuf, DWORD cbF
     /* The needed-size pointer is required (spec U9); a NULL buffer is only the size
      * query with a zero size. */
     if (!cbFilterBufNeeded || (!pbFilterBuf && cbFilterBuf)) RETURN(ERROR_BAD_ARGUMENTS);
+    /* The size inside the buffer would be overwritten by the records, or the
+     * reverse. */
+    if (rm_overlaps(cbFilterBufNeeded, sizeof(DWORD), pbFilterBuf, cbFilterBuf))
+        RETURN(ERROR_BAD_ARGUMENTS);
     if ((err = get_session(dwSessionHandle, TRUE, &s))) RETURN(err);
     if ((err = rm_session_lock(s)))
     {

@@ -46,6 +46,10 @@ void *rm_realloc(void *p, SIZE_T size);      /* keeps p on failure */
 void  rm_free(void *p);
 /* Multiplies a count by an element size; FALSE if the product overflows SIZE_T. */
 BOOL  rm_mul_ok(SIZE_T count, SIZE_T size, SIZE_T *out);
+/* TRUE when the byte ranges [a, a + na) and [b, b + nb) share a byte (NULL or empty
+ * ranges share none). Outputs that overlap a caller's buffer are refused, so that
+ * writing one can never corrupt another. */
+BOOL  rm_overlaps(const void *a, SIZE_T na, const void *b, SIZE_T nb);
 /* Grows *items (element size elem) so that it can hold need elements. */
 DWORD rm_grow(void **items, SIZE_T *cap, SIZE_T need, SIZE_T elem);
 
@@ -463,9 +467,11 @@ DWORD rm_history_merge(const struct rm_app_list *history, struct rm_app_list *li
 /* Finds everything that uses the session's registered resources, now. The caller
  * holds s->lock exclusively (the registered set is synced first). */
 DWORD rm_discover(struct rm_session *s, struct rm_app_list *out);
-/* RmGetList after argument checks. */
-DWORD rm_get_list(struct rm_session *s, UINT *needed, UINT *count, RM_PROCESS_INFO *apps,
-                  DWORD *reasons);
+/* RmGetList after argument checks: capacity is the caller's *pnProcInfo, read once.
+ * Fills apps only when everything fits; *needed, *count and *reasons are the
+ * values to hand back on ERROR_SUCCESS and ERROR_MORE_DATA. */
+DWORD rm_get_list(struct rm_session *s, UINT capacity, RM_PROCESS_INFO *apps, UINT *needed,
+                  UINT *count, DWORD *reasons);
 DWORD rm_shutdown(struct rm_session *s, ULONG flags, RM_WRITE_STATUS_CALLBACK cb);
 DWORD rm_restart(struct rm_session *s, RM_WRITE_STATUS_CALLBACK cb);
 void  rm_cancel_request(struct rm_session *s);

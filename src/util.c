@@ -31,6 +31,15 @@ BOOL rm_mul_ok(SIZE_T count, SIZE_T size, SIZE_T *out)
     return TRUE;
 }
 
+BOOL rm_overlaps(const void *a, SIZE_T na, const void *b, SIZE_T nb)
+{
+    ULONG_PTR pa = (ULONG_PTR)a, pb = (ULONG_PTR)b;
+    if (!a || !b || !na || !nb) return FALSE;
+    /* [pa, pa + na) and [pb, pb + nb) intersect; sizes are clamped at the top of
+     * the address space rather than wrapped. */
+    return pa < (pb + nb < pb ? (ULONG_PTR)-1 : pb + nb) && pb < (pa + na < pa ? (ULONG_PTR)-1 : pa + na);
+}
+
 DWORD rm_grow(void **items, SIZE_T *cap, SIZE_T need, SIZE_T elem)
 {
     SIZE_T new_cap, bytes;

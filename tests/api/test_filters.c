@@ -334,6 +334,11 @@ static void test_get_filter_list_bad_args(void **state)
     assert_int_equal(cb, SENTINEL);
     assert_int_equal(RmGetFilterList(h, NULL, 4096, &cb), ERROR_BAD_ARGUMENTS);
     assert_int_equal(cb, SENTINEL);
+    /* The size inside the buffer it sizes: the records would overwrite it (or it
+     * them). Refused, nothing written. */
+    memset(buf, 0x41, sizeof(buf));
+    assert_int_equal(RmGetFilterList(h, buf, sizeof(buf), (DWORD *)(buf + 8)), ERROR_BAD_ARGUMENTS);
+    for (i = 0; i < (int)sizeof(buf); i++) assert_int_equal(buf[i], 0x41);
     rmt_end_ok(h);
 }
 

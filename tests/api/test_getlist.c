@@ -329,6 +329,61 @@ static void test_buffer_too_small(void **state)
     free(f);
 }
 
+/* One variable passed as both counts, as some wrappers do: the capacity is what the
+ * variable held on entry, nothing is written past it, and (decided, README) the
+ * variable is left holding the size needed. */
+static void test_one_variable_for_both_counts(void **state)
+{
+    WCHAR *f = rmt_make_file(L"alias.txt");
+    RM_PROCESS_INFO info[3];
+    UINT n = 1;
+    DWORD reasons = SENTINEL, h = rmt_start_tracked(NULL);
+    struct rmt_child *a = spawn(FALSE, L"hold \"%ls\"", f);
+    struct rmt_child *b = spawn(FALSE, L"hold \"%ls\"", f);
+    register_file(h, f);
+
+    fill(info, sizeof(info));
+    assert_int_equal(RmGetList(h, &n, &n, info, &reasons), ERROR_MORE_DATA);
+    assert_int_equal(n, 2);
+    assert_int_equal(reasons, RmRebootReasonNone);
+    assert_true(untouched(info, sizeof(info)));
+
+    /* With room for both: both listed, the third element untouched. */
+    assert_int_equal(RmGetList(h, &n, &n, info, &reasons), ERROR_SUCCESS);
+    assert_int_equal(n, 2);
+    assert_non_null(rmt_find_pid(info, n, a->pid));
+    assert_non_null(rmt_find_pid(info, n, b->pid));
+    assert_true(untouched(&info[2], sizeof(info[2])));
+    free(f);
+}
+
+/* A count or the reasons inside the caller's array would be overwritten by the
+ * elements: refused before anything is written. */
+static void test_outputs_inside_the_array(void **state)
+{
+    WCHAR *f = rmt_make_file(L"overlap.txt");
+    RM_PROCESS_INFO info[3];
+    UINT needed = SENTINEL, count = 3, *in_array = (UINT *)&info[1];
+    DWORD reasons = SENTINEL, h = rmt_start_tracked(NULL);
+    spawn(FALSE, L"hold \"%ls\"", f);
+    register_file(h, f);
+
+    fill(info, sizeof(info));
+    *in_array = 3;
+    assert_int_equal(RmGetList(h, &needed, in_array, info, &reasons), ERROR_BAD_ARGUMENTS);
+    assert_int_equal(RmGetList(h, in_array, &count, info, &reasons), ERROR_BAD_ARGUMENTS);
+    assert_int_equal(RmGetList(h, &needed, &count, info, (DWORD *)in_array), ERROR_BAD_ARGUMENTS);
+    assert_int_equal(needed, SENTINEL);
+    assert_int_equal(count, 3);
+    assert_int_equal(reasons, SENTINEL);
+    assert_int_equal(*in_array, 3);
+    assert_true(untouched(&info[0], sizeof(info[0])));
+    /* The same call with separate variables is fine. */
+    assert_int_equal(RmGetList(h, &needed, &count, info, &reasons), ERROR_SUCCESS);
+    assert_int_equal(count, 1);
+    free(f);
+}
+
 static void test_exact_buffer(void **state)
 {
     WCHAR *f = rmt_make_file(L"exact.txt");
@@ -1089,6 +1144,8 @@ int main(void)
         T(test_nothing_registered),
         T(test_size_probe),
         T(test_buffer_too_small),
+        T(test_one_variable_for_both_counts),
+        T(test_outputs_inside_the_array),
         T(test_exact_buffer),
         T(test_sdk_sample_loop),
         T(test_inno_grow_loop),

@@ -82,6 +82,12 @@ static void test_start_bad_args(void **state)
 
     assert_int_equal(RmStartSession(NULL, 0, NULL), ERROR_BAD_ARGUMENTS);
 
+    /* The handle inside the key's 33 characters: one would overwrite the other.
+     * Refused, no session created. */
+    memset(key, 0x41, sizeof(key));
+    assert_int_equal(RmStartSession((DWORD *)&key[4], 0, key), ERROR_BAD_ARGUMENTS);
+    assert_memory_equal(key, fill, sizeof(key));
+
     for (i = 0; i < (int)ARRAYSIZE(flags); i++)
     {
         h = SENTINEL;
