@@ -157,26 +157,32 @@ void rm_filters_free(struct rm_filters *fl)
 
 RM_FILTER_ACTION rm_filters_match(const struct rm_filters *fl, const RM_PROCESS_INFO *info, const WCHAR *image)
 {
+    RM_FILTER_ACTION found = RmInvalidFilterAction;
     SIZE_T i;
 
-    for (i = 0; i < fl->count; i++)
+    /* Filters on different targets can name one application (its executable and
+     * its process, say). The strongest wins whatever the order they were added in:
+     * RmNoShutdown, which also keeps it from being restarted, over RmNoRestart. */
+    for (i = 0; i < fl->count && found != RmNoShutdown; i++)
     {
         const struct rm_filter *f = &fl->items[i];
+        BOOL match = FALSE;
         switch (f->trigger)
         {
         case RmFilterTriggerProcess:
-            if (!memcmp(&f->process, &info->Process, sizeof(f->process))) return f->action;
+            match = !memcmp(&f->process, &info->Process, sizeof(f->process));
             break;
         case RmFilterTriggerService:
-            if (info->strServiceShortName[0] && !rm_wcsicmp(f->name, info->strServiceShortName)) return f->action;
+            match = info->strServiceShortName[0] && !rm_wcsicmp(f->name, info->strServiceShortName);
             break;
         case RmFilterTriggerFile:
             /* The key is the canonical full path, as the executable's path is. */
-            if (image[0] && !rm_wcsicmp(f->key, image)) return f->action;
+            match = image[0] && !rm_wcsicmp(f->key, image);
             break;
         default:
             break;
         }
+        if (match && (found == RmInvalidFilterAction || f->action == RmNoShutdown)) found = f->action;
     }
-    return RmInvalidFilterAction;
+    return found;
 }

@@ -1030,13 +1030,28 @@ static BOOL restart_wanted(const struct rm_app *a)
     return TRUE;
 }
 
-/* Stopped by this session, not restarted yet, and not masked from restart. (An
+/* Stopped by this session, not restarted yet, and not masked from restart by the
+ * filters in force NOW: the latest RmAddFilter / RmRemoveFilter wins (spec 5.9),
+ * so a filter added after RmShutdown keeps the application down and one removed
+ * since lets it come back. RmNoShutdown also blocks a restart (spec 5.7); an
  * application masked from shutdown in one call and stopped by a later one is
- * restarted: only RmNoRestart keeps a stopped application down.) */
-static BOOL awaits_restart(const struct rm_app *a)
+ * restarted unless a filter says otherwise now. RestartMasked is set or cleared
+ * to match, so RmGetList shows what RmRestart did. */
+static BOOL awaits_restart(struct rm_session *s, struct rm_app *a)
 {
-    ULONG st = a->info.AppStatus;
-    return a->group >= 0 && (st & RmStatusStopped) && !(st & (RmStatusRestarted | RmStatusRestartMasked));
+    RM_FILTER_ACTION action;
+
+    if (a->group < 0 || !(a->info.AppStatus & RmStatusStopped) || (a->info.AppStatus & RmStatusRestarted))
+        return FALSE;
+    action = rm_filters_match(&s->filters, &a->info, a->image);
+    if (action == RmNoRestart || action == RmNoShutdown)
+    {
+        a->info.AppStatus |= RmStatusRestartMasked;
+        rm_trace("not restarting %ls: a filter masks it", a->info.strAppName);
+        return FALSE;
+    }
+    a->info.AppStatus &= ~(ULONG)RmStatusRestartMasked;
+    return TRUE;
 }
 
 /* The history entries to restart, in order (spec 8.1, reverse of shutdown):
@@ -1058,7 +1073,7 @@ static SIZE_T *restart_sequence(struct rm_session *s, SIZE_T *count)
         for (i = 0; i < s->history.count; i++)
         {
             SIZE_T at = groups[g] == GROUP_SERVICE ? i : s->history.count - 1 - i;
-            if (s->history.items[at].group == groups[g] && awaits_restart(&s->history.items[at])) seq[n++] = at;
+            if (s->history.items[at].group == groups[g] && awaits_restart(s, &s->history.items[at])) seq[n++] = at;
         }
         m = n - first;
         if (groups[g] == GROUP_SERVICE && m > 1)

@@ -716,6 +716,58 @@ static void test_filters_mask(void **state)
     free(rec_norestart);
 }
 
+/* Spec 5.9 ("the latest call wins") and 5.7: RmRestart follows the filters in force
+ * when it runs, not those of RmShutdown. A filter added after the shutdown keeps
+ * its application down; one removed since lets its application come back. */
+static void test_filters_at_restart_time(void **state)
+{
+    WCHAR *rec_added = record_path(L"added-late"), *rec_removed = record_path(L"removed-late");
+    struct rmt_child *added = spawn_window(rec_added, NULL);
+    struct rmt_child *removed = spawn_window(rec_removed, NULL);
+    RM_UNIQUE_PROCESS procs[2] = { added->id, removed->id };
+    DWORD h = start_with(procs, 2), skip[2] = { added->pid, removed->pid }, back;
+
+    assert_int_equal(RmAddFilter(h, NULL, &removed->id, NULL, RmNoRestart), ERROR_SUCCESS);
+    assert_int_equal(RmShutdown(h, 0, NULL), ERROR_SUCCESS);
+    assert_true(exited(added, 5000));
+    assert_true(exited(removed, 5000));
+    assert_true(entry_of(h, removed->pid).AppStatus & RmStatusRestartMasked);
+    assert_false(entry_of(h, added->pid).AppStatus & RmStatusRestartMasked);
+
+    assert_int_equal(RmAddFilter(h, NULL, &added->id, NULL, RmNoRestart), ERROR_SUCCESS);
+    assert_int_equal(RmRemoveFilter(h, NULL, &removed->id, NULL), ERROR_SUCCESS);
+    assert_int_equal(RmRestart(h, 0, NULL), ERROR_SUCCESS);
+    back = wait_new_process(L"rmhelper_gui.exe", skip, 2, BACK_TIMEOUT);
+    assert_true(back != 0);
+    assert_true(wait_record_count(rec_removed, "STARTED", 2, BACK_TIMEOUT));
+    Sleep(500);
+    assert_int_equal(record_count(rec_added, "STARTED"), 1);
+    assert_true(entry_of(h, added->pid).AppStatus & RmStatusRestartMasked);
+    assert_false(entry_of(h, added->pid).AppStatus & RmStatusRestarted);
+    assert_false(entry_of(h, removed->pid).AppStatus & RmStatusRestartMasked);
+    assert_true(entry_of(h, removed->pid).AppStatus & RmStatusRestarted);
+    free(rec_added);
+    free(rec_removed);
+}
+
+/* Two filters on one application (its process and its executable): RmNoShutdown
+ * wins over RmNoRestart whichever came first (README, Choices). */
+static void test_strongest_filter_wins(void **state)
+{
+    WCHAR *rec = record_path(L"twofilters"), image[MAX_PATH];
+    struct rmt_child *c = spawn_window(rec, NULL);
+    DWORD h = start_with(&c->id, 1), len = MAX_PATH;
+
+    assert_true(QueryFullProcessImageNameW(c->process, 0, image, &len));
+    assert_int_equal(RmAddFilter(h, image, NULL, NULL, RmNoRestart), ERROR_SUCCESS);
+    assert_int_equal(RmAddFilter(h, NULL, &c->id, NULL, RmNoShutdown), ERROR_SUCCESS);
+    assert_int_equal(RmShutdown(h, 0, NULL), ERROR_SUCCESS);
+    assert_true(rmt_child_alive(c));
+    assert_false(record_has(rec, "QUERYENDSESSION"));
+    assert_true(entry_of(h, c->pid).AppStatus & RmStatusShutdownMasked);
+    free(rec);
+}
+
 /* Spec 5.6: a reboot is needed (the caller holds the file itself: DetectedSelf),
  * so nothing is shut down: 350, and the other holder was not even asked. */
 static void test_reboot_needed(void **state)
@@ -1301,6 +1353,8 @@ int main(int argc, char **argv)
         T(test_restart_keeps_directory),
         T(test_windowless_gui_process),
         T(test_filters_mask),
+        T(test_filters_at_restart_time),
+        T(test_strongest_filter_wins),
         T(test_reboot_needed),
         T(test_critical_never_touched),
         T(test_only_registered_all_restartable),
