@@ -109,6 +109,13 @@ BOOL rm_sys_handle_query_stalls(void);
 /* Opt-in: RSTRTMGR_TRACE=1 (or "stderr") writes to stderr, any other value is a
  * file path to append to. Silent and cheap when unset. */
 BOOL  rm_trace_enabled(void);
+/* DLL unload (FreeLibrary, never at process exit): each module gives back its
+ * process-wide handles and memory. Kernel handle closes and heap frees only: they
+ * run under the loader lock (dllmain.c). */
+void  rm_trace_unload(void);
+void  rm_store_unload(void);
+void  rm_sessions_unload(void);
+void  rm_console_unload(void);
 void  rm_trace(const char *fmt, ...);   /* wvsprintfA format, one line */
 /* Logs "name(...) -> code (ERROR_NAME)" and returns code, for `return rm_trace_ret()`. */
 DWORD rm_trace_ret(const char *func, DWORD code);

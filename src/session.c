@@ -94,6 +94,18 @@ BOOL rm_session_close(struct rm_session *s)
     return removed;
 }
 
+void rm_sessions_unload(void)
+{
+    int i;
+    /* The table's references; nothing else holds one once the DLL can unload. */
+    for (i = 0; i < RM_MAX_HANDLES; i++)
+        if (table[i])
+        {
+            rm_session_put(table[i]);
+            table[i] = NULL;
+        }
+}
+
 DWORD rm_session_lock(struct rm_session *s)
 {
     if (s->lock_owner == GetCurrentThreadId()) return ERROR_SEM_TIMEOUT;

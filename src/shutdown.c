@@ -412,6 +412,8 @@ static DWORD close_windowed(struct shutdown_ctx *c, struct target *tg, SIZE_T n)
 static SRWLOCK console_lock = SRWLOCK_INIT;
 static volatile LONG ctrl_c_pending;   /* our own copies not delivered yet */
 static HANDLE ctrl_c_seen;
+static BOOL handler_installed;
+static BOOL module_pinned;
 
 /* While we are attached to a target's console to send it CTRL_C, our process
  * receives the event too: this handler keeps it from ending the installer. It
@@ -434,8 +436,33 @@ static BOOL CALLBACK console_init(INIT_ONCE *once, void *param, void **ctx)
 {
     (void)once; (void)param; (void)ctx;
     ctrl_c_seen = CreateEventW(NULL, FALSE, FALSE, NULL);
-    SetConsoleCtrlHandler(swallow_handler, TRUE);
+    handler_installed = SetConsoleCtrlHandler(swallow_handler, TRUE);
+    if (!handler_installed) rm_trace("console: SetConsoleCtrlHandler failed (%lu)", GetLastError());
     return TRUE;
+}
+
+/* Our copy of a CTRL_C we generated has not arrived yet: it may come at any time,
+ * and must still find swallow_handler, or the default handler ends the caller. The
+ * DLL then stays loaded for the life of the process (a rare case: the copy
+ * normally arrives within milliseconds). */
+static void keep_handler_for_late_copy(void)
+{
+    HMODULE m;
+    if (module_pinned || ctrl_c_pending <= 0) return;
+    if (GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_PIN,
+                           (LPCWSTR)(void *)swallow_handler, &m))
+        module_pinned = TRUE;
+    rm_trace("console: a CTRL_C copy is still on its way; the DLL stays loaded (%s)",
+             module_pinned ? "pinned" : "pin failed");
+}
+
+void rm_console_unload(void)
+{
+    /* Not pinned, so no copy is pending (pinned, this never runs). */
+    if (handler_installed) SetConsoleCtrlHandler(swallow_handler, FALSE);
+    handler_installed = FALSE;
+    if (ctrl_c_seen) CloseHandle(ctrl_c_seen);
+    ctrl_c_seen = NULL;
 }
 
 #define CONSOLE_LIST_MAX 256
@@ -501,6 +528,7 @@ static BOOL send_ctrl_c(DWORD pid)
              * (it is swallowed whenever it comes). */
             else if (ctrl_c_seen) WaitForSingleObject(ctrl_c_seen, 500);
             FreeConsole();
+            keep_handler_for_late_copy();
         }
         if (n > 1 && !reattach(pids, n))
             rm_trace("CTRL_C to %lu: could not attach to the caller's console again (%lu)", pid, GetLastError());

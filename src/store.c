@@ -92,6 +92,12 @@ static BOOL CALLBACK mutex_init(INIT_ONCE *once, void *param, void **ctx)
     return TRUE;
 }
 
+void rm_store_unload(void)
+{
+    if (store_mutex) CloseHandle(store_mutex);
+    store_mutex = NULL;
+}
+
 static DWORD store_lock(void)
 {
     static INIT_ONCE once = INIT_ONCE_STATIC_INIT;

@@ -35,6 +35,13 @@ static BOOL CALLBACK trace_init(INIT_ONCE *once, void *param, void **ctx)
     return TRUE;
 }
 
+void rm_trace_unload(void)
+{
+    if (trace_close_out && trace_out) CloseHandle(trace_out);
+    trace_out = NULL;
+    trace_close_out = FALSE;
+}
+
 BOOL rm_trace_enabled(void)
 {
     static INIT_ONCE once = INIT_ONCE_STATIC_INIT;

@@ -744,8 +744,10 @@ static DWORD WINAPI spawner(void *param)
         if (rmt_spawn_ex(FALSE, args, 0, n % 2 == 0, 10000, &c) == ERROR_SUCCESS)
         {
             InterlockedIncrement(&spawned);
-            /* Held for 20-170 ms by those that got ready, so lists do find some. */
-            Sleep(n % 2 == 0 ? 20 + (n * 7919) % 150 : (n * 7919) % 60);
+            /* Held for 20-170 ms by those that got ready, and every fourth for 1.5 s
+             * so that lists do find some even when a list takes longer than a short
+             * holder lives (a loaded machine). */
+            Sleep(n % 4 == 0 ? 1500 : n % 2 == 0 ? 20 + (n * 7919) % 150 : (n * 7919) % 60);
             rmt_child_kill(&c);
         }
         n++;

@@ -1267,27 +1267,62 @@ static void test_callback_reenters(void **state)
  * window when RmCancelCurrentTask ended the call) keeps the DLL mapped: an
  * installer that unloads the DLL right after does not crash when the worker
  * returns, and the DLL goes once the worker has ended (rmunload.exe does it). */
-static void test_unload_with_worker_running(void **state)
+/* Runs rmunload.exe (next to the helper) with args; returns its exit code. */
+static DWORD run_rmunload(const WCHAR *args, DWORD flags)
 {
-    WCHAR *rec = record_path(L"unload"), exe[MAX_PATH], cmd[MAX_PATH + 64];
-    struct rmt_child *hung = spawn_window(rec, L"--hang");
+    WCHAR exe[MAX_PATH], cmd[2 * MAX_PATH];
     STARTUPINFOW si;
     PROCESS_INFORMATION pi;
     DWORD code = SENTINEL;
 
     wcscpy(exe, rmt_helper_path(FALSE));
     wcscpy(wcsrchr(exe, L'\\') + 1, L"rmunload.exe");
-    swprintf(cmd, ARRAYSIZE(cmd), L"\"%ls\" %lu %lu %lu", exe, hung->pid,
-             hung->id.ProcessStartTime.dwHighDateTime, hung->id.ProcessStartTime.dwLowDateTime);
+    swprintf(cmd, ARRAYSIZE(cmd), L"\"%ls\" %ls", exe, args);
     memset(&si, 0, sizeof(si));
     si.cb = sizeof(si);
-    assert_true(CreateProcessW(exe, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi));
+    assert_true(CreateProcessW(exe, cmd, NULL, NULL, FALSE, flags, NULL, NULL, &si, &pi));
     CloseHandle(pi.hThread);
-    assert_int_equal(WaitForSingleObject(pi.hProcess, 60000), WAIT_OBJECT_0);
+    assert_int_equal(WaitForSingleObject(pi.hProcess, 300000), WAIT_OBJECT_0);
     GetExitCodeProcess(pi.hProcess, &code);
     CloseHandle(pi.hProcess);
-    assert_int_equal(code, 0);
+    return code;
+}
+
+static void test_unload_with_worker_running(void **state)
+{
+    WCHAR *rec = record_path(L"unload"), args[64];
+    struct rmt_child *hung = spawn_window(rec, L"--hang");
+
+    swprintf(args, ARRAYSIZE(args), L"%lu %lu %lu", hung->pid,
+             hung->id.ProcessStartTime.dwHighDateTime, hung->id.ProcessStartTime.dwLowDateTime);
+    assert_int_equal(run_rmunload(args, 0), 0);
     free(rec);
+}
+
+/* Issue 11: an installer that unloads the DLL after a console shutdown, then gets
+ * a console control event, must not call into the unloaded DLL (its console
+ * handler is removed at unload). */
+static void test_unload_then_console_event(void **state)
+{
+    WCHAR *rec = record_path(L"unloadctrlc"), args[64];
+    struct rmt_child *con = spawn_console(rec, NULL);
+
+    swprintf(args, ARRAYSIZE(args), L"ctrlc %lu %lu %lu", con->pid,
+             con->id.ProcessStartTime.dwHighDateTime, con->id.ProcessStartTime.dwLowDateTime);
+    assert_int_equal(run_rmunload(args, CREATE_NEW_CONSOLE), 0);
+    assert_true(exited(con, 5000));
+    free(rec);
+}
+
+/* 1,000 load / session / unload cycles keep no handle (store mutex, trace file,
+ * CTRL_C event, event source) and really unload each time. */
+static void test_load_unload_cycles(void **state)
+{
+    WCHAR *file = rmt_make_file(L"cycles.txt"), args[MAX_PATH + 32];
+
+    swprintf(args, ARRAYSIZE(args), L"cycles 1000 \"%ls\"", file);
+    assert_int_equal(run_rmunload(args, 0), 0);
+    free(file);
 }
 
 /* Spec 2.4: on x86 a stdcall callback (pops its argument) must survive as well as
@@ -1365,6 +1400,8 @@ int main(int argc, char **argv)
         T(test_getlist_cancelled),
         T(test_callback_reenters),
         T(test_unload_with_worker_running),
+        T(test_unload_then_console_event),
+        T(test_load_unload_cycles),
         T(test_stdcall_callback),
     };
     const struct CMUnitTest child_tests[] = {

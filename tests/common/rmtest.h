@@ -78,30 +78,7 @@ DWORD rmt_start(WCHAR key[CCH_RM_SESSION_KEY + 1]);
 /* This process as an RM_UNIQUE_PROCESS. */
 RM_UNIQUE_PROCESS rmt_self(void);
 
-/* Every handle in the system (NtQuerySystemInformation class 64,
- * SystemExtendedHandleInformation; the tests' own declaration, not the DLL's). */
-struct rmt_handle_entry
-{
-    PVOID Object;
-    ULONG_PTR UniqueProcessId;
-    ULONG_PTR HandleValue;
-    ULONG GrantedAccess;
-    USHORT CreatorBackTraceIndex;
-    USHORT ObjectTypeIndex;
-    ULONG HandleAttributes;
-    ULONG Reserved;
-};
-
-struct rmt_handle_info
-{
-    ULONG_PTR NumberOfHandles;
-    ULONG_PTR Reserved;
-    struct rmt_handle_entry Handles[1];
-};
-
-/* A malloc'd snapshot of every handle in the system (free() it), or NULL if the
- * query fails (*status, if not NULL, gets its NTSTATUS); asserts nothing. */
-struct rmt_handle_info *rmt_handle_snapshot(LONG *status);
+#include "rmhandles.h"
 
 /* Number of open handles of this process (exact, from the snapshot). */
 DWORD rmt_handle_count(void);
