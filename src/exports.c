@@ -137,6 +137,15 @@ DWORD WINAPI RmRegisterResources(DWORD dwSessionHandle, UINT nFiles, LPCWSTR rgs
         !rm_mul_ok(nServices, sizeof(LPCWSTR), &bytes))
         RETURN(ERROR_BAD_ARGUMENTS);
     if ((err = get_session(dwSessionHandle, FALSE, &s))) RETURN(err);
+    if (!nFiles && !nApplications && !nServices)
+    {
+        /* Nothing to add: succeed on any handle this process holds, without the
+         * store. WiX's dutil makes this call as a flush right before RmEndSession;
+         * failing it because the primary already ended the session would make WiX
+         * skip its RmEndSession and keep the handle for good (README, Choices). */
+        rm_session_put(s);
+        RETURN(ERROR_SUCCESS);
+    }
 
     /* Validation and file lookups happen before any lock is taken. */
     if (!(err = rm_batch_build(&batch, nFiles, rgsFileNames, nApplications, rgApplications,

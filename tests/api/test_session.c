@@ -603,6 +603,8 @@ static void test_secondary_after_primary_ends(void **state)
 
     /* The session is gone: the secondary's handle names nothing. */
     assert_int_equal(RmRegisterResources(hs, 1, files, 0, NULL, 0, NULL), ERROR_INVALID_HANDLE);
+    /* ... except for a call that adds nothing (README, Choices: WiX's flush). */
+    assert_int_equal(RmRegisterResources(hs, 0, NULL, 0, NULL, 0, NULL), ERROR_SUCCESS);
 
     /* Not even once the slot holds a new session. */
     if (rmt_lowest_free_slot() == (int)hp)
@@ -625,6 +627,31 @@ static void test_secondary_after_primary_ends(void **state)
     }
     assert_int_equal(RmEndSession(hs), ERROR_INVALID_HANDLE);
     free(file);
+}
+
+/* WiX's dutil, as a secondary installer: RmRegisterResources with every count zero
+ * (its flush), then RmEndSession. The primary (another installer) ended the session
+ * first. The flush must succeed, so that WiX goes on to RmEndSession, which must
+ * release the handle (README, Choices). */
+static void test_wix_flush_after_primary_ended(void **state)
+{
+    WCHAR key[KEYBUF];
+    DWORD hp, hs;
+    (void)state;
+
+    hp = rmt_start_tracked(key);
+    hs = rmt_join_tracked(key);
+    rmt_end_ok(hp);
+    assert_int_equal(RmRegisterResources(hs, 0, NULL, 0, NULL, 0, NULL), ERROR_SUCCESS);
+    rmt_end_ok(hs);
+    /* Released: the handle names nothing now, not even for a flush. */
+    assert_int_equal(RmRegisterResources(hs, 0, NULL, 0, NULL, 0, NULL), ERROR_INVALID_HANDLE);
+    assert_int_equal(RmEndSession(hs), ERROR_INVALID_HANDLE);
+    /* And on a live session the flush leaves the store as it was. */
+    hp = rmt_start_tracked(key);
+    assert_int_equal(RmRegisterResources(hp, 0, NULL, 0, NULL, 0, NULL), ERROR_SUCCESS);
+    assert_int_equal(rmt_sequence(hp), 0);
+    rmt_end_ok(hp);
 }
 
 /* ---- invalid handles ---------------------------------------------------------------- */
@@ -705,6 +732,7 @@ int main(void)
         cmocka_unit_test_teardown(test_join_valid_key, rmt_teardown_sessions),
         cmocka_unit_test_teardown(test_secondary_rights, rmt_teardown_sessions),
         cmocka_unit_test_teardown(test_secondary_after_primary_ends, rmt_teardown_sessions),
+        cmocka_unit_test_teardown(test_wix_flush_after_primary_ended, rmt_teardown_sessions),
         cmocka_unit_test_teardown(test_never_issued_handles, rmt_teardown_sessions),
         cmocka_unit_test_teardown(test_ended_handles, rmt_teardown_sessions),
     };
