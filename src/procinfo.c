@@ -293,6 +293,11 @@ DWORD rm_proc_describe(DWORD pid, const struct rm_window_map *windows, RM_PROCES
 
     if (reason)
     {
+        /* A critical entry is named by its executable's file name (spec 2.3, D16),
+         * not by its description. (D16 gives a service caller the "long name";
+         * a caller in session 0 is taken to be a service.) */
+        if (image[0] && self->ts_session != 0)
+            rm_copy_name(info->strAppName, ARRAYSIZE(info->strAppName), base_name(image));
         info->ApplicationType = RmCritical;
         info->bRestartable = FALSE;
         *reasons |= reason;

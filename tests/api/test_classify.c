@@ -178,7 +178,9 @@ static void test_window_app_found_by_file(void **state)
     check_app(&info[0], reasons, c, L"rmhelper_gui.exe");
 }
 
-/* The caller itself: critical, not restartable, DetectedSelf. */
+/* The caller itself: critical, not restartable, DetectedSelf; named by its
+ * executable's file name (spec 2.3, D16), although this program has a version
+ * resource with a description (test_classify.rc). */
 static void test_self_is_critical(void **state)
 {
     RM_UNIQUE_PROCESS me = rmt_self();
