@@ -246,7 +246,8 @@ static DWORD add_entry(struct rm_app_list *l, const RM_PROCESS_INFO *info, const
     return ERROR_SUCCESS;
 }
 
-static DWORD add_service(struct rm_app_list *l, const ENUM_SERVICE_STATUS_PROCESSW *svc)
+static DWORD add_service(struct rm_app_list *l, const struct rm_services *svcs,
+                         const ENUM_SERVICE_STATUS_PROCESSW *svc)
 {
     RM_PROCESS_INFO info;
     DWORD pid = svc->ServiceStatusProcess.dwProcessId, len = MAX_PATH;
@@ -272,6 +273,12 @@ static DWORD add_service(struct rm_app_list *l, const ENUM_SERVICE_STATUS_PROCES
         info.ApplicationType = RmCritical;
         l->reboot_reasons |= RmRebootReasonCriticalService;
     }
+    else if (!rm_service_may_control(svcs, svc->lpServiceName))
+    {
+        /* Listed, but not ours to stop: RmShutdown refuses up front (350). */
+        info.ApplicationType = RmCritical;
+        l->reboot_reasons |= RmRebootReasonPermissionDenied;
+    }
     else
     {
         info.ApplicationType = RmService;
@@ -289,9 +296,9 @@ static DWORD add_service_tree(struct rm_app_list *l, struct rm_services *svcs, c
     DWORD err;
 
     if (!svc) return ERROR_SUCCESS;   /* not running: nothing to shut down */
-    if ((err = add_service(l, svc))) return err;
+    if ((err = add_service(l, svcs, svc))) return err;
     if ((err = rm_services_dependents(svcs, svc->lpServiceName, &deps, &n))) return err;
-    for (i = 0; i < n && !err; i++) err = add_service(l, rm_services_find(svcs, deps[i]));
+    for (i = 0; i < n && !err; i++) err = add_service(l, svcs, rm_services_find(svcs, deps[i]));
     rm_free(deps);
     return err;
 }

@@ -94,6 +94,7 @@ struct rm_syscalls
     DWORD   (WINAPI *GenRandom)(BYTE *buf, DWORD len);   /* Win32 error code */
     HANDLE  (WINAPI *RegisterEventSourceW)(LPCWSTR, LPCWSTR);
     BOOL    (WINAPI *ReportEventW)(HANDLE, WORD, WORD, DWORD, PSID, WORD, DWORD, LPCWSTR *, LPVOID);
+    SC_HANDLE (WINAPI *OpenServiceW)(SC_HANDLE, LPCWSTR, DWORD);
 };
 extern struct rm_syscalls rm_sys;
 /* Reads RSTRTMGR_FAULT once (test builds of installers can set it) and arms the
@@ -433,6 +434,10 @@ const ENUM_SERVICE_STATUS_PROCESSW *rm_services_find(const struct rm_services *s
 DWORD rm_services_dependents(struct rm_services *s, const WCHAR *name, const WCHAR ***out,
                              SIZE_T *count);
 BOOL  rm_service_is_critical(const WCHAR *name);
+/* FALSE when the caller may not stop and start the service (the SCM refuses
+ * SERVICE_STOP | SERVICE_START): RM cannot shut it down, so it is reported as
+ * RmCritical with PermissionDenied (spec 6, 7). */
+BOOL  rm_service_may_control(const struct rm_services *s, const WCHAR *name);
 
 /* ======================================================================== */
 /*  Facts about a process (procinfo.c)                                       */

@@ -51,6 +51,24 @@ const ENUM_SERVICE_STATUS_PROCESSW *rm_services_find(const struct rm_services *s
     return NULL;
 }
 
+BOOL rm_service_may_control(const struct rm_services *s, const WCHAR *name)
+{
+    SC_HANDLE svc;
+
+    rm_sys_init();
+    if (!s->scm) return TRUE;   /* not listed without the SCM anyway */
+    if ((svc = rm_sys.OpenServiceW(s->scm, name, SERVICE_STOP | SERVICE_START | SERVICE_QUERY_STATUS)))
+    {
+        CloseServiceHandle(svc);
+        return TRUE;
+    }
+    /* Only a refusal counts; a service that went away meanwhile is for the
+     * shutdown to find. */
+    if (GetLastError() != ERROR_ACCESS_DENIED) return TRUE;
+    rm_trace("service %ls: the caller may not stop it (OpenService: access denied)", name);
+    return FALSE;
+}
+
 BOOL rm_service_is_critical(const WCHAR *name)
 {
     /* The services whose host the documentation calls a critical system process

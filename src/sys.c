@@ -7,10 +7,12 @@
  *     RSTRTMGR_FAULT=<call>:<n>[+]
  *
  * where <call> is RegCreateKeyExW, RegSetValueExW, RegQueryValueExW,
- * RegDeleteValueW, GenRandom, ReportEventW or HandleQuery, and <n> counts that call's uses from 1: the n-th
+ * RegDeleteValueW, GenRandom, ReportEventW, OpenServiceW or HandleQuery, and <n>
+ * counts that call's uses from 1: the n-th
  * use fails (with "+", that use and every later one). Registry calls fail with
  * ERROR_ACCESS_DENIED, GenRandom with NTE_FAIL's Win32 equivalent
- * ERROR_GEN_FAILURE, ReportEventW with ERROR_ACCESS_DENIED; HandleQuery makes the
+ * ERROR_GEN_FAILURE, ReportEventW and OpenServiceW (the check of whether the
+ * caller may stop a service) with ERROR_ACCESS_DENIED; HandleQuery makes the
  * handle scan's query of that handle never return, as a synchronous pipe with a
  * pending read does on Windows (handles.c). Without the variable the table holds the real functions and
  * costs one indirect call.
@@ -29,7 +31,7 @@ static DWORD WINAPI gen_random(BYTE *buf, DWORD len)
 struct rm_syscalls rm_sys = {
     RegCreateKeyExW, RegOpenKeyExW, RegQueryValueExW, RegSetValueExW,
     RegDeleteValueW, RegDeleteTreeW, RegDeleteKeyW, RegCloseKey, gen_random,
-    RegisterEventSourceW, ReportEventW,
+    RegisterEventSourceW, ReportEventW, OpenServiceW,
 };
 
 /* ---- fault injection ------------------------------------------------------ */
@@ -92,6 +94,16 @@ static BOOL WINAPI faulty_report(HANDLE src, WORD type, WORD category, DWORD id,
     return ReportEventW(src, type, category, id, sid, nstrings, cb, strings, data);
 }
 
+static SC_HANDLE WINAPI faulty_open_service(SC_HANDLE scm, LPCWSTR name, DWORD access)
+{
+    if (fault_now())
+    {
+        SetLastError(ERROR_ACCESS_DENIED);
+        return NULL;
+    }
+    return OpenServiceW(scm, name, access);
+}
+
 static BOOL stall_armed;
 
 BOOL rm_sys_handle_query_stalls(void)
@@ -121,6 +133,7 @@ static BOOL CALLBACK init_once(INIT_ONCE *once, void *param, void **ctx)
     else if (!rm_wcsicmp(spec, L"RegDeleteValueW")) rm_sys.RegDeleteValueW = faulty_delete_value;
     else if (!rm_wcsicmp(spec, L"GenRandom")) rm_sys.GenRandom = faulty_random;
     else if (!rm_wcsicmp(spec, L"ReportEventW")) rm_sys.ReportEventW = faulty_report;
+    else if (!rm_wcsicmp(spec, L"OpenServiceW")) rm_sys.OpenServiceW = faulty_open_service;
     else if (!rm_wcsicmp(spec, L"HandleQuery")) stall_armed = TRUE;
     else return TRUE;
     rm_trace("fault injection armed: %ls use %lu%s", spec, n, fault.sticky ? " and later" : "");

@@ -796,6 +796,55 @@ static void test_handle_query_that_never_returns(void **state)
     free(f);
 }
 
+static WCHAR denied_service[64];   /* removed by teardown should the test stop early */
+
+/* Issue 11: a service the caller may not stop (the SCM refuses SERVICE_STOP, here
+ * injected with RSTRTMGR_FAULT=OpenServiceW) is RmCritical with PermissionDenied
+ * (spec 6, 7), so RmShutdown refuses up front with 350 and the service keeps
+ * running, never asked to stop. */
+static void test_service_stop_denied(void **state)
+{
+    WCHAR name[64], args[MAX_PATH + 64], ops[256], *rec = rmt_path(L"denied-svc.txt");
+    SC_HANDLE scm, svc;
+    SERVICE_STATUS st;
+    char *text, *svc_rec;
+    (void)state;
+
+    swprintf(name, ARRAYSIZE(name), L"rmtDenied%lu", GetCurrentProcessId());
+    rmt_service_remove(name);
+    swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" service %ls", rec, name);
+    assert_int_equal(rmt_service_install(name, NULL, args, NULL, 15000, NULL), ERROR_SUCCESS);
+    wcscpy(denied_service, name);
+    swprintf(ops, ARRAYSIZE(ops), L"start regsvc %ls list types shutdown end", name);
+
+    text = run_script(L"OpenServiceW:1+", ops);
+    assert_non_null(strstr(text, "regsvc 0"));
+    assert_non_null(strstr(text, "list 234 1 1"));   /* 1 = RmRebootReasonPermissionDenied */
+    assert_non_null(strstr(text, "types 0 1000"));  /* RmCritical */
+    assert_non_null(strstr(text, "shutdown 350"));
+    free(text);
+    svc_rec = rmt_read_record(rec);
+    assert_null(strstr(svc_rec, "STOP"));
+    free(svc_rec);
+    scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
+    assert_non_null(scm);
+    svc = OpenServiceW(scm, name, SERVICE_QUERY_STATUS);
+    assert_non_null(svc);
+    assert_true(QueryServiceStatus(svc, &st));
+    assert_int_equal(st.dwCurrentState, SERVICE_RUNNING);
+    CloseServiceHandle(svc);
+    CloseServiceHandle(scm);
+
+    /* Without the refusal the same service is a plain RmService. */
+    text = run_script(NULL, ops);
+    assert_non_null(strstr(text, "types 0 3"));
+    assert_non_null(strstr(text, "shutdown 0"));
+    free(text);
+    rmt_service_remove(name);
+    denied_service[0] = 0;
+    free(rec);
+}
+
 static void test_exit_during_getlist(void **state)
 {
     WCHAR key[KEYBUF], *file = rmt_make_file(L"churned.dat");
@@ -854,6 +903,8 @@ static int teardown(void **state)
     }
     spawner_stop = 1;
     SetEnvironmentVariableW(L"RSTRTMGR_FAULT", NULL);
+    if (denied_service[0]) rmt_service_remove(denied_service);
+    denied_service[0] = 0;
     rmt_kill_all();
     rmt_end_all();
     return 0;
@@ -878,6 +929,7 @@ int main(void)
         cmocka_unit_test_teardown(test_fault_register_unchanged, teardown),
         cmocka_unit_test_teardown(test_fault_end, teardown),
         cmocka_unit_test_teardown(test_handle_query_that_never_returns, teardown),
+        cmocka_unit_test_teardown(test_service_stop_denied, teardown),
         cmocka_unit_test_teardown(test_exit_during_getlist, teardown),
     };
     return rmt_run_tests_fault_free(tests);

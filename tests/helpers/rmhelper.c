@@ -45,8 +45,8 @@
  *                            ourselves, GenerateConsoleCtrlEvent(type, 0)
  *   churn SECONDS THREADS DIR   start/join/register/list/end loops (task "load")
  *   regloop KEY COUNT DIR       joins KEY, registers batches of COUNT names forever
- *   script OP...                start | join KEY | reg PATH | regself | list | end | wait |
- *                               sleep MS
+ *   script OP...                start | join KEY | reg PATH | regself | regsvc NAME |
+ *                               list | types | shutdown | end | wait | sleep MS
  *                               (see the block near the end for the record lines)
  *
  * Exit codes: 0 ok, 2 role setup failed, 3 bad usage (join: the Rm* error).
@@ -836,7 +836,10 @@ static int role_regloop(int argc, WCHAR **argv)
  *   join KEY       RmJoinSession             -> "join <rc> <handle>"
  *   reg PATH       RmRegisterResources(file) -> "reg <rc>"
  *   regself        RmRegisterResources(this process) -> "regself <rc>"
- *   list           RmGetList                 -> "list <rc> <needed>"
+ *   regsvc NAME    RmRegisterResources(service) -> "regsvc <rc>"
+ *   list           RmGetList                 -> "list <rc> <needed> <reasons>"
+ *   types          RmGetList, the entries    -> "types <rc> <type>..." (ApplicationType)
+ *   shutdown       RmShutdown(0)             -> "shutdown <rc>"
  *   end            RmEndSession              -> "end <rc>"
  *   wait           signals ready and waits for the quit event
  *   sleep MS       Sleep(MS)
@@ -871,6 +874,30 @@ static int role_script(int argc, WCHAR **argv)
             rc = RmRegisterResources(handle, 1, files, 0, NULL, 0, NULL);
             record("reg %lu", (unsigned long)rc);
         }
+        else if (!wcscmp(op, L"regsvc") && i + 1 < argc)
+        {
+            LPCWSTR svcs[1] = { argv[++i] };
+            rc = RmRegisterResources(handle, 0, NULL, 0, NULL, 1, svcs);
+            record("regsvc %lu", (unsigned long)rc);
+        }
+        else if (!wcscmp(op, L"types"))
+        {
+            RM_PROCESS_INFO info[8];
+            UINT needed = 0, n = 8, j;
+            DWORD reasons = 0;
+            char line[256];
+            int len;
+            rc = RmGetList(handle, &needed, &n, info, &reasons);
+            len = snprintf(line, sizeof(line), "types %lu", (unsigned long)rc);
+            for (j = 0; !rc && j < n && len < (int)sizeof(line) - 16; j++)
+                len += snprintf(line + len, sizeof(line) - len, " %d", (int)info[j].ApplicationType);
+            record("%s", line);
+        }
+        else if (!wcscmp(op, L"shutdown"))
+        {
+            rc = RmShutdown(handle, 0, NULL);
+            record("shutdown %lu", (unsigned long)rc);
+        }
         else if (!wcscmp(op, L"regself"))
         {
             RM_UNIQUE_PROCESS self;
@@ -883,7 +910,7 @@ static int role_script(int argc, WCHAR **argv)
             UINT needed = 0, n = 0;
             DWORD reasons = 0;
             rc = RmGetList(handle, &needed, &n, NULL, &reasons);
-            record("list %lu %u", (unsigned long)rc, needed);
+            record("list %lu %u %lu", (unsigned long)rc, needed, (unsigned long)reasons);
         }
         else if (!wcscmp(op, L"end"))
         {
