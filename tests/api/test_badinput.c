@@ -32,7 +32,6 @@
 #define SVC_NAME L"RmBadInputSvc"
 #define LONG_CHARS 32768                 /* one past the longest path Windows takes */
 #define FILTER_BUF 4096
-#define SPAWN_TIMEOUT 20000
 
 /* ---- memory that ends right before an inaccessible page ------------------------------- */
 
@@ -170,7 +169,7 @@ static void start_other_process(void)
 
     fx.record = rmt_path(L"other-record.txt");
     swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" start --out \"%ls\"", fx.record, out);
-    assert_int_equal(rmt_spawn(FALSE, args, SPAWN_TIMEOUT, &fx.other), ERROR_SUCCESS);
+    assert_int_equal(rmt_spawn(FALSE, args, RMT_SPAWN_TIMEOUT, &fx.other), ERROR_SUCCESS);
     f = CreateFileW(out, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
                     OPEN_EXISTING, 0, NULL);
     assert_true(f != INVALID_HANDLE_VALUE);
@@ -223,7 +222,7 @@ static int setup_fixture(void **state)
      * registered processes, and one filter of each trigger. */
     fx.held = rmt_make_file(L"held.txt");
     swprintf(args, ARRAYSIZE(args), L"hold \"%ls\"", fx.held);
-    assert_int_equal(rmt_spawn(FALSE, args, SPAWN_TIMEOUT, &fx.holder), ERROR_SUCCESS);
+    assert_int_equal(rmt_spawn(FALSE, args, RMT_SPAWN_TIMEOUT, &fx.holder), ERROR_SUCCESS);
     files[0] = fx.held;
     procs[0] = fx.self;
     procs[1] = fx.holder.id;
@@ -1216,8 +1215,8 @@ static void test_table(void **state)
      * there with nothing registered, and its owner ends it normally. */
     EXPECT(rmt_slot_exists(fx.other_slot));
     EXPECT(rmt_sequence(fx.other_slot) == 0);
-    assert_int_equal(rmt_child_quit(&fx.other, 10000), 0);
-    EXPECT(rmt_wait_record(fx.record, "END 0", 5000));
+    assert_int_equal(rmt_child_quit(&fx.other, rmt_timeout(10000)), 0);
+    EXPECT(rmt_wait_record(fx.record, "END 0", rmt_timeout(5000)));
     EXPECT(!rmt_slot_exists(fx.other_slot));
 
     if (fx.nfail) fail_msg("%d check(s) failed:\n%s", fx.nfail, fx.failures);

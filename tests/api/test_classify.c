@@ -20,8 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SPAWN_TIMEOUT 15000
-#define CHILD_TIMEOUT 120000
+#define CHILD_TIMEOUT rmt_timeout(120000)
 #define FALLBACK_VAR L"RSTRTMGR_RESTART_FALLBACK"
 #define CHILD_SWITCH "--child-fallback-off"
 
@@ -37,7 +36,7 @@ static int teardown(void **state)
 
 static struct rmt_child *spawn(BOOL gui, const WCHAR *args)
 {
-    return rmt_spawn_tracked(gui, 0, args, SPAWN_TIMEOUT);
+    return rmt_spawn_tracked(gui, 0, args, RMT_SPAWN_TIMEOUT);
 }
 
 /* Registers p alone in a new session and returns its only entry (in *e) and the
@@ -134,7 +133,7 @@ static void test_hidden_window_is_other_window(void **state)
 
 static void test_console_app_is_console(void **state)
 {
-    struct rmt_child *c = rmt_spawn_tracked(FALSE, CREATE_NEW_CONSOLE, L"console", SPAWN_TIMEOUT);
+    struct rmt_child *c = rmt_spawn_tracked(FALSE, CREATE_NEW_CONSOLE, L"console", RMT_SPAWN_TIMEOUT);
     RM_PROCESS_INFO e;
     DWORD reasons = list_one(c->id, &e);
     assert_int_equal(e.ApplicationType, RmConsole);
@@ -357,7 +356,7 @@ static void test_restart_fallback_off(void **state)
     CloseHandle(pi.hThread);
 
     if (WaitForSingleObject(pi.hProcess, CHILD_TIMEOUT) != WAIT_OBJECT_0)
-        fail_msg("child with %ls=off did not finish in %u ms", FALLBACK_VAR, CHILD_TIMEOUT);
+        fail_msg("child with %ls=off did not finish in %lu ms", FALLBACK_VAR, CHILD_TIMEOUT);
     assert_true(GetExitCodeProcess(pi.hProcess, &code));
     if (code) fail_msg("child with %ls=off: %lu failing test(s)", FALLBACK_VAR, code);
 }

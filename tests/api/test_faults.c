@@ -19,7 +19,6 @@
 #include <string.h>
 
 #define KEYBUF (CCH_RM_SESSION_KEY + 1)
-#define BOUND_MS 60000
 
 /* ---- the store as the registry shows it ------------------------------------------- */
 
@@ -179,7 +178,7 @@ static char *run_script(const WCHAR *fault, const WCHAR *ops)
     err = rmt_spawn_ex(FALSE, args, 0, FALSE, 20000, &c);
     SetEnvironmentVariableW(L"RSTRTMGR_FAULT", NULL);
     assert_int_equal(err, ERROR_SUCCESS);
-    code = rmt_child_wait(&c, BOUND_MS);
+    code = rmt_child_wait(&c, RMT_BOUND_MS);
     text = rmt_read_record(rec);
     printf("# RSTRTMGR_FAULT=%ls script %ls: exit %lu, record:\n%s", fault ? fault : L"(none)", ops,
            code, text);
@@ -211,7 +210,7 @@ static void test_killed_owner_slot_reclaimed(void **state)
         outs[i] = rmt_path(args);
         DeleteFileW(outs[i]);
         swprintf(args, ARRAYSIZE(args), L"start --out \"%ls\"", outs[i]);
-        kids[i] = rmt_spawn_tracked(FALSE, 0, args, 20000);
+        kids[i] = rmt_spawn_tracked(FALSE, 0, args, rmt_timeout(20000));
         text = rmt_read_record(outs[i]);
         assert_int_equal(sscanf(text, "%lu %63s", &slot, key), 2);
         free(text);
@@ -273,7 +272,7 @@ static void test_secondary_killed_mid_registration(void **state)
         DeleteFileW(rec);
         swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" regloop %ls %d \"%ls\"", rec, key, BATCH,
                  rmt_tempdir());
-        child = rmt_spawn_tracked(FALSE, 0, args, 60000);   /* ready after its first batch */
+        child = rmt_spawn_tracked(FALSE, 0, args, rmt_timeout(60000));   /* ready after its first batch */
         Sleep(delay);
         rmt_child_kill(child);
         text = rmt_read_record(rec);
@@ -321,7 +320,7 @@ static void test_secondary_killed_mid_registration(void **state)
         r = register_name(hj, args);
         assert_int_equal(r, ERROR_SUCCESS);
         rmt_end_ok(hj);
-        assert_true(GetTickCount() - t0 < 30000);
+        assert_true(GetTickCount() - t0 < rmt_timeout(30000));
         assert_int_equal(rmt_sequence(h), seq + 1);
         {
             WCHAR vname[32], *data;
@@ -600,7 +599,7 @@ static void test_fault_start_takeover(void **state)
     lowest = rmt_lowest_free_slot();
     DeleteFileW(out);
     swprintf(args, ARRAYSIZE(args), L"start --out \"%ls\"", out);
-    kid = rmt_spawn_tracked(FALSE, 0, args, 20000);
+    kid = rmt_spawn_tracked(FALSE, 0, args, rmt_timeout(20000));
     text = rmt_read_record(out);
     assert_int_equal(sscanf(text, "%lu", &slot), 1);
     free(text);
@@ -693,7 +692,7 @@ static void test_fault_register_unchanged(void **state)
     before = store_image();
     /* Let it go on to the failing registration; it then sleeps 3 s before its end. */
     SetEvent(c.quit);
-    assert_true(rmt_wait_record(rec, "reg ", 20000));
+    assert_true(rmt_wait_record(rec, "reg ", rmt_timeout(20000)));
     Sleep(200);
     after = store_image();
     text = rmt_read_record(rec);
@@ -701,7 +700,7 @@ static void test_fault_register_unchanged(void **state)
     assert_non_null(strstr(text, "reg 29"));
     free(text);
     if (strcmp(before, after)) fail_msg("store changed by a failed registration:\nbefore:\n%s\nafter:\n%s", before, after);
-    assert_int_equal(rmt_child_wait(&c, BOUND_MS), 0);
+    assert_int_equal(rmt_child_wait(&c, RMT_BOUND_MS), 0);
     free(before);
     free(after);
     DeleteFileW(rec);
@@ -789,7 +788,7 @@ static void test_handle_query_that_never_returns(void **state)
          * (about 4 s a call), plus the start-up of a Wine process. */
         assert_int_equal(count_in(text, "list 234 1") + count_in(text, "list 0 0"), 2);
         assert_non_null(strstr(text, "end 0"));
-        assert_true(spent < 30.0);
+        assert_true(spent < rmt_seconds(30.0));
         free(text);
     }
     rmt_child_kill(&holder);
@@ -875,7 +874,7 @@ static void test_exit_during_getlist(void **state)
         else seen += n;
     }
     spawner_stop = 1;
-    assert_int_equal(WaitForMultipleObjects(2, t, TRUE, BOUND_MS), WAIT_OBJECT_0);
+    assert_int_equal(WaitForMultipleObjects(2, t, TRUE, RMT_BOUND_MS), WAIT_OBJECT_0);
     CloseHandle(t[0]);
     CloseHandle(t[1]);
     printf("# %ld RmGetList calls (%ld ERROR_MORE_DATA), %ld holder entries seen, %ld holders "

@@ -12,9 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SPAWN_TIMEOUT 15000
-#define QUIT_TIMEOUT 10000
-#define SERVICE_TIMEOUT 15000
+#define QUIT_TIMEOUT rmt_timeout(10000)
+#define SERVICE_TIMEOUT rmt_timeout(15000)
 
 /* ------------------------------------------------------------------------------ */
 /* Per-test bookkeeping, undone by teardown() even when an assertion failed.       */
@@ -61,7 +60,7 @@ static struct rmt_child *spawn(BOOL gui, const WCHAR *fmt, ...)
     va_start(ap, fmt);
     vswprintf(args, ARRAYSIZE(args), fmt, ap);
     va_end(ap);
-    return rmt_spawn_tracked(gui, 0, args, SPAWN_TIMEOUT);
+    return rmt_spawn_tracked(gui, 0, args, RMT_SPAWN_TIMEOUT);
 }
 
 static void register_files(DWORD h, UINT n, const WCHAR **files)
@@ -539,7 +538,7 @@ static void test_holders_exiting_between_scans(void **state)
             for (k = i; k < 4; k++) known |= info[j].Process.dwProcessId == kids[k]->pid;
             assert_true(known);
         }
-        assert_int_equal(WaitForSingleObject(kids[i]->process, 5000), WAIT_OBJECT_0);
+        assert_int_equal(WaitForSingleObject(kids[i]->process, rmt_timeout(5000)), WAIT_OBJECT_0);
     }
     expect_empty(h);
     free(f);
@@ -839,7 +838,7 @@ static void test_exe_image(void **state)
     CloseHandle(pi.hThread);
     waits[0] = ready;
     waits[1] = pi.hProcess;
-    assert_int_equal(WaitForMultipleObjects(2, waits, FALSE, SPAWN_TIMEOUT), WAIT_OBJECT_0);
+    assert_int_equal(WaitForMultipleObjects(2, waits, FALSE, RMT_SPAWN_TIMEOUT), WAIT_OBJECT_0);
 
     register_file(h, exe);
     n = get_all(h, &l, &reasons);

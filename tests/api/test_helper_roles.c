@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WAIT_MS 10000
+#define WAIT_MS rmt_timeout(10000)
 
 /* Processes of services this program installed, checked by the last test. */
 static HANDLE service_processes[16];

@@ -21,7 +21,6 @@
 #define CHURN_SECONDS 8
 #define CHURN_HELPERS 3
 #define CHURN_THREADS 3
-#define BOUND_MS 60000   /* anything still running this long after its end is a deadlock */
 
 /* ---- the store as the registry shows it --------------------------------------------- */
 
@@ -312,13 +311,13 @@ static void test_churn_at_limit(void **state)
     Sleep(CHURN_SECONDS * 1000);
     churn_stop = 1;
     /* No deadlock: everything ends within a bound. */
-    r = WaitForMultipleObjects(3, threads, TRUE, BOUND_MS);
+    r = WaitForMultipleObjects(3, threads, TRUE, RMT_BOUND_MS);
     assert_int_equal(r, WAIT_OBJECT_0);
     for (i = 0; i < 3; i++) CloseHandle(threads[i]);
     for (i = 0; i < CHURN_HELPERS; i++)
     {
         char *text;
-        code = rmt_child_wait(&helpers[i], BOUND_MS);
+        code = rmt_child_wait(&helpers[i], RMT_BOUND_MS);
         text = rmt_read_record(records[i]);
         printf("# helper %d: exit %lu after %lu ms: %s", i, code, GetTickCount() - t0, text);
         assert_int_equal(code, 0);
@@ -533,20 +532,20 @@ static void same_session_concurrent(void)
         DeleteFileW(rec);
         swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" join %ls \"%ls\"", rec, key, extra[i]);
         assert_int_equal(rmt_spawn_ex(FALSE, args, 0, FALSE, 20000, &child), ERROR_SUCCESS);
-        c = rmt_child_wait(&child, BOUND_MS);
+        c = rmt_child_wait(&child, RMT_BOUND_MS);
         printf("# secondary process %d: exit %lu\n", i, c);
         if (c == 0) helpers_ok++;
     }
     DeleteFileW(rec);
     free(rec);
 
-    r = WaitForMultipleObjects(REG_THREADS + 2, threads, TRUE, BOUND_MS);
+    r = WaitForMultipleObjects(REG_THREADS + 2, threads, TRUE, RMT_BOUND_MS);
     if (r != WAIT_OBJECT_0)
     {
-        printf("# not done after %u ms: %ld registrars left, %ld lists, %ld filter rounds\n",
-               BOUND_MS, same_registrars_left, same_lists, same_filter_ops);
+        printf("# not done after %lu ms: %ld registrars left, %ld lists, %ld filter rounds\n",
+               RMT_BOUND_MS, same_registrars_left, same_lists, same_filter_ops);
         churn_stop = 1;
-        WaitForMultipleObjects(REG_THREADS + 2, threads, TRUE, BOUND_MS);
+        WaitForMultipleObjects(REG_THREADS + 2, threads, TRUE, RMT_BOUND_MS);
         fail_msg("calls on one session did not finish (deadlock or starvation)");
     }
     for (t = 0; t < REG_THREADS + 2; t++) CloseHandle(threads[t]);
@@ -643,7 +642,7 @@ struct holder
 static DWORD WINAPI hold_mutex(void *param)
 {
     struct holder *h = param;
-    DWORD w = WaitForSingleObject(h->mutex, 10000);
+    DWORD w = WaitForSingleObject(h->mutex, rmt_timeout(10000));
     if (w != WAIT_OBJECT_0 && w != WAIT_ABANDONED) return 1;
     SetEvent(h->acquired);
     Sleep(h->hold_ms);
@@ -695,7 +694,7 @@ static void run_while_held(DWORD hold_ms, DWORD h, const WCHAR *key, struct bloc
     hd.hold_ms = hold_ms;
     assert_non_null(hd.acquired = CreateEventW(NULL, TRUE, FALSE, NULL));
     assert_non_null(ht = CreateThread(NULL, 0, hold_mutex, &hd, 0, NULL));
-    assert_int_equal(WaitForSingleObject(hd.acquired, 10000), WAIT_OBJECT_0);
+    assert_int_equal(WaitForSingleObject(hd.acquired, rmt_timeout(10000)), WAIT_OBJECT_0);
     for (i = 0; i < ncalls; i++)
     {
         b[i].which = (enum blocked_call)i;
@@ -703,8 +702,8 @@ static void run_while_held(DWORD hold_ms, DWORD h, const WCHAR *key, struct bloc
         b[i].key = key;
         assert_non_null(t[i] = CreateThread(NULL, 0, blocked_call, &b[i], 0, NULL));
     }
-    assert_int_equal(WaitForMultipleObjects(ncalls, t, TRUE, BOUND_MS), WAIT_OBJECT_0);
-    assert_int_equal(WaitForSingleObject(ht, BOUND_MS), WAIT_OBJECT_0);
+    assert_int_equal(WaitForMultipleObjects(ncalls, t, TRUE, RMT_BOUND_MS), WAIT_OBJECT_0);
+    assert_int_equal(WaitForSingleObject(ht, RMT_BOUND_MS), WAIT_OBJECT_0);
     for (i = 0; i < ncalls; i++)
     {
         CloseHandle(t[i]);
@@ -735,7 +734,7 @@ static void test_sem_timeout(void **state)
     {
         assert_int_equal(b[i].result, ERROR_SEM_TIMEOUT);
         assert_true(b[i].ms >= 4000);
-        assert_true(b[i].ms < 7000);
+        assert_true(b[i].ms < rmt_timeout(7000));
     }
     assert_int_equal(b[CALL_START].out_handle, SENTINEL);
     assert_int_equal(b[CALL_JOIN].out_handle, SENTINEL);
@@ -751,17 +750,17 @@ static void test_sem_timeout(void **state)
         hd.hold_ms = 7000;
         assert_non_null(hd.acquired = CreateEventW(NULL, TRUE, FALSE, NULL));
         assert_non_null(ht = CreateThread(NULL, 0, hold_mutex, &hd, 0, NULL));
-        assert_int_equal(WaitForSingleObject(hd.acquired, 10000), WAIT_OBJECT_0);
+        assert_int_equal(WaitForSingleObject(hd.acquired, rmt_timeout(10000)), WAIT_OBJECT_0);
         assert_non_null(t = CreateThread(NULL, 0, blocked_call, &e, 0, NULL));
-        assert_int_equal(WaitForSingleObject(t, BOUND_MS), WAIT_OBJECT_0);
-        assert_int_equal(WaitForSingleObject(ht, BOUND_MS), WAIT_OBJECT_0);
+        assert_int_equal(WaitForSingleObject(t, RMT_BOUND_MS), WAIT_OBJECT_0);
+        assert_int_equal(WaitForSingleObject(ht, RMT_BOUND_MS), WAIT_OBJECT_0);
         CloseHandle(t);
         CloseHandle(ht);
         CloseHandle(hd.acquired);
         CloseHandle(hd.mutex);
         printf("# store held 7000 ms: RmEndSession returned %lu after %lu ms\n", e.result, e.ms);
         assert_int_equal(e.result, ERROR_SEM_TIMEOUT);
-        assert_true(e.ms >= 4000 && e.ms < 7000);
+        assert_true(e.ms >= 4000 && e.ms < rmt_timeout(7000));
     }
     assert_true(rmt_slot_live(h));   /* the failed end did not end it */
 

@@ -39,7 +39,6 @@
 #define NMODULES 3
 #define NTARGETS (NMODULES + NPROCS + NSVCS)
 #define MAX_NOEND 2
-#define SPAWN_TIMEOUT 20000
 
 /* ---- random numbers (xorshift64*) ----------------------------------------------------- */
 
@@ -642,15 +641,15 @@ static void op_join_helper(void)
     calls += 3;
     if (no_end)
     {
-        r = rmt_spawn(FALSE, args, SPAWN_TIMEOUT, &noend[slot_for_noend]);
+        r = rmt_spawn(FALSE, args, RMT_SPAWN_TIMEOUT, &noend[slot_for_noend]);
         CHECK(r == ERROR_SUCCESS, "joining helper did not get ready: %lu", r);
         noend_used[slot_for_noend] = TRUE;
     }
     else
     {
-        r = rmt_spawn_ex(FALSE, args, 0, FALSE, SPAWN_TIMEOUT, &c);
+        r = rmt_spawn_ex(FALSE, args, 0, FALSE, RMT_SPAWN_TIMEOUT, &c);
         CHECK(r == ERROR_SUCCESS, "helper did not start: %lu", r);
-        code = rmt_child_wait(&c, SPAWN_TIMEOUT);
+        code = rmt_child_wait(&c, RMT_SPAWN_TIMEOUT);
         if (bad)
         {
             /* spec 5.2: an ended session's key cannot be validated. */
@@ -673,7 +672,7 @@ static void op_noend_quit(void)
     int k = (int)rnd(MAX_NOEND);
     op_name = "joined helper exits";
     if (!noend_used[k]) return;
-    code = rmt_child_quit(&noend[k], SPAWN_TIMEOUT);
+    code = rmt_child_quit(&noend[k], RMT_SPAWN_TIMEOUT);
     noend_used[k] = FALSE;
     CHECK(code == 0, "exit code %lu", code);
 }
@@ -682,7 +681,7 @@ static void op_holder_exits(void)
 {
     DWORD code;
     op_name = "holder exits";
-    code = rmt_child_quit(&holders[1], SPAWN_TIMEOUT);
+    code = rmt_child_quit(&holders[1], RMT_SPAWN_TIMEOUT);
     holder_alive[1] = FALSE;
     CHECK(code == 0, "exit code %lu", code);
 }
@@ -713,7 +712,7 @@ static int setup(void **state)
     {
         swprintf(args, ARRAYSIZE(args), L"hold \"%ls\" \"%ls\" \"%ls\"", pool[3 * k], pool[3 * k + 1],
                  pool[3 * k + 2]);
-        assert_int_equal(rmt_spawn(FALSE, args, SPAWN_TIMEOUT, &holders[k]), ERROR_SUCCESS);
+        assert_int_equal(rmt_spawn(FALSE, args, RMT_SPAWN_TIMEOUT, &holders[k]), ERROR_SUCCESS);
         holder_alive[k] = TRUE;
         procs[k] = holders[k].id;
         spawns++;

@@ -20,8 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SPAWN_TIMEOUT 15000
-#define TOOL_TIMEOUT 120000
+#define TOOL_TIMEOUT rmt_timeout(120000)
 
 #define EXIT_OK 0
 #define EXIT_IN_USE 1
@@ -131,10 +130,10 @@ static struct run run_tool(const WCHAR *args)
     if (WaitForSingleObject(pi.hProcess, TOOL_TIMEOUT) != WAIT_OBJECT_0)
     {
         TerminateProcess(pi.hProcess, 0xdead);
-        WaitForSingleObject(pi.hProcess, 5000);
+        WaitForSingleObject(pi.hProcess, rmt_timeout(5000));
         CloseHandle(pi.hProcess);
         CloseHandle(job);
-        fail_msg("rmtool %ls: no exit within %u ms", args, TOOL_TIMEOUT);
+        fail_msg("rmtool %ls: no exit within %lu ms", args, TOOL_TIMEOUT);
     }
     r.code = (DWORD)-1;
     GetExitCodeProcess(pi.hProcess, &r.code);
@@ -366,7 +365,7 @@ static struct rmt_child *hold(const WCHAR *path)
     struct rmt_child *c;
     assert_non_null(args);
     swprintf(args, n, L"hold \"%ls\"", path);
-    c = rmt_spawn_tracked(FALSE, 0, args, SPAWN_TIMEOUT);
+    c = rmt_spawn_tracked(FALSE, 0, args, RMT_SPAWN_TIMEOUT);
     free(args);
     return c;
 }
@@ -798,7 +797,7 @@ static void test_sessions_abandoned(void **state)
     int i;
 
     swprintf(args, ARRAYSIZE(args), L"start --out \"%ls\"", out);
-    c = rmt_spawn_tracked(FALSE, 0, args, SPAWN_TIMEOUT);
+    c = rmt_spawn_tracked(FALSE, 0, args, RMT_SPAWN_TIMEOUT);
     pid = c->pid;
     text = rmt_read_record(out);
     assert_int_equal(sscanf(text, "%lu", &h), 1);
@@ -860,7 +859,7 @@ static void test_close_gui(void **state)
     char *row, *log;
 
     swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" window --title \"rmtool close\"", rec);
-    c = rmt_spawn_tracked(TRUE, 0, args, SPAWN_TIMEOUT);
+    c = rmt_spawn_tracked(TRUE, 0, args, RMT_SPAWN_TIMEOUT);
     swprintf(args, ARRAYSIZE(args), L"close %ls", q);
     r = run_tool(args);
     if (shutdown_missing(&r))
@@ -881,7 +880,7 @@ static void test_close_gui(void **state)
     expect_in(row, "main window", "the row");
     expect_in(row, "stopped", "the row");
     free(row);
-    assert_int_equal(rmt_child_wait(c, 10000), 0);
+    assert_int_equal(rmt_child_wait(c, rmt_timeout(10000)), 0);
     log = rmt_read_record(rec);
     expect_in(log, "QUERYENDSESSION lparam=0x00000001", "the helper's record");
     expect_in(log, "ENDSESSION wparam=1", "the helper's record");
@@ -898,7 +897,7 @@ static void test_close_refused_then_forced(void **state)
 {
     WCHAR *q = quoted(rmt_helper_path(TRUE)), args[2 * MAX_PATH];
     struct rmt_child *c = rmt_spawn_tracked(TRUE, 0, L"window --refuse --title \"rmtool refuse\"",
-                                            SPAWN_TIMEOUT);
+                                            RMT_SPAWN_TIMEOUT);
     char pidkey[32], *obj;
     struct run r;
 
@@ -927,7 +926,7 @@ static void test_close_refused_then_forced(void **state)
     if (!obj) fail_msg("no object for pid %lu:\n%s", c->pid, r.out);
     expect_in(obj, "\"stopped\"", "the process");
     free(obj);
-    assert_true(rmt_child_wait(c, 10000) != (DWORD)-1);
+    assert_true(rmt_child_wait(c, rmt_timeout(10000)) != (DWORD)-1);
     run_free(&r);
     free(q);
 }
@@ -1024,7 +1023,7 @@ static void kill_image(const WCHAR *exe)
             if (QueryFullProcessImageNameW(p, 0, img, &n) && !_wcsicmp(img, exe))
             {
                 TerminateProcess(p, 0xdead);
-                WaitForSingleObject(p, 5000);
+                WaitForSingleObject(p, rmt_timeout(5000));
             }
             CloseHandle(p);
         } while (Process32NextW(snap, &pe));
@@ -1060,7 +1059,7 @@ static void test_replace_running_exe(void **state)
     CloseHandle(h);
 
     swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" window --title \"rmtool replace\"", rec);
-    rc = rmt_spawn_exe(exe, args, 0, TRUE, SPAWN_TIMEOUT, &c);
+    rc = rmt_spawn_exe(exe, args, 0, TRUE, RMT_SPAWN_TIMEOUT, &c);
     assert_int_equal(rc, ERROR_SUCCESS);
 
     swprintf(args, ARRAYSIZE(args), L"replace \"%ls\" \"%ls\"", exe, src);
@@ -1206,7 +1205,7 @@ static void test_console_output(void **state)
     free(screen);
     rmt_kill_all();
 
-    c = rmt_spawn_tracked(TRUE, 0, L"window --title \"rmtool console\"", SPAWN_TIMEOUT);
+    c = rmt_spawn_tracked(TRUE, 0, L"window --title \"rmtool console\"", RMT_SPAWN_TIMEOUT);
     free(q);
     q = quoted(rmt_helper_path(TRUE));
     swprintf(args, ARRAYSIZE(args), L"close %ls", q);
@@ -1224,7 +1223,7 @@ static void test_console_output(void **state)
     if (!wcsstr(screen, L"[########################################] 100%"))
         fail_msg("no full progress bar on the screen:\n%ls", screen);
     if (wcsstr(screen, L"progress 100%")) fail_msg("plain progress lines on a console:\n%ls", screen);
-    assert_true(rmt_child_wait(c, 10000) != (DWORD)-1);
+    assert_true(rmt_child_wait(c, rmt_timeout(10000)) != (DWORD)-1);
     free(screen);
     free(q);
     free(f);

@@ -23,8 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SPAWN_TIMEOUT 15000
-#define BACK_TIMEOUT 15000      /* for a restarted application to show up */
+#define BACK_TIMEOUT rmt_timeout(15000)      /* for a restarted application to show up */
 #define CHILD_SWITCH "--child-fallback-off"
 static LSTATUS set_hung_timeout(const WCHAR *value, WCHAR *old, DWORD cb_old);
 #define PREFIX_HUNG_TIMEOUT L"2000"   /* what tools/wine-prefix sets */
@@ -51,7 +50,7 @@ static void kill_helper_images(void)
                 if (h)
                 {
                     TerminateProcess(h, 1);
-                    WaitForSingleObject(h, 5000);
+                    WaitForSingleObject(h, rmt_timeout(5000));
                     CloseHandle(h);
                 }
             }
@@ -148,14 +147,14 @@ static struct rmt_child *spawn_window(const WCHAR *rec, const WCHAR *options)
 {
     WCHAR args[2 * MAX_PATH];
     swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" window %ls", rec, options ? options : L"");
-    return rmt_spawn_tracked(TRUE, 0, args, SPAWN_TIMEOUT);
+    return rmt_spawn_tracked(TRUE, 0, args, RMT_SPAWN_TIMEOUT);
 }
 
 static struct rmt_child *spawn_console(const WCHAR *rec, const WCHAR *options)
 {
     WCHAR args[2 * MAX_PATH];
     swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" console %ls", rec, options ? options : L"");
-    return rmt_spawn_tracked(FALSE, CREATE_NEW_CONSOLE, args, SPAWN_TIMEOUT);
+    return rmt_spawn_tracked(FALSE, CREATE_NEW_CONSOLE, args, RMT_SPAWN_TIMEOUT);
 }
 
 static DWORD start_with(const RM_UNIQUE_PROCESS *procs, UINT n)
@@ -260,7 +259,7 @@ static void test_gui_app_closed_politely(void **state)
 
     progress_reset();
     assert_int_equal(RmShutdown(h, 0, progress_cb), ERROR_SUCCESS);
-    assert_true(exited(c, 5000));
+    assert_true(exited(c, rmt_timeout(5000)));
     assert_progress_ok();
     text = rmt_read_record(rec);
     assert_non_null(strstr(text, "QUERYENDSESSION lparam=0x00000001\nENDSESSION wparam=1 lparam=0x00000001\n"));
@@ -296,8 +295,8 @@ static void test_refusal_then_force(void **state)
     assert_true(e.AppStatus & RmStatusRunning);
 
     assert_int_equal(RmShutdown(h, RmForceShutdown, NULL), ERROR_SUCCESS);
-    assert_true(exited(no, 5000));
-    assert_true(exited(ok, 5000));
+    assert_true(exited(no, rmt_timeout(5000)));
+    assert_true(exited(ok, rmt_timeout(5000)));
     assert_true(entry_of(h, ok->pid).AppStatus & RmStatusStopped);
     assert_true(entry_of(h, no->pid).AppStatus & RmStatusStopped);
     free(rec_no);
@@ -316,14 +315,14 @@ static void test_hung_window(void **state)
     assert_int_equal(RmShutdown(h, 0, NULL), ERROR_FAIL_SHUTDOWN);
     spent = rmt_now_s() - t0;
     print_message("polite shutdown of a hung window returned after %.2f s\n", spent);
-    assert_true(spent < 10.0);
+    assert_true(spent < rmt_seconds(10.0));
     assert_true(rmt_child_alive(c));
     assert_true(entry_of(h, c->pid).AppStatus & RmStatusErrorOnStop);
 
     t0 = rmt_now_s();
     assert_int_equal(RmShutdown(h, RmForceShutdown, NULL), ERROR_SUCCESS);
     print_message("forced shutdown of a hung window took %.2f s\n", rmt_now_s() - t0);
-    assert_true(exited(c, 5000));
+    assert_true(exited(c, rmt_timeout(5000)));
     free(rec);
 }
 
@@ -338,7 +337,7 @@ static void test_console_ctrl_c(void **state)
 
     assert_int_equal(entry_of(h, c->pid).ApplicationType, RmConsole);
     assert_int_equal(RmShutdown(h, 0, NULL), ERROR_SUCCESS);
-    assert_true(exited(c, 5000));
+    assert_true(exited(c, rmt_timeout(5000)));
     assert_true(record_has(rec, "CTRL 0\n"));
     assert_true(entry_of(h, c->pid).AppStatus & RmStatusStopped);
     /* Our standard handles still work. */
@@ -359,7 +358,7 @@ static void test_console_ignoring_ctrl_c(void **state)
     assert_true(record_has(rec, "CTRL 0\n"));
     assert_true(entry_of(h, c->pid).AppStatus & RmStatusErrorOnStop);
     assert_int_equal(RmShutdown(h, RmForceShutdown, NULL), ERROR_SUCCESS);
-    assert_true(exited(c, 5000));
+    assert_true(exited(c, rmt_timeout(5000)));
     free(rec);
 }
 
@@ -389,7 +388,7 @@ static DWORD install_service(int slot, const WCHAR *suffix, const WCHAR *rec, co
 
     swprintf(services[slot], 64, L"rmtsd-%lu-%ls", GetCurrentProcessId(), suffix);
     swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" service %ls%ls", rec, services[slot], extra ? extra : L"");
-    assert_int_equal(rmt_service_install(services[slot], NULL, args, deps, SPAWN_TIMEOUT, &pid), ERROR_SUCCESS);
+    assert_int_equal(rmt_service_install(services[slot], NULL, args, deps, RMT_SPAWN_TIMEOUT, &pid), ERROR_SUCCESS);
     return pid;
 }
 
@@ -512,13 +511,13 @@ static void test_service_that_never_stops(void **state)
     assert_int_equal(RmShutdown(h, 0, NULL), ERROR_FAIL_SHUTDOWN);
     spent = rmt_now_s() - t0;
     print_message("polite stop of a stuck service returned after %.2f s\n", spent);
-    assert_true(spent < 15.0);
+    assert_true(spent < rmt_seconds(15.0));
     assert_true(record_has(rec, "STOP "));
     assert_int_equal(WaitForSingleObject(process, 0), WAIT_TIMEOUT);
     assert_true(entry_of(h, pid).AppStatus & RmStatusErrorOnStop);
 
     assert_int_equal(RmShutdown(h, RmForceShutdown, NULL), ERROR_SUCCESS);
-    assert_int_equal(WaitForSingleObject(process, 5000), WAIT_OBJECT_0);
+    assert_int_equal(WaitForSingleObject(process, rmt_timeout(5000)), WAIT_OBJECT_0);
     CloseHandle(process);
     free(rec);
 }
@@ -545,7 +544,7 @@ static void test_cancel_races_shutdown(void **state)
         thread = CreateThread(NULL, 0, cancel_thread, &arg, 0, NULL);
         assert_non_null(thread);
         r = RmShutdown(h, 0, NULL);
-        WaitForSingleObject(thread, 10000);
+        WaitForSingleObject(thread, rmt_timeout(10000));
         CloseHandle(thread);
         assert_int_equal(arg.result, ERROR_SUCCESS);
         if (r == ERROR_SUCCESS) done++;
@@ -553,7 +552,7 @@ static void test_cancel_races_shutdown(void **state)
         else fail_msg("round %d: RmShutdown returned %lu", round, r);
         /* Consistent afterwards: whatever is still running can be shut down. */
         assert_int_equal(RmShutdown(h, RmForceShutdown, NULL), ERROR_SUCCESS);
-        assert_true(exited(c, 5000));
+        assert_true(exited(c, rmt_timeout(5000)));
         rmt_end_ok(h);
         DeleteFileW(rec);
         free(rec);
@@ -573,7 +572,7 @@ static void test_restart_brings_back(void **state)
 
     assert_true(entry_of(h, c->pid).bRestartable);   /* Wine: the fallback policy */
     assert_int_equal(RmShutdown(h, 0, NULL), ERROR_SUCCESS);
-    assert_true(exited(c, 5000));
+    assert_true(exited(c, rmt_timeout(5000)));
     assert_int_equal(record_count(rec, "STARTED"), 1);
     progress_reset();
     assert_int_equal(RmRestart(h, 0, progress_cb), ERROR_SUCCESS);
@@ -611,13 +610,13 @@ static void test_restart_keeps_directory(void **state)
     si.cb = sizeof(si);
     assert_true(CreateProcessW(NULL, cmd, NULL, NULL, FALSE, 0, NULL, dir, &si, &pi));
     CloseHandle(pi.hThread);
-    assert_true(rmt_wait_record(rec, "STARTED", SPAWN_TIMEOUT));
+    assert_true(rmt_wait_record(rec, "STARTED", RMT_SPAWN_TIMEOUT));
     p.dwProcessId = old = pi.dwProcessId;
     assert_true(GetProcessTimes(pi.hProcess, &p.ProcessStartTime, &t[0], &t[1], &t[2]));
     h = start_with(&p, 1);
 
     assert_int_equal(RmShutdown(h, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(WaitForSingleObject(pi.hProcess, 5000), WAIT_OBJECT_0);
+    assert_int_equal(WaitForSingleObject(pi.hProcess, rmt_timeout(5000)), WAIT_OBJECT_0);
     CloseHandle(pi.hProcess);
     assert_int_equal(RmRestart(h, 0, NULL), ERROR_SUCCESS);
     assert_true(wait_record_count(rec, "CWD ", 2, BACK_TIMEOUT));
@@ -636,7 +635,7 @@ static void test_restart_keeps_directory(void **state)
  * is ended. */
 static void test_windowless_gui_process(void **state)
 {
-    struct rmt_child *c = rmt_spawn_tracked(TRUE, 0, L"sleep", SPAWN_TIMEOUT);
+    struct rmt_child *c = rmt_spawn_tracked(TRUE, 0, L"sleep", RMT_SPAWN_TIMEOUT);
     DWORD h = start_with(&c->id, 1);
 
     assert_int_equal(entry_of(h, c->pid).ApplicationType, RmUnknownApp);
@@ -644,7 +643,7 @@ static void test_windowless_gui_process(void **state)
     assert_true(rmt_child_alive(c));
     assert_true(entry_of(h, c->pid).AppStatus & RmStatusErrorOnStop);
     assert_int_equal(RmShutdown(h, RmForceShutdown, NULL), ERROR_SUCCESS);
-    assert_true(exited(c, 5000));
+    assert_true(exited(c, rmt_timeout(5000)));
 }
 
 /* Spec 5.7: a restart that fails gives 352 and ErrorOnRestart on that one; the
@@ -663,7 +662,7 @@ static void test_restart_failure(void **state)
     wcscpy(wcsrchr(copy, L'\\') + 1, L"rmcopy.exe");
     assert_true(CopyFileW(rmt_helper_path(TRUE), copy, FALSE));
     swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" window", rec_gone);
-    assert_int_equal(rmt_spawn_exe(copy, args, 0, TRUE, SPAWN_TIMEOUT, &gone), ERROR_SUCCESS);
+    assert_int_equal(rmt_spawn_exe(copy, args, 0, TRUE, RMT_SPAWN_TIMEOUT, &gone), ERROR_SUCCESS);
     ok = spawn_window(rec_ok, NULL);
     procs[0] = gone.id;
     procs[1] = ok->id;
@@ -672,8 +671,8 @@ static void test_restart_failure(void **state)
     skip[1] = ok->pid;
 
     assert_int_equal(RmShutdown(h, 0, NULL), ERROR_SUCCESS);
-    assert_true(exited(&gone, 5000));
-    assert_true(exited(ok, 5000));
+    assert_true(exited(&gone, rmt_timeout(5000)));
+    assert_true(exited(ok, rmt_timeout(5000)));
     rmt_child_kill(&gone);
     /* The installer replaced (here: removed) the first application's program. */
     assert_true(DeleteFileW(copy));
@@ -701,7 +700,7 @@ static void test_filters_mask(void **state)
     assert_int_equal(RmAddFilter(h, NULL, &keep->id, NULL, RmNoShutdown), ERROR_SUCCESS);
     assert_int_equal(RmAddFilter(h, NULL, &norestart->id, NULL, RmNoRestart), ERROR_SUCCESS);
     assert_int_equal(RmShutdown(h, 0, NULL), ERROR_SUCCESS);
-    assert_true(exited(norestart, 5000));
+    assert_true(exited(norestart, rmt_timeout(5000)));
     assert_true(rmt_child_alive(keep));
     assert_false(record_has(rec_keep, "QUERYENDSESSION"));
     assert_true(entry_of(h, keep->pid).AppStatus & RmStatusShutdownMasked);
@@ -729,8 +728,8 @@ static void test_filters_at_restart_time(void **state)
 
     assert_int_equal(RmAddFilter(h, NULL, &removed->id, NULL, RmNoRestart), ERROR_SUCCESS);
     assert_int_equal(RmShutdown(h, 0, NULL), ERROR_SUCCESS);
-    assert_true(exited(added, 5000));
-    assert_true(exited(removed, 5000));
+    assert_true(exited(added, rmt_timeout(5000)));
+    assert_true(exited(removed, rmt_timeout(5000)));
     assert_true(entry_of(h, removed->pid).AppStatus & RmStatusRestartMasked);
     assert_false(entry_of(h, added->pid).AppStatus & RmStatusRestartMasked);
 
@@ -781,7 +780,7 @@ static void test_reboot_needed(void **state)
     UINT needed = 0, count = 0;
 
     swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" hold \"%ls\"", rec, file);
-    holder = rmt_spawn_tracked(TRUE, 0, args, SPAWN_TIMEOUT);
+    holder = rmt_spawn_tracked(TRUE, 0, args, RMT_SPAWN_TIMEOUT);
     mine = CreateFileW(file, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
                        OPEN_EXISTING, 0, NULL);
     assert_true(mine != INVALID_HANDLE_VALUE);
@@ -857,7 +856,7 @@ static void test_only_registered_all_restartable(void **state)
 
     assert_true(entry_of(h, c->pid).bRestartable);
     assert_int_equal(RmShutdown(h, RmShutdownOnlyRegistered, NULL), ERROR_SUCCESS);
-    assert_true(exited(c, 5000));
+    assert_true(exited(c, rmt_timeout(5000)));
     free(rec);
 }
 
@@ -877,7 +876,7 @@ static void test_child_only_registered_blocks(void **state)
     assert_false(record_has(rec, "QUERYENDSESSION"));
 
     assert_int_equal(RmShutdown(h, 0, NULL), ERROR_SUCCESS);
-    assert_true(exited(c, 5000));
+    assert_true(exited(c, rmt_timeout(5000)));
     assert_int_equal(RmRestart(h, 0, NULL), ERROR_SUCCESS);
     Sleep(1500);
     assert_int_equal(find_new_process(L"rmhelper_gui.exe", &old, 1), 0);
@@ -929,7 +928,7 @@ static DWORD run_child(const char *mode, const WCHAR *arg, const WCHAR *const *e
     AssignProcessToJobObject(job, pi.hProcess);
     ResumeThread(pi.hThread);
     CloseHandle(pi.hThread);
-    if (WaitForSingleObject(pi.hProcess, 120000) != WAIT_OBJECT_0) fail_msg("child %s did not finish", mode);
+    if (WaitForSingleObject(pi.hProcess, rmt_timeout(120000)) != WAIT_OBJECT_0) fail_msg("child %s did not finish", mode);
     GetExitCodeProcess(pi.hProcess, &code);
     CloseHandle(pi.hProcess);
     CloseHandle(job);
@@ -970,17 +969,17 @@ static int child_console_caller(const WCHAR *log_path)
     memset(&app, 0, sizeof(app));
     memset(&app2, 0, sizeof(app2));
     CHECK(GetConsoleProcessList(list, ARRAYSIZE(list)) >= 1);
-    CHECK(rmt_spawn_ex(FALSE, L"sleep", 0, TRUE, SPAWN_TIMEOUT, &sharer) == ERROR_SUCCESS);
+    CHECK(rmt_spawn_ex(FALSE, L"sleep", 0, TRUE, RMT_SPAWN_TIMEOUT, &sharer) == ERROR_SUCCESS);
     n = GetConsoleProcessList(list, ARRAYSIZE(list));
     fprintf(child_log, "processes in the caller's console: %lu\n", n);
     CHECK(n >= 2);
 
     swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" console", rec);
-    CHECK(rmt_spawn_ex(FALSE, args, CREATE_NEW_CONSOLE, TRUE, SPAWN_TIMEOUT, &app) == ERROR_SUCCESS);
+    CHECK(rmt_spawn_ex(FALSE, args, CREATE_NEW_CONSOLE, TRUE, RMT_SPAWN_TIMEOUT, &app) == ERROR_SUCCESS);
     CHECK(RmStartSession(&h, 0, key) == ERROR_SUCCESS);
     CHECK(RmRegisterResources(h, 0, NULL, 1, &app.id, 0, NULL) == ERROR_SUCCESS);
     CHECK(RmShutdown(h, 0, NULL) == ERROR_SUCCESS);
-    CHECK(app.process && WaitForSingleObject(app.process, 5000) == WAIT_OBJECT_0);
+    CHECK(app.process && WaitForSingleObject(app.process, rmt_timeout(5000)) == WAIT_OBJECT_0);
     text = rmt_read_record(rec);
     CHECK(strstr(text, "CTRL 0\n") != NULL);
     free(text);
@@ -997,14 +996,14 @@ static int child_console_caller(const WCHAR *log_path)
     rmt_child_kill(&sharer);
     for (n = 0; n < 100 && GetConsoleProcessList(list, ARRAYSIZE(list)) != 1; n++) Sleep(50);
     CHECK(GetConsoleProcessList(list, ARRAYSIZE(list)) == 1);
-    CHECK(rmt_spawn_ex(FALSE, L"console", CREATE_NEW_CONSOLE, TRUE, SPAWN_TIMEOUT, &app2) == ERROR_SUCCESS);
+    CHECK(rmt_spawn_ex(FALSE, L"console", CREATE_NEW_CONSOLE, TRUE, RMT_SPAWN_TIMEOUT, &app2) == ERROR_SUCCESS);
     CHECK(RmStartSession(&h, 0, key) == ERROR_SUCCESS);
     CHECK(RmRegisterResources(h, 0, NULL, 1, &app2.id, 0, NULL) == ERROR_SUCCESS);
     CHECK(RmShutdown(h, 0, NULL) == ERROR_FAIL_SHUTDOWN);
     CHECK(rmt_child_alive(&app2));
     CHECK(GetConsoleProcessList(list, ARRAYSIZE(list)) == 1);
     CHECK(RmShutdown(h, RmForceShutdown, NULL) == ERROR_SUCCESS);
-    CHECK(app2.process && WaitForSingleObject(app2.process, 5000) == WAIT_OBJECT_0);
+    CHECK(app2.process && WaitForSingleObject(app2.process, rmt_timeout(5000)) == WAIT_OBJECT_0);
     CHECK(WriteConsoleW(GetStdHandle(STD_OUTPUT_HANDLE), L"still here\r\n", 12, &written, NULL));
     CHECK(RmEndSession(h) == ERROR_SUCCESS);
 
@@ -1038,7 +1037,7 @@ static int child_events(void)
     int bad = 0;
 
     memset(&app, 0, sizeof(app));
-    if (rmt_spawn(TRUE, L"window", SPAWN_TIMEOUT, &app)) return 90;
+    if (rmt_spawn(TRUE, L"window", RMT_SPAWN_TIMEOUT, &app)) return 90;
     bad += RmStartSession(&h, 0, key) != ERROR_SUCCESS;
     bad += RmRegisterResources(h, 0, NULL, 1, &app.id, 0, NULL) != ERROR_SUCCESS;
     bad += RmShutdown(h, 0, NULL) != ERROR_SUCCESS;
@@ -1124,7 +1123,7 @@ static int child_getlist_cancel(const WCHAR *log_path)
     if (!log) return 99;
 
     swprintf(args, ARRAYSIZE(args), L"hold \"%ls\"", file);
-    if (rmt_spawn(FALSE, args, SPAWN_TIMEOUT, &holder)) return 90;
+    if (rmt_spawn(FALSE, args, RMT_SPAWN_TIMEOUT, &holder)) return 90;
     bad += RmStartSession(&h, 0, key) != ERROR_SUCCESS;
     bad += RmRegisterResources(h, 1, files, 0, NULL, 0, NULL) != ERROR_SUCCESS;
     memset(&arg, 0, sizeof(arg));
@@ -1134,7 +1133,7 @@ static int child_getlist_cancel(const WCHAR *log_path)
     thread = CreateThread(NULL, 0, cancel_thread, &arg, 0, NULL);
     r = RmGetList(h, &needed, &count, NULL, &reasons);
     done = rmt_now_s();
-    WaitForSingleObject(thread, 10000);
+    WaitForSingleObject(thread, rmt_timeout(10000));
     CloseHandle(thread);
     fprintf(log, "RmGetList returned %lu, %.3f s after the cancel (cancel result %lu)\n", r, done - arg.at,
             arg.result);
@@ -1167,7 +1166,7 @@ static void test_getlist_cancelled(void **state)
 static DWORD WINAPI cancel_thread(void *param)
 {
     struct cancel_arg *a = param;
-    if (a->wait_for) rmt_wait_record(a->wait_rec, a->wait_for, 20000);
+    if (a->wait_for) rmt_wait_record(a->wait_rec, a->wait_for, rmt_timeout(20000));
     else Sleep(a->delay);
     a->at = rmt_now_s();
     a->result = RmCancelCurrentTask(a->h);
@@ -1209,14 +1208,14 @@ static void test_cancel_mid_wait(void **state)
     assert_non_null(thread);
     r = RmShutdown(h, 0, NULL);
     done = rmt_now_s();
-    WaitForSingleObject(thread, 30000);
+    WaitForSingleObject(thread, rmt_timeout(30000));
     CloseHandle(thread);
     set_hung_timeout(PREFIX_HUNG_TIMEOUT, NULL, 0);
 
     assert_int_equal(arg.result, ERROR_SUCCESS);
     assert_int_equal(r, ERROR_CANCELLED);
     print_message("RmShutdown returned %.3f s after RmCancelCurrentTask\n", done - arg.at);
-    assert_true(done - arg.at < 1.0);
+    assert_true(done - arg.at < rmt_seconds(1.0));
     assert_true(record_has(rec_slow, "ENDSESSION wparam=1"));   /* it was mid-wait */
 
     /* The session is consistent: it lists, and a new shutdown can run. */
@@ -1282,7 +1281,7 @@ static DWORD run_rmunload(const WCHAR *args, DWORD flags)
     si.cb = sizeof(si);
     assert_true(CreateProcessW(exe, cmd, NULL, NULL, FALSE, flags, NULL, NULL, &si, &pi));
     CloseHandle(pi.hThread);
-    assert_int_equal(WaitForSingleObject(pi.hProcess, 300000), WAIT_OBJECT_0);
+    assert_int_equal(WaitForSingleObject(pi.hProcess, rmt_timeout(300000)), WAIT_OBJECT_0);
     GetExitCodeProcess(pi.hProcess, &code);
     CloseHandle(pi.hProcess);
     return code;
@@ -1310,7 +1309,7 @@ static void test_unload_then_console_event(void **state)
     swprintf(args, ARRAYSIZE(args), L"ctrlc %lu %lu %lu", con->pid,
              con->id.ProcessStartTime.dwHighDateTime, con->id.ProcessStartTime.dwLowDateTime);
     assert_int_equal(run_rmunload(args, CREATE_NEW_CONSOLE), 0);
-    assert_true(exited(con, 5000));
+    assert_true(exited(con, rmt_timeout(5000)));
     free(rec);
 }
 

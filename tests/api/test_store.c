@@ -17,7 +17,7 @@
 #endif
 
 #define KEYBUF (CCH_RM_SESSION_KEY + 1)
-#define HANG_LIMIT_MS 30000
+#define HANG_LIMIT_MS rmt_timeout(30000)
 
 /* ---- sessions this program opened (ended by the teardown if a test failed) ---- */
 
@@ -309,12 +309,12 @@ static DWORD bounded_call(DWORD h, int which, const char *what)
     if (w != WAIT_OBJECT_0)
     {
         TerminateThread(t, 1);
-        WaitForSingleObject(t, 5000);
+        WaitForSingleObject(t, rmt_timeout(5000));
         CloseHandle(t);
         rmt_untrack(h);
         delete_slot(h % RMT_NSLOTS);
         damaged[h % RMT_NSLOTS] = 0;
-        fail_msg("%s with %s did not return within %u ms (hang)", which ? "RmGetList" : "RmRegisterResources",
+        fail_msg("%s with %s did not return within %lu ms (hang)", which ? "RmGetList" : "RmRegisterResources",
                  what, HANG_LIMIT_MS);
     }
     CloseHandle(t);
@@ -388,7 +388,7 @@ static DWORD join_with_fault(const WCHAR *fault, const WCHAR *key, const WCHAR *
     err = rmt_spawn_ex(FALSE, args, 0, FALSE, 10000, &c);
     SetEnvironmentVariableW(L"RSTRTMGR_FAULT", NULL);
     assert_int_equal(err, ERROR_SUCCESS);
-    code = rmt_child_wait(&c, 20000);
+    code = rmt_child_wait(&c, rmt_timeout(20000));
     text = rmt_read_record(rec);
     printf("# RSTRTMGR_FAULT=%ls: helper exit %lu, record: %s", fault, code, text);
     if (!strstr(text, "JOIN 0")) fail_msg("the helper's join failed: %s", text);

@@ -45,7 +45,7 @@ void rmt_child_kill(struct rmt_child *c)
         if (WaitForSingleObject(c->process, 0) == WAIT_TIMEOUT)
         {
             TerminateProcess(c->process, 0xdead);
-            WaitForSingleObject(c->process, 5000);
+            WaitForSingleObject(c->process, rmt_timeout(5000));
         }
     }
     release(c);
@@ -218,7 +218,7 @@ void rmt_release_process(HANDLE *process, HANDLE *job)
     if (*process)
     {
         TerminateProcess(*process, 1);
-        WaitForSingleObject(*process, 5000);
+        WaitForSingleObject(*process, rmt_timeout(5000));
         CloseHandle(*process);
         *process = NULL;
     }
@@ -321,10 +321,10 @@ static void stop_service(SC_HANDLE svc)
     }
     if (process)
     {
-        if (WaitForSingleObject(process, 5000) != WAIT_OBJECT_0)
+        if (WaitForSingleObject(process, rmt_timeout(5000)) != WAIT_OBJECT_0)
         {
             TerminateProcess(process, 0xdead);
-            WaitForSingleObject(process, 5000);
+            WaitForSingleObject(process, rmt_timeout(5000));
         }
         CloseHandle(process);
     }

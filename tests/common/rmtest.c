@@ -15,6 +15,30 @@ void rmt_init(void)
     setvbuf(stderr, NULL, _IONBF, 0);
 }
 
+static double timeout_scale(void)
+{
+    static double scale;
+    if (!scale)
+    {
+        char v[32];
+        DWORD n = GetEnvironmentVariableA("RM_TIMEOUT_SCALE", v, sizeof(v));
+        double s = n > 0 && n < sizeof(v) ? atof(v) : 1.0;
+        scale = s >= 1.0 && s <= 100.0 ? s : 1.0;
+    }
+    return scale;
+}
+
+DWORD rmt_timeout(DWORD ms)
+{
+    double t = ms * timeout_scale();
+    return t < (double)(INFINITE - 1) ? (DWORD)t : INFINITE - 1;
+}
+
+double rmt_seconds(double s)
+{
+    return s * timeout_scale();
+}
+
 BOOL rmt_host_runs_x86(void)
 {
     char v[8];

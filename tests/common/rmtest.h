@@ -36,6 +36,20 @@ int rmt_run_group_fault_free(const char *name, const struct CMUnitTest *tests, s
  * the heap cannot be walked. For leak checks. */
 SIZE_T rmt_heap_in_use(void);
 
+/* ---- timeouts ----------------------------------------------------------------------- */
+
+/* Every wait of the tests for something that should happen (a helper ready, a process
+ * gone, a record line written) and every upper bound on a duration goes through
+ * this: ms times RM_TIMEOUT_SCALE from the environment (default 1; the emulated x86
+ * lane sets it, where every instruction is emulated). Waits that prove something
+ * did NOT happen keep their plain values: on a slow machine they only get weaker. */
+DWORD rmt_timeout(DWORD ms);
+/* The same for bounds measured in seconds. */
+double rmt_seconds(double s);
+/* The usual waits. */
+#define RMT_SPAWN_TIMEOUT rmt_timeout(20000)   /* a helper process to be ready */
+#define RMT_BOUND_MS rmt_timeout(60000)        /* anything still running this late is stuck */
+
 /* ---- what the machine can run ---------------------------------------------------- */
 
 /* The exit status of a test program whose every test was skipped for a reason of

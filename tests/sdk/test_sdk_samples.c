@@ -36,9 +36,9 @@
 #endif
 
 #define APP_IMAGE L"rmsdk_calc.exe"
-#define START_TIMEOUT_MS 15000
-#define PRIMARY_TIMEOUT_MS 150000
-#define RESTART_TIMEOUT_MS 20000
+#define START_TIMEOUT_MS rmt_timeout(15000)
+#define PRIMARY_TIMEOUT_MS rmt_timeout(150000)
+#define RESTART_TIMEOUT_MS rmt_timeout(20000)
 #define MAX_PIDS 64
 
 static struct
@@ -89,7 +89,7 @@ static void kill_pid(DWORD pid)
     HANDLE h = OpenProcess(PROCESS_TERMINATE | SYNCHRONIZE, FALSE, pid);
     if (!h) return;
     TerminateProcess(h, 1);
-    WaitForSingleObject(h, 5000);
+    WaitForSingleObject(h, rmt_timeout(5000));
     CloseHandle(h);
 }
 
@@ -246,14 +246,14 @@ static int teardown(void **state)
     if (st.primary)
     {
         TerminateProcess(st.primary, 1);
-        WaitForSingleObject(st.primary, 5000);
+        WaitForSingleObject(st.primary, rmt_timeout(5000));
         CloseHandle(st.primary);
     }
     if (st.job) CloseHandle(st.job);
     if (st.app_process)
     {
         TerminateProcess(st.app_process, 1);
-        WaitForSingleObject(st.app_process, 5000);
+        WaitForSingleObject(st.app_process, rmt_timeout(5000));
         CloseHandle(st.app_process);
     }
     /* The restarted stand-in: our DLL starts it from inside the primary, so today it
@@ -442,7 +442,7 @@ static void test_sdk_samples(void **state)
     assert_non_null(strstr(rec, "ENDSESSION wparam=1 lparam=0x00000001\n"));
     assert_true(strstr(rec, "QUERYENDSESSION") < strstr(rec, "\nENDSESSION"));
     free(rec);
-    assert_int_equal(WaitForSingleObject(st.app_process, 10000), WAIT_OBJECT_0);
+    assert_int_equal(WaitForSingleObject(st.app_process, rmt_timeout(10000)), WAIT_OBJECT_0);
     CloseHandle(st.app_process);
     st.app_process = NULL;
 
