@@ -523,19 +523,46 @@ DWORD rm_store_register(const struct rm_store_session *s, struct rm_resources *r
                         struct rm_resources *batch)
 {
     WCHAR *data[3] = { NULL, NULL, NULL }, name[24];
-    DWORD cb[3], err, commit;
+    DWORD cb[3], err, commit, seq;
     BOOL written[3] = { FALSE, FALSE, FALSE };
     HKEY k = NULL;
-    int kind;
+    int kind, tries;
 
-    if ((err = store_lock())) return err;
-    if ((err = open_slot(s->slot, KEY_QUERY_VALUE | KEY_SET_VALUE, &k)))
+    /* Loading other processes' commits means identifying each of their files (an
+     * open per file, a directory scan per missing name under Wine): seconds for a
+     * session of thousands of files. That is done by rm_store_sync, which needs no
+     * mutex (a commit becomes visible with its one Sequence write), BEFORE taking
+     * the per-user mutex that every session call of the user waits on (5 s, then
+     * ERROR_SEM_TIMEOUT). Under the mutex only a commit that arrived meanwhile is
+     * left to load: the sync is retried outside twice, then, if others keep
+     * committing, the few new commits are loaded under it. */
+    for (tries = 0;; tries++)
     {
-        if (err == ERROR_FILE_NOT_FOUND) err = ERROR_INVALID_HANDLE;
+        if ((err = rm_store_sync(s, r))) return err;
+        if ((err = store_lock())) return err;
+        if ((err = open_slot(s->slot, KEY_QUERY_VALUE | KEY_SET_VALUE, &k)))
+        {
+            if (err == ERROR_FILE_NOT_FOUND) err = ERROR_INVALID_HANDLE;
+            k = NULL;
+            goto done;
+        }
+        if ((err = check_hash(k, s->key_hash))) goto done;
+        if ((err = read_fixed(k, sequence_value, REG_DWORD, &seq, sizeof(seq))))
+        {
+            if (err == ERROR_FILE_NOT_FOUND) err = ERROR_WRITE_FAULT;
+            goto done;
+        }
+        if (seq == r->sequence || tries == 2) break;
+        rm_sys.RegCloseKey(k);
         k = NULL;
-        goto done;
+        store_unlock();
     }
-    if ((err = check_hash(k, s->key_hash)) || (err = sync_locked(k, r))) goto done;
+    if (seq != r->sequence)
+    {
+        rm_trace("RmRegisterResources: commits %lu..%lu arrived while syncing; loading them under the store mutex",
+                 r->sequence, seq - 1);
+        if ((err = sync_locked(k, r))) goto done;
+    }
 
     rm_batch_subtract(batch, r);
     if (!batch->nfiles && !batch->nprocs && !batch->nsvcs) goto done;   /* all known */

@@ -780,6 +780,60 @@ static void test_sem_timeout(void **state)
     assert_false(rmt_slot_exists(h));
 }
 
+/* Issue 11: a secondary's first RmRegisterResources loads the primary's commits,
+ * which means identifying every file of the session; with thousands of files that
+ * takes seconds. It must not hold the per-user store mutex meanwhile: another
+ * installer of the same user starting a session then waits for nothing (before,
+ * it waited for the whole load, and got ERROR_SEM_TIMEOUT past 5 s). */
+#define SYNC_FILES 4000
+
+static void test_secondary_sync_outside_store_mutex(void **state)
+{
+    WCHAR key[KEYBUF], name[32], args[128], key2[KEYBUF];
+    LPCWSTR *files = calloc(SYNC_FILES, sizeof(*files));
+    struct rmt_child joiner;
+    DWORD h, worst = 0, calls = 0, code, h2;
+    double t0, spent;
+    int i;
+    (void)state;
+
+    assert_non_null(files);
+    for (i = 0; i < SYNC_FILES; i++)
+    {
+        swprintf(name, ARRAYSIZE(name), L"sync-%05d.dat", i);
+        files[i] = rmt_make_file(name);
+    }
+    h = rmt_start_tracked(key);
+    assert_int_equal(RmRegisterResources(h, SYNC_FILES, files, 0, NULL, 0, NULL), ERROR_SUCCESS);
+
+    /* The secondary joins and registers one more file: it loads all 4,000 first. */
+    swprintf(args, ARRAYSIZE(args), L"join %ls \"%ls\"", key, files[0]);
+    t0 = rmt_now_s();
+    assert_int_equal(rmt_spawn_ex(FALSE, args, 0, FALSE, 0, &joiner), ERROR_SUCCESS);
+    /* Meanwhile, another "installer" of the user starts and ends sessions. */
+    while (WaitForSingleObject(joiner.process, 0) == WAIT_TIMEOUT && rmt_now_s() - t0 < 120)
+    {
+        DWORD start = GetTickCount(), ms;
+        assert_int_equal(RmStartSession(&h2, 0, key2), ERROR_SUCCESS);
+        ms = GetTickCount() - start;
+        assert_int_equal(RmEndSession(h2), ERROR_SUCCESS);
+        if (ms > worst) worst = ms;
+        calls++;
+    }
+    spent = rmt_now_s() - t0;
+    code = rmt_child_wait(&joiner, RMT_BOUND_MS);
+    printf("# secondary joined and registered in %.2f s (4,000 files to load); %lu RmStartSession "
+           "meanwhile, the slowest %lu ms\n", spent, calls, worst);
+    assert_int_equal(code, 0);
+    assert_true(calls > 0);
+    /* The load itself took long enough to show a wait if it held the mutex. */
+    if (spent < 1.0) print_message("the load was too quick (%.2f s) to prove much here\n", spent);
+    assert_true(worst < rmt_timeout(500));
+    rmt_end_ok(h);
+    for (i = 0; i < SYNC_FILES; i++) free((void *)files[i]);
+    free(files);
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -797,6 +851,7 @@ int main(void)
         cmocka_unit_test_teardown(test_same_session_concurrent, teardown),
         cmocka_unit_test_teardown(test_same_session_tight_lister, teardown),
         cmocka_unit_test_teardown(test_sem_timeout, teardown),
+        cmocka_unit_test_teardown(test_secondary_sync_outside_store_mutex, teardown),
     };
     WCHAR key[KEYBUF];
     DWORD h = SENTINEL;
