@@ -12,6 +12,7 @@
  */
 #include "internal.h"
 #include <tlhelp32.h>
+#include <psapi.h>   /* K32GetMappedFileNameW, in kernel32 since Windows 7 */
 
 void rm_app_list_free(struct rm_app_list *l)
 {
@@ -163,19 +164,131 @@ static BOOL process_is_wow64(DWORD pid, int *cache)
     return *cache > 0;
 }
 
+/* ---- files mapped as data ------------------------------------------------------------ */
+
+/* A file can be in use with no handle open: mapped as data (CreateFileMapping +
+ * MapViewOfFile, then both handles closed), the view alone keeps it (spec 6: "open
+ * or mapped"). Such views are found by walking the process's address space
+ * (VirtualQueryEx) and asking each mapped view's file name (GetMappedFileName),
+ * only for processes that neither handles nor modules already matched. Images are
+ * skipped whole (their extent is known from the module list), so the walk costs
+ * about one query per heap, stack, free gap and data view. */
+
+struct range { ULONG_PTR start, end; };
+
+/* NT device names of the drive letters (\Device\HarddiskVolume2 -> C:), to read
+ * the names GetMappedFileName gives on Windows; Wine gives \??\C:\... instead. */
+struct dos_devices
+{
+    WCHAR letter[26];
+    WCHAR device[26][64];
+    int count;
+};
+
+static void dos_devices_read(struct dos_devices *d)
+{
+    DWORD drives = GetLogicalDrives();
+    WCHAR name[3] = L"A:";
+    int i;
+
+    d->count = 0;
+    for (i = 0; i < 26; i++)
+        if (drives & (1u << i))
+        {
+            name[0] = (WCHAR)(L'A' + i);
+            if (!QueryDosDeviceW(name, d->device[d->count], ARRAYSIZE(d->device[0]))) continue;
+            d->letter[d->count++] = name[0];
+        }
+}
+
+/* The DOS path of a mapped file's NT name, in place; FALSE if it has none. */
+static BOOL mapped_name_to_dos(const struct dos_devices *d, WCHAR *name, SIZE_T cch)
+{
+    SIZE_T len = rm_wcsnlen(name, cch - 1), n;
+    int i;
+
+    if (len > 4 && !memcmp(name, L"\\??\\", 4 * sizeof(WCHAR)))
+    {
+        if (len > 8 && CompareStringOrdinal(name + 4, 4, L"UNC\\", 4, TRUE) == CSTR_EQUAL)
+        {
+            memmove(name + 2, name + 8, (len - 8 + 1) * sizeof(WCHAR));   /* \\server\share */
+            name[0] = name[1] = L'\\';
+        }
+        else memmove(name, name + 4, (len - 4 + 1) * sizeof(WCHAR));
+        return TRUE;
+    }
+    for (i = 0; i < d->count; i++)
+    {
+        n = rm_wcsnlen(d->device[i], ARRAYSIZE(d->device[0]));
+        if (n && len > n && name[n] == L'\\' &&
+            CompareStringOrdinal(name, (int)n, d->device[i], (int)n, TRUE) == CSTR_EQUAL)
+        {
+            name[0] = d->letter[i];
+            name[1] = L':';
+            memmove(name + 2, name + n, (len - n + 1) * sizeof(WCHAR));
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+static ULONG_PTR image_end(const struct range *mods, SIZE_T n, ULONG_PTR base)
+{
+    SIZE_T i;
+    for (i = 0; i < n; i++)
+        if (mods[i].start == base) return mods[i].end;
+    return 0;
+}
+
+/* Does pid have a registered file mapped as data? mods: its images, to skip. */
+static BOOL mapped_file_registered(const struct rm_resources *r, const struct name_set *names,
+                                   const struct dos_devices *dev, DWORD pid, const struct range *mods,
+                                   SIZE_T nmods)
+{
+    MEMORY_BASIC_INFORMATION mbi;
+    WCHAR name[MAX_PATH + 8];
+    ULONG_PTR addr = 0, next;
+    BOOL hit = FALSE;
+    HANDLE h = OpenProcess(PROCESS_QUERY_INFORMATION, FALSE, pid);
+
+    if (!h) return FALSE;
+    while (!hit && VirtualQueryEx(h, (void *)addr, &mbi, sizeof(mbi)) == sizeof(mbi))
+    {
+        next = (ULONG_PTR)mbi.BaseAddress + mbi.RegionSize;
+        if (mbi.Type == MEM_MAPPED && mbi.BaseAddress == mbi.AllocationBase &&
+            GetMappedFileNameW(h, mbi.BaseAddress, name, MAX_PATH) && mapped_name_to_dos(dev, name, MAX_PATH))
+            hit = path_registered(r, name) ||
+                  (name_set_has(names, name) && module_identity_registered(r, name));
+        else if (mbi.Type == MEM_IMAGE)
+        {
+            ULONG_PTR end = image_end(mods, nmods, (ULONG_PTR)mbi.AllocationBase);
+            if (end > next) next = end;
+        }
+        if (next <= addr) break;   /* the top of the address space */
+        addr = next;
+    }
+    CloseHandle(h);
+    return hit;
+}
+
 /* Adds every process that has a registered file loaded (its executable or any
- * module). Module paths are the loader's canonical full paths, matched against the
- * registered files' canonical paths; a module with a registered file's name but
- * another path is compared by identity (name_set above). */
+ * module) or mapped as data. Module paths are the loader's canonical full paths,
+ * matched against the registered files' canonical paths; a module with a
+ * registered file's name but another path is compared by identity (name_set
+ * above). */
 static DWORD find_module_users(const struct rm_resources *r, struct rm_pid_set *found, volatile LONG *cancel)
 {
     PROCESSENTRY32W pe;
     struct name_set names = { NULL, 0 };
+    struct dos_devices dev;
+    struct range *mods = NULL;
+    SIZE_T mods_cap = 0;
     HANDLE procs;
     DWORD err = ERROR_SUCCESS;
 
     if (!r->nfiles) return ERROR_SUCCESS;
     if ((err = name_set_build(r, &names))) return err;
+    dos_devices_read(&dev);
     if ((procs = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0)) == INVALID_HANDLE_VALUE)
     {
         rm_free(names.slots);
@@ -185,21 +298,29 @@ static DWORD find_module_users(const struct rm_resources *r, struct rm_pid_set *
     for (BOOL more = Process32FirstW(procs, &pe); more && !err; more = Process32NextW(procs, &pe))
     {
         MODULEENTRY32W me;
-        HANDLE mods;
+        HANDLE snap;
+        SIZE_T nmods = 0;
         BOOL hit = FALSE;
         int wow64 = -1;
 
         if (!pe.th32ProcessID || rm_pid_set_has(found, pe.th32ProcessID)) continue;
         if (*cancel) { err = ERROR_CANCELLED; break; }
-        mods = CreateToolhelp32Snapshot(TH32CS_SNAPMODULE | TH32CS_SNAPMODULE32, pe.th32ProcessID);
-        if (mods != INVALID_HANDLE_VALUE)
+        snap = CreateToolhelp32Snapshot(TH32CS_SNAPMODULE | TH32CS_SNAPMODULE32, pe.th32ProcessID);
+        if (snap != INVALID_HANDLE_VALUE)
         {
             me.dwSize = sizeof(me);
-            for (BOOL m = Module32FirstW(mods, &me); m && !hit; m = Module32NextW(mods, &me))
+            for (BOOL m = Module32FirstW(snap, &me); m && !hit; m = Module32NextW(snap, &me))
+            {
                 hit = path_registered(r, me.szExePath) ||
                       (wow64_alias_registered(r, me.szExePath) && process_is_wow64(pe.th32ProcessID, &wow64)) ||
                       (name_set_has(&names, me.szExePath) && module_identity_registered(r, me.szExePath));
-            CloseHandle(mods);
+                if (!rm_grow((void **)&mods, &mods_cap, nmods + 1, sizeof(*mods)))
+                {
+                    mods[nmods].start = (ULONG_PTR)me.modBaseAddr;
+                    mods[nmods++].end = (ULONG_PTR)me.modBaseAddr + me.modBaseSize;
+                }
+            }
+            CloseHandle(snap);
         }
         else
         {
@@ -216,9 +337,11 @@ static DWORD find_module_users(const struct rm_resources *r, struct rm_pid_set *
                 CloseHandle(h);
             }
         }
+        if (!hit) hit = mapped_file_registered(r, &names, &dev, pe.th32ProcessID, mods, nmods);
         if (hit) err = rm_pid_set_add(found, pe.th32ProcessID);
     }
     CloseHandle(procs);
+    rm_free(mods);
     rm_free(names.slots);
     return err;
 }

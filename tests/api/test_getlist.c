@@ -775,6 +775,51 @@ static void test_loaded_dll_other_spelling(void **state)
     free(dll);
 }
 
+/* Spec 6: a file "open or mapped". Mapped as data with both the file and the
+ * mapping handle closed, only the view keeps it: the process is a user. A process
+ * that maps another file is not. */
+static void test_file_mapped_as_data(void **state)
+{
+    WCHAR *f = rmt_make_file(L"mapped.dat"), *other = rmt_make_file(L"mapped-other.dat");
+    DWORD h = rmt_start_tracked(NULL);
+    struct rmt_child *c = spawn(FALSE, L"map \"%ls\"", f);
+    spawn(FALSE, L"map \"%ls\"", other);
+
+    register_file(h, f);
+    expect_only(h, c);
+    free(f);
+    free(other);
+}
+
+/* The same view, registered under another spelling of the path (the Z: drive Wine
+ * maps to /): found by identity. */
+static void test_file_mapped_other_spelling(void **state)
+{
+    typedef char *(CDECL *unix_name_fn)(const WCHAR *);
+    unix_name_fn unix_name = (unix_name_fn)(void *)GetProcAddress(GetModuleHandleW(L"kernel32.dll"),
+                                                                  "wine_get_unix_file_name");
+    WCHAR *f = rmt_make_file(L"mapped-z.dat"), zpath[MAX_PATH];
+    DWORD h;
+    struct rmt_child *c;
+    char *u;
+    int i;
+
+    if (!unix_name || !(u = unix_name(f)))
+    {
+        free(f);
+        skip();
+    }
+    swprintf(zpath, MAX_PATH, L"Z:%hs", u);
+    HeapFree(GetProcessHeap(), 0, u);
+    for (i = 0; zpath[i]; i++)
+        if (zpath[i] == L'/') zpath[i] = L'\\';
+    h = rmt_start_tracked(NULL);
+    c = spawn(FALSE, L"map \"%ls\"", zpath);
+    register_file(h, f);
+    expect_only(h, c);
+    free(f);
+}
+
 /* A system DLL the helper loaded, registered by its System32 path as installers do.
  * In the 32-bit test that path means SysWOW64 (the caller's file-system-redirection
  * view), which is also where the 32-bit helper's copy comes from; the 64-bit copy in
@@ -1165,6 +1210,8 @@ int main(void)
         T(test_loaded_dll),
         T(test_loaded_dll_other_spelling),
         T(test_loaded_system_dll),
+        T(test_file_mapped_as_data),
+        T(test_file_mapped_other_spelling),
         T(test_exe_image),
         T(test_self_holds_file),
         T(test_file_and_process_listed_once),

@@ -31,6 +31,8 @@
  * Roles:
  *   hold PATH [SHARE] [PATH2 [SHARE2]]...   SHARE: none r w d rw rd wd rwd (default rwd)
  *   load PATH
+ *   map PATH                 maps PATH as data (read-only view) and closes both the
+ *                            file and the mapping handle: only the view remains
  *   window [--hidden] [--refuse] [--hang] [--close-delay MS] [--title T] [--hold PATH]
  *          [--say-cwd]       (records "CWD <current directory>" first)
  *          (default title "rmhelper window <pid>", class "RmHelperWindow")
@@ -236,6 +238,26 @@ static int role_load(int argc, WCHAR **argv)
     signal_ready();
     wait_quit();
     FreeLibrary(m);
+    return clean_exit();
+}
+
+static int role_map(int argc, WCHAR **argv)
+{
+    HANDLE f, m;
+    void *view;
+    if (argc != 1) return usage("map PATH");
+    f = CreateFileW(argv[0], GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                    OPEN_EXISTING, 0, NULL);
+    if (f == INVALID_HANDLE_VALUE) return setup_failed("CreateFile", GetLastError());
+    m = CreateFileMappingW(f, NULL, PAGE_READONLY, 0, 0, NULL);
+    if (!m) return setup_failed("CreateFileMapping", GetLastError());
+    view = MapViewOfFile(m, FILE_MAP_READ, 0, 0, 0);
+    if (!view) return setup_failed("MapViewOfFile", GetLastError());
+    CloseHandle(m);
+    CloseHandle(f);
+    signal_ready();
+    wait_quit();
+    UnmapViewOfFile(view);
     return clean_exit();
 }
 
@@ -972,6 +994,7 @@ static int run(void)
     argv += i;
 
     if (!wcscmp(role, L"hold")) return role_hold(argc, argv);
+    if (!wcscmp(role, L"map")) return role_map(argc, argv);
     if (!wcscmp(role, L"load")) return role_load(argc, argv);
     if (!wcscmp(role, L"window")) return role_window(argc, argv);
     if (!wcscmp(role, L"console")) return role_console(argc, argv);
