@@ -11,6 +11,13 @@
  * for. What has not exited after the hung-application timeout is terminated when
  * forced, and reported RmStatusErrorOnStop otherwise.
  *
+ * A refusal (WM_QUERYENDSESSION answered FALSE) vetoes the whole shutdown, as the
+ * end-session protocol says. An application that cannot be asked at all (a GUI
+ * process without windows, such as a Chromium renderer) or does not answer in time
+ * (hung) says nothing: without RmForceShutdown it is left running with
+ * ErrorOnStop, the others are closed, and the call returns ERROR_FAIL_SHUTDOWN
+ * ("some applications could not be shut down", spec 5.6; README, Choices).
+ *
  * Waits are bounded and watch the session's cancel event, so RmCancelCurrentTask
  * ends the call within a poll interval. Worker threads are reference counted: a
  * worker still inside a SendMessageTimeout when the call returns finishes on its
@@ -269,6 +276,7 @@ struct target                        /* one application or service being shut do
     BOOL failed;
     BOOL hung;                       /* did not answer WM_QUERYENDSESSION */
     BOOL gone;                       /* exited by itself before it was asked */
+    BOOL left;                       /* could not be asked and is not forced: not closed */
 };
 
 struct shutdown_ctx
@@ -297,7 +305,7 @@ static BOOL run_phase(struct shutdown_ctx *c, struct target *tg, SIZE_T n, enum 
 
     for (i = 0; i < n; i++)
     {
-        if (tg[i].gone) continue;
+        if (tg[i].gone || tg[i].left) continue;
         if (!tg[i].process) { tg[i].failed = TRUE; continue; }
         if ((tg[i].task = task_start(c->op, tg[i].app->info.Process.dwProcessId, tg[i].process, phase,
                                      tg[i].hung)))
@@ -350,16 +358,15 @@ static void log_shutting_down(struct target *tg, SIZE_T n)
                  L"Shutting down application or service '%s'.", tg[i].app->info.strAppName);
 }
 
-/* GUI applications (and Explorer): ask all, then close all. Returns the Win32
- * result of the group: 0, ERROR_FAIL_SHUTDOWN or ERROR_CANCELLED. */
 /* The query phase of windowed applications (GUI and Explorer): every one is asked
  * at once. Returns 0, ERROR_FAIL_SHUTDOWN when one refused, hung or has no window
- * (ErrorOnStop on it; only force closes those), or ERROR_CANCELLED. One that has
- * exited meanwhile is not a refusal: StoppedOther, and nothing more to do. */
-static DWORD ask_windowed(struct shutdown_ctx *c, struct target *tg, SIZE_T n)
+ * (ErrorOnStop on it; only force closes those), or ERROR_CANCELLED; *veto is set
+ * when one refused (then nothing is closed). One that has exited meanwhile is not a
+ * refusal: StoppedOther, and nothing more to do. */
+static DWORD ask_windowed(struct shutdown_ctx *c, struct target *tg, SIZE_T n, BOOL *veto)
 {
     SIZE_T i;
-    BOOL refusal = FALSE;
+    BOOL failed = FALSE;
 
     if (!n) return ERROR_SUCCESS;
     log_shutting_down(tg, n);
@@ -367,21 +374,27 @@ static DWORD ask_windowed(struct shutdown_ctx *c, struct target *tg, SIZE_T n)
     for (i = 0; i < n; i++)
     {
         struct task *t = tg[i].task;
-        BOOL no = !t || t->refused || t->hung || t->no_windows;
+        BOOL refused = t && t->refused, unreachable = !t || t->hung || t->no_windows;
         tg[i].hung = t && t->hung;
         if (tg[i].process && WaitForSingleObject(tg[i].process, 0) == WAIT_OBJECT_0)
         {
             tg[i].app->info.AppStatus |= RmStatusStoppedOther;
             tg[i].gone = TRUE;
         }
-        else if (no && !c->op->force)
+        else if ((refused || unreachable) && !c->op->force)
         {
+            rm_trace("%ls (pid %lu) %s", tg[i].app->info.strAppName, tg[i].app->info.Process.dwProcessId,
+                     refused ? "refused to end its session: nothing is closed"
+                     : tg[i].hung ? "does not answer: left running, the others are closed"
+                     : "has no window to ask: left running, the others are closed");
             set_stopped(tg[i].app, FALSE);
-            refusal = TRUE;
+            tg[i].left = TRUE;
+            if (refused) *veto = TRUE;
+            failed = TRUE;
         }
     }
     drop_tasks(tg, n);
-    return refusal ? ERROR_FAIL_SHUTDOWN : ERROR_SUCCESS;
+    return failed ? ERROR_FAIL_SHUTDOWN : ERROR_SUCCESS;
 }
 
 /* The close phase, once every windowed application agreed (or the caller forces). */
@@ -395,7 +408,7 @@ static DWORD close_windowed(struct shutdown_ctx *c, struct target *tg, SIZE_T n)
     for (i = 0; i < n; i++)
     {
         struct task *t = tg[i].task;
-        if (tg[i].gone) continue;
+        if (tg[i].gone || tg[i].left) continue;
         if (t && t->phase == TASK_COLLECTED) set_stopped(tg[i].app, t->closed);
         else if (tg[i].process && WaitForSingleObject(tg[i].process, 0) == WAIT_OBJECT_0)
             set_stopped(tg[i].app, TRUE);   /* cancelled, but it did exit */
@@ -847,6 +860,7 @@ static DWORD do_shutdown(struct shutdown_ctx *c, struct rm_app_list *list, ULONG
     struct target *groups[GROUP_COUNT] = { NULL };
     SIZE_T counts[GROUP_COUNT] = { 0 }, i;
     DWORD err = ERROR_SUCCESS, r;
+    BOOL veto = FALSE;
     int g;
 
     rm_note_reboot(c->s, list);
@@ -904,13 +918,13 @@ static DWORD do_shutdown(struct shutdown_ctx *c, struct rm_app_list *list, ULONG
     /* Every windowed application, Explorer included, is asked before anything is
      * closed: one refusal and nothing at all is (unless forced). Then the groups
      * close in their fixed order (spec 8.1), each finishing first. */
-    r = ask_windowed(c, groups[GROUP_GUI], counts[GROUP_GUI]);
+    r = ask_windowed(c, groups[GROUP_GUI], counts[GROUP_GUI], &veto);
     if (r != ERROR_CANCELLED)
     {
-        DWORD r2 = ask_windowed(c, groups[GROUP_EXPLORER], counts[GROUP_EXPLORER]);
+        DWORD r2 = ask_windowed(c, groups[GROUP_EXPLORER], counts[GROUP_EXPLORER], &veto);
         if (r2) r = r2 == ERROR_CANCELLED || !r ? r2 : r;
     }
-    if (r == ERROR_SUCCESS || (r == ERROR_FAIL_SHUTDOWN && c->op->force))
+    if (r == ERROR_SUCCESS || (r == ERROR_FAIL_SHUTDOWN && !veto))
     {
         err = r;
         if (!c->cancelled && (r = close_windowed(c, groups[GROUP_GUI], counts[GROUP_GUI]))) err = err ? err : r;

@@ -646,6 +646,35 @@ static void test_windowless_gui_process(void **state)
     assert_true(exited(c, rmt_timeout(5000)));
 }
 
+/* README, Choices (issue 11): a GUI process without windows (a Chromium renderer,
+ * say) beside an ordinary window. It cannot be asked, which is not a refusal: the
+ * window is closed, the windowless process is left with ErrorOnStop, 351 ("some
+ * applications could not be shut down"). RmRestart brings back what was closed;
+ * forced, the windowless one goes too. */
+static void test_windowless_beside_window(void **state)
+{
+    WCHAR *rec = record_path(L"besidewindowless");
+    struct rmt_child *win = spawn_window(rec, NULL);
+    struct rmt_child *bare = rmt_spawn_tracked(TRUE, 0, L"sleep", RMT_SPAWN_TIMEOUT);
+    RM_UNIQUE_PROCESS procs[2] = { win->id, bare->id };
+    DWORD h = start_with(procs, 2), skip[2] = { win->pid, bare->pid };
+
+    assert_int_equal(RmShutdown(h, 0, NULL), ERROR_FAIL_SHUTDOWN);
+    assert_true(exited(win, rmt_timeout(5000)));
+    assert_true(record_has(rec, "ENDSESSION wparam=1"));
+    assert_true(rmt_child_alive(bare));
+    assert_true(entry_of(h, win->pid).AppStatus & RmStatusStopped);
+    assert_true(entry_of(h, bare->pid).AppStatus & RmStatusErrorOnStop);
+    assert_true(entry_of(h, bare->pid).AppStatus & RmStatusRunning);
+
+    assert_int_equal(RmRestart(h, 0, NULL), ERROR_SUCCESS);
+    assert_true(wait_new_process(L"rmhelper_gui.exe", skip, 2, BACK_TIMEOUT) != 0);
+    assert_true(wait_record_count(rec, "STARTED", 2, BACK_TIMEOUT));
+    assert_int_equal(RmShutdown(h, RmForceShutdown, NULL), ERROR_SUCCESS);
+    assert_true(exited(bare, rmt_timeout(5000)));
+    free(rec);
+}
+
 /* Spec 5.7: a restart that fails gives 352 and ErrorOnRestart on that one; the
  * others still come back. */
 static void test_restart_failure(void **state)
@@ -1386,6 +1415,7 @@ int main(int argc, char **argv)
         T(test_restart_failure),
         T(test_restart_keeps_directory),
         T(test_windowless_gui_process),
+        T(test_windowless_beside_window),
         T(test_filters_mask),
         T(test_filters_at_restart_time),
         T(test_strongest_filter_wins),
