@@ -14,50 +14,8 @@
 #include <tlhelp32.h>
 #include <psapi.h>   /* K32GetMappedFileNameW, in kernel32 since Windows 7 */
 
-void rm_app_list_free(struct rm_app_list *l)
-{
-    SIZE_T i;
-    for (i = 0; i < l->count; i++)
-    {
-        rm_free(l->items[i].cmdline);
-        rm_free(l->items[i].cwd);
-    }
-    rm_free(l->items);
-    memset(l, 0, sizeof(*l));
-}
 
-static BOOL same_app(const RM_PROCESS_INFO *a, const RM_PROCESS_INFO *b)
-{
-    return a->Process.dwProcessId == b->Process.dwProcessId &&
-           !memcmp(&a->Process.ProcessStartTime, &b->Process.ProcessStartTime, sizeof(FILETIME)) &&
-           !rm_wcsicmp(a->strServiceShortName, b->strServiceShortName);
-}
 
-DWORD rm_history_merge(const struct rm_app_list *history, struct rm_app_list *list)
-{
-    SIZE_T i, j, n = list->count;
-    DWORD err;
-
-    for (i = 0; i < history->count; i++)
-    {
-        const RM_PROCESS_INFO *h = &history->items[i].info;
-        BOOL found = FALSE;
-        for (j = 0; j < n && !found; j++)
-            if (same_app(&list->items[j].info, h))
-            {
-                /* Still (or again) running: Running plus what was done to it. */
-                list->items[j].info.AppStatus |= h->AppStatus & ~(ULONG)RmStatusRunning;
-                found = TRUE;
-            }
-        if (found) continue;
-        if ((err = rm_grow((void **)&list->items, &list->cap, list->count + 1, sizeof(*list->items)))) return err;
-        memset(&list->items[list->count], 0, sizeof(list->items[0]));
-        list->items[list->count].info = *h;
-        list->items[list->count].info.AppStatus &= ~(ULONG)RmStatusRunning;
-        list->count++;
-    }
-    return ERROR_SUCCESS;
-}
 
 /* ---- loaded modules -------------------------------------------------------------- */
 
@@ -449,6 +407,32 @@ static DWORD add_user(struct rm_app_list *l, struct rm_services *svcs, const str
     return err ? err : add_entry(l, &info, image);
 }
 
+/* ---- the reboot decision ------------------------------------------------------------- */
+
+/* Event 10005; the data lists the entries that need the reboot, as Windows does. */
+static void log_reboot_required(const struct rm_app_list *list)
+{
+    WCHAR text[900];
+    SIZE_T i, used;
+
+    used = (SIZE_T)wsprintfW(text, L"Machine restart is required.");
+    for (i = 0; i < list->count && used < ARRAYSIZE(text) - CCH_RM_MAX_APP_NAME - 20; i++)
+        if (list->items[i].info.ApplicationType == RmCritical)
+            used += (SIZE_T)wsprintfW(text + used, L"\r\nApplication %s", list->items[i].info.strAppName);
+    rm_event(RM_EVT_REBOOT_REQUIRED, EVENTLOG_INFORMATION_TYPE, L"%s", text);
+}
+/* Logged when the session's reboot reasons become non-zero, whichever of RmGetList
+ * and RmShutdown finds it (spec U10): once per change, not on every call of an
+ * installer's list loop. */
+void rm_note_reboot(struct rm_session *s, const struct rm_app_list *list)
+{
+    BOOL becomes = list->reboot_reasons && !s->reboot_reasons;
+    s->reboot_reasons = list->reboot_reasons;
+    if (becomes) log_reboot_required(list);
+}
+
+/* ---- RmGetList ---------------------------------------------------------------------- */
+
 DWORD rm_discover(struct rm_session *s, struct rm_app_list *out)
 {
     struct rm_resources *r = &s->res;
@@ -499,20 +483,13 @@ DWORD rm_get_list(struct rm_session *s, UINT capacity, RM_PROCESS_INFO *apps, UI
     DWORD err;
     SIZE_T i;
 
-    rm_operation_announce(s);
-    if ((err = rm_session_lock_long(s)))
-    {
-        rm_operation_withdraw(s);
-        return err;
-    }
-    rm_operation_begin(s);
+    if ((err = rm_session_begin_long(s))) return err;
     if (!(err = rm_store_sync(&s->store, &s->res)) && !(err = rm_discover(s, &list)))
     {
         rm_note_reboot(s, &list);
         if ((err = rm_history_merge(&s->history, &list))) rm_app_list_free(&list);
     }
-    rm_operation_end(s);
-    rm_session_unlock(s);
+    rm_session_end_long(s);
     if (err) return err;
 
     if (list.count > UINT_MAX) { rm_app_list_free(&list); return ERROR_OUTOFMEMORY; }

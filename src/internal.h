@@ -362,6 +362,17 @@ struct rm_app_list
     DWORD reboot_reasons;            /* RM_REBOOT_REASON bits */
 };
 
+/* The list and the session history (applist.c). */
+void  rm_app_list_free(struct rm_app_list *l);
+/* One application: the same process (PID and start time) and hosted service. */
+BOOL  rm_app_same(const RM_PROCESS_INFO *a, const RM_PROCESS_INFO *b);
+/* ORs the recorded history into a fresh list and appends what is no longer
+ * running, so RmGetList after RmShutdown reports what was done. */
+DWORD rm_history_merge(const struct rm_app_list *history, struct rm_app_list *list);
+/* Records what one call did in the history (entries it touched; an entry it
+ * acted on brings its group and restart command, moved out of list). */
+DWORD rm_history_record(struct rm_app_list *history, struct rm_app_list *list);
+
 /* ======================================================================== */
 /*  Sessions as this process holds them (session.c)                           */
 /* ======================================================================== */
@@ -401,8 +412,17 @@ DWORD rm_session_get(DWORD handle, struct rm_session **s);
  * calling RmGetList back to back could keep the others out for ever, so a long
  * call first lets the short calls already waiting go ahead (for a bounded time). */
 DWORD rm_session_lock(struct rm_session *s);
-DWORD rm_session_lock_long(struct rm_session *s);
-/* Both return ERROR_SEM_TIMEOUT instead of deadlocking when the calling thread
+/* A long call (RmGetList, RmShutdown, RmRestart): announces itself (so that a
+ * RmCancelCurrentTask arriving while it waits for the lock applies to it), takes
+ * the lock after the short calls already waiting, and arms cancellation for this
+ * call (a fresh cancel event: workers of an earlier, cancelled call keep seeing
+ * theirs set). rm_session_end_long disarms and unlocks. */
+DWORD rm_session_begin_long(struct rm_session *s);
+void  rm_session_end_long(struct rm_session *s);
+/* RmCancelCurrentTask: cancels the long call running (or about to begin); with
+ * none, nothing (spec U17). Not under the lock, which the call to cancel holds. */
+void  rm_cancel_request(struct rm_session *s);
+/* Both lock functions return ERROR_SEM_TIMEOUT instead of deadlocking when the calling thread
  * already holds the lock: a progress callback that calls back into the DLL on
  * the session its RmShutdown/RmRestart is running on. */
 void  rm_session_unlock(struct rm_session *s);
@@ -472,10 +492,6 @@ void  rm_copy_name(WCHAR *dst, SIZE_T cch, const WCHAR *src);
 /*  Discovery (discover.c) and operations (shutdown.c)                       */
 /* ======================================================================== */
 
-void  rm_app_list_free(struct rm_app_list *l);
-/* ORs the recorded history into a fresh list and appends what is no longer
- * running, so RmGetList after RmShutdown reports what was done. */
-DWORD rm_history_merge(const struct rm_app_list *history, struct rm_app_list *list);
 /* Finds everything that uses the session's registered resources, now. The caller
  * holds s->lock exclusively (the registered set is synced first). */
 DWORD rm_discover(struct rm_session *s, struct rm_app_list *out);
@@ -486,17 +502,8 @@ DWORD rm_get_list(struct rm_session *s, UINT capacity, RM_PROCESS_INFO *apps, UI
                   UINT *count, DWORD *reasons);
 DWORD rm_shutdown(struct rm_session *s, ULONG flags, RM_WRITE_STATUS_CALLBACK cb);
 DWORD rm_restart(struct rm_session *s, RM_WRITE_STATUS_CALLBACK cb);
-void  rm_cancel_request(struct rm_session *s);
 /* Logs event 10005 when the reboot reasons become non-zero (spec U10), in
  * RmGetList or RmShutdown; s->lock held. */
 void  rm_note_reboot(struct rm_session *s, const struct rm_app_list *list);
-/* A cancellable call announces itself before it waits for the session lock, so
- * that a cancel arriving meanwhile is not lost (rm_operation_begin takes it up). */
-void  rm_operation_announce(struct rm_session *s);
-/* Marks a cancellable operation running / finished (s->lock held); begin ends the
- * announcement (or the caller calls rm_operation_withdraw if it gives up first). */
-void  rm_operation_begin(struct rm_session *s);
-void  rm_operation_withdraw(struct rm_session *s);
-void  rm_operation_end(struct rm_session *s);
 
 #endif /* RSTRTMGR_INTERNAL_H */

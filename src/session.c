@@ -116,7 +116,7 @@ DWORD rm_session_lock(struct rm_session *s)
     return ERROR_SUCCESS;
 }
 
-DWORD rm_session_lock_long(struct rm_session *s)
+static DWORD rm_session_lock_long(struct rm_session *s)
 {
     DWORD start = GetTickCount();
     if (s->lock_owner == GetCurrentThreadId()) return ERROR_SEM_TIMEOUT;
@@ -130,4 +130,79 @@ void rm_session_unlock(struct rm_session *s)
 {
     s->lock_owner = 0;
     ReleaseSRWLockExclusive(&s->lock);
+}
+
+/* ---- cancellation ------------------------------------------------------------------------ */
+
+/* Each operation gets an event of its own: workers of an earlier, cancelled one
+ * may still be waiting on theirs (a duplicate held by their op), and must keep
+ * seeing it set; resetting a shared event would revive them. */
+static void operation_announce(struct rm_session *s)
+{
+    AcquireSRWLockExclusive(&s->cancel_lock);
+    s->entering++;
+    ReleaseSRWLockExclusive(&s->cancel_lock);
+}
+
+static void operation_withdraw(struct rm_session *s)
+{
+    AcquireSRWLockExclusive(&s->cancel_lock);
+    if (s->entering > 0 && !--s->entering) s->cancel_early = FALSE;
+    ReleaseSRWLockExclusive(&s->cancel_lock);
+}
+
+static void operation_begin(struct rm_session *s)
+{
+    HANDLE fresh = CreateEventW(NULL, TRUE, FALSE, NULL);
+    BOOL early;
+
+    AcquireSRWLockExclusive(&s->cancel_lock);
+    if (s->cancel_event) CloseHandle(s->cancel_event);
+    s->cancel_event = fresh;
+    /* A cancel that came while this call waited for its turn applies to it. */
+    early = s->cancel_early;
+    if (s->entering > 0 && !--s->entering) s->cancel_early = FALSE;
+    InterlockedExchange(&s->cancel, early);
+    if (early && fresh) SetEvent(fresh);
+    InterlockedExchange(&s->busy, 1);
+    ReleaseSRWLockExclusive(&s->cancel_lock);
+}
+
+static void operation_end(struct rm_session *s)
+{
+    AcquireSRWLockExclusive(&s->cancel_lock);
+    InterlockedExchange(&s->busy, 0);
+    ReleaseSRWLockExclusive(&s->cancel_lock);
+}
+
+void rm_cancel_request(struct rm_session *s)
+{
+    /* Only a running operation is cancelled (spec U17): the next one starts clean. */
+    AcquireSRWLockExclusive(&s->cancel_lock);
+    if (s->busy)
+    {
+        InterlockedExchange(&s->cancel, 1);
+        if (s->cancel_event) SetEvent(s->cancel_event);
+    }
+    else if (s->entering) s->cancel_early = TRUE;   /* for the call about to begin */
+    ReleaseSRWLockExclusive(&s->cancel_lock);
+}
+
+DWORD rm_session_begin_long(struct rm_session *s)
+{
+    DWORD err;
+    operation_announce(s);
+    if ((err = rm_session_lock_long(s)))
+    {
+        operation_withdraw(s);
+        return err;
+    }
+    operation_begin(s);
+    return ERROR_SUCCESS;
+}
+
+void rm_session_end_long(struct rm_session *s)
+{
+    operation_end(s);
+    rm_session_unlock(s);
 }

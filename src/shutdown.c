@@ -745,52 +745,6 @@ static int group_of(const RM_PROCESS_INFO *info)
     }
 }
 
-/* Records what this call did in the session, merging with earlier calls. */
-static DWORD record_history(struct rm_session *s, struct rm_app_list *list)
-{
-    SIZE_T i, j;
-    DWORD err;
-
-    for (i = 0; i < list->count; i++)
-    {
-        struct rm_app *a = &list->items[i];
-        BOOL found = FALSE;
-        if (!(a->info.AppStatus & ~(ULONG)RmStatusRunning)) continue;   /* untouched */
-        for (j = 0; j < s->history.count && !found; j++)
-        {
-            struct rm_app *h = &s->history.items[j];
-            if (h->info.Process.dwProcessId == a->info.Process.dwProcessId &&
-                !memcmp(&h->info.Process.ProcessStartTime, &a->info.Process.ProcessStartTime, sizeof(FILETIME)) &&
-                !rm_wcsicmp(h->info.strServiceShortName, a->info.strServiceShortName))
-            {
-                h->info.AppStatus |= a->info.AppStatus;
-                if (a->group >= 0)
-                {
-                    /* This call acted on it (an earlier one may have masked it):
-                     * what it learnt is what a restart needs. */
-                    h->group = a->group;
-                    h->no_restart = a->no_restart;
-                    if (a->cmdline)
-                    {
-                        rm_free(h->cmdline);
-                        rm_free(h->cwd);
-                        h->cmdline = a->cmdline;
-                        h->cwd = a->cwd;
-                        a->cmdline = a->cwd = NULL;
-                    }
-                }
-                found = TRUE;
-            }
-        }
-        if (found) continue;
-        if ((err = rm_grow((void **)&s->history.items, &s->history.cap, s->history.count + 1,
-                           sizeof(*s->history.items))))
-            return err;
-        s->history.items[s->history.count++] = *a;
-        a->cmdline = a->cwd = NULL;   /* moved */
-    }
-    return ERROR_SUCCESS;
-}
 
 static HANDLE open_target(const struct rm_app *a)
 {
@@ -807,28 +761,7 @@ static HANDLE open_target(const struct rm_app *a)
     return h;
 }
 
-/* Event 10005; the data lists the entries that need the reboot, as Windows does. */
-static void log_reboot_required(const struct rm_app_list *list)
-{
-    WCHAR text[900];
-    SIZE_T i, used;
 
-    used = (SIZE_T)wsprintfW(text, L"Machine restart is required.");
-    for (i = 0; i < list->count && used < ARRAYSIZE(text) - CCH_RM_MAX_APP_NAME - 20; i++)
-        if (list->items[i].info.ApplicationType == RmCritical)
-            used += (SIZE_T)wsprintfW(text + used, L"\r\nApplication %s", list->items[i].info.strAppName);
-    rm_event(RM_EVT_REBOOT_REQUIRED, EVENTLOG_INFORMATION_TYPE, L"%s", text);
-}
-
-/* Logged when the session's reboot reasons become non-zero, whichever of RmGetList
- * and RmShutdown finds it (spec U10): once per change, not on every call of an
- * installer's list loop. */
-void rm_note_reboot(struct rm_session *s, const struct rm_app_list *list)
-{
-    BOOL becomes = list->reboot_reasons && !s->reboot_reasons;
-    s->reboot_reasons = list->reboot_reasons;
-    if (becomes) log_reboot_required(list);
-}
 
 /* Why an application we are about to stop could not be brought back by this
  * caller (spec 5.7: not restarted when it runs elevated and the caller does not,
@@ -970,13 +903,7 @@ DWORD rm_shutdown(struct rm_session *s, ULONG flags, RM_WRITE_STATUS_CALLBACK cb
     DWORD err, err2;
 
     memset(&c, 0, sizeof(c));
-    rm_operation_announce(s);
-    if ((err = rm_session_lock_long(s)))
-    {
-        rm_operation_withdraw(s);
-        return err;
-    }
-    rm_operation_begin(s);
+    if ((err = rm_session_begin_long(s))) return err;
     c.s = s;
     c.progress.cb = cb;
     if (!s->cancel_event || !(c.op = op_create(s, !!(flags & RmForceShutdown))))
@@ -987,14 +914,13 @@ DWORD rm_shutdown(struct rm_session *s, ULONG flags, RM_WRITE_STATUS_CALLBACK cb
         err = do_shutdown(&c, &list, flags);
         /* Whatever happened is recorded, so RmRestart can bring back what stopped
          * even after a partial failure or a cancel. */
-        if ((err2 = record_history(s, &list)) && !err) err = err2;
+        if ((err2 = rm_history_record(&s->history, &list)) && !err) err = err2;
         if (err != ERROR_FAIL_NOACTION_REBOOT) s->shutdown_done = TRUE;
         if (err == ERROR_SUCCESS || err == ERROR_FAIL_SHUTDOWN) progress_finish(&c.progress);
         rm_app_list_free(&list);
     }
     if (c.op) op_release(c.op);
-    rm_operation_end(s);
-    rm_session_unlock(s);
+    rm_session_end_long(s);
     return err;
 }
 
@@ -1149,19 +1075,12 @@ DWORD rm_restart(struct rm_session *s, RM_WRITE_STATUS_CALLBACK cb)
     DWORD err = ERROR_SUCCESS;
     SIZE_T i, j, *seq = NULL, nseq = 0;
 
-    rm_operation_announce(s);
-    if ((err = rm_session_lock_long(s)))
-    {
-        rm_operation_withdraw(s);
-        return err;
-    }
+    if ((err = rm_session_begin_long(s))) return err;
     if ((err = rm_store_check(&s->store)) || (!s->shutdown_done && (err = ERROR_REQUEST_OUT_OF_SEQUENCE)))
     {
-        rm_session_unlock(s);
-        rm_operation_withdraw(s);
+        rm_session_end_long(s);
         return err;
     }
-    rm_operation_begin(s);
     memset(&c, 0, sizeof(c));
     c.s = s;
     c.progress.cb = cb;
@@ -1203,63 +1122,6 @@ DWORD rm_restart(struct rm_session *s, RM_WRITE_STATUS_CALLBACK cb)
         progress_finish(&c.progress);
     }
     if (c.op) op_release(c.op);
-    rm_operation_end(s);
-    rm_session_unlock(s);
+    rm_session_end_long(s);
     return err;
-}
-
-/* ---- cancellation ------------------------------------------------------------------------ */
-
-/* Each operation gets an event of its own: workers of an earlier, cancelled one
- * may still be waiting on theirs (a duplicate held by their op), and must keep
- * seeing it set; resetting a shared event would revive them. */
-void rm_operation_announce(struct rm_session *s)
-{
-    AcquireSRWLockExclusive(&s->cancel_lock);
-    s->entering++;
-    ReleaseSRWLockExclusive(&s->cancel_lock);
-}
-
-void rm_operation_withdraw(struct rm_session *s)
-{
-    AcquireSRWLockExclusive(&s->cancel_lock);
-    if (s->entering > 0 && !--s->entering) s->cancel_early = FALSE;
-    ReleaseSRWLockExclusive(&s->cancel_lock);
-}
-
-void rm_operation_begin(struct rm_session *s)
-{
-    HANDLE fresh = CreateEventW(NULL, TRUE, FALSE, NULL);
-    BOOL early;
-
-    AcquireSRWLockExclusive(&s->cancel_lock);
-    if (s->cancel_event) CloseHandle(s->cancel_event);
-    s->cancel_event = fresh;
-    /* A cancel that came while this call waited for its turn applies to it. */
-    early = s->cancel_early;
-    if (s->entering > 0 && !--s->entering) s->cancel_early = FALSE;
-    InterlockedExchange(&s->cancel, early);
-    if (early && fresh) SetEvent(fresh);
-    InterlockedExchange(&s->busy, 1);
-    ReleaseSRWLockExclusive(&s->cancel_lock);
-}
-
-void rm_operation_end(struct rm_session *s)
-{
-    AcquireSRWLockExclusive(&s->cancel_lock);
-    InterlockedExchange(&s->busy, 0);
-    ReleaseSRWLockExclusive(&s->cancel_lock);
-}
-
-void rm_cancel_request(struct rm_session *s)
-{
-    /* Only a running operation is cancelled (spec U17): the next one starts clean. */
-    AcquireSRWLockExclusive(&s->cancel_lock);
-    if (s->busy)
-    {
-        InterlockedExchange(&s->cancel, 1);
-        if (s->cancel_event) SetEvent(s->cancel_event);
-    }
-    else if (s->entering) s->cancel_early = TRUE;   /* for the call about to begin */
-    ReleaseSRWLockExclusive(&s->cancel_lock);
 }
