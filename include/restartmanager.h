@@ -138,7 +138,7 @@ typedef struct _RM_FILTER_INFO {
 
 /* Progress callback: percentage (0..100) of the applications processed so far.
  * The SDK names no calling convention, so on x86 it is __cdecl; this DLL also
- * survives callbacks declared __stdcall (see src/progress.c). */
+ * survives callbacks declared __stdcall (see call_progress in src/operation.c). */
 typedef void (*RM_WRITE_STATUS_CALLBACK)(UINT nPercentComplete);
 
 /* ---- Functions ------------------------------------------------------------- */
