@@ -81,8 +81,9 @@ DWORD WINAPI RmJoinSession(DWORD *pSessionHandle, const WCHAR strSessionKey[])
     if (!pSessionHandle || !strSessionKey) RETURN(ERROR_BAD_ARGUMENTS);
     /* Key comparison is case-insensitive (spec U3): the key is a number in hex. */
     if (!rm_key_parse(strSessionKey, key)) RETURN(ERROR_SESSION_CREDENTIAL_CONFLICT);
-    rm_sha256(key, sizeof(key), st.key_hash);
+    err = rm_sha256(key, sizeof(key), st.key_hash);
     SecureZeroMemory(key, sizeof(key));
+    if (err) RETURN(err);
     if ((err = rm_store_find(st.key_hash, &st))) RETURN(err);
     if ((err = rm_session_open(&st, RM_ROLE_SECONDARY, &handle))) RETURN(err);
     *pSessionHandle = handle;

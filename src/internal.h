@@ -67,11 +67,6 @@ BOOL   rm_parse_hex8(const WCHAR *s, DWORD *v);    /* exactly 8 hex digits */
 /* 64-bit FNV-1a over bytes, for the in-memory hash sets. */
 uint64_t rm_hash_bytes(const void *data, SIZE_T len, uint64_t seed);
 
-/* ======================================================================== */
-/*  SHA-256 (sha256.c)                                                       */
-/* ======================================================================== */
-
-void rm_sha256(const void *data, SIZE_T len, BYTE out[RM_HASH_BYTES]);
 
 /* ======================================================================== */
 /*  Replaceable system calls (sys.c)                                          */
@@ -97,6 +92,9 @@ struct rm_syscalls
     SC_HANDLE (WINAPI *OpenServiceW)(SC_HANDLE, LPCWSTR, DWORD);
 };
 extern struct rm_syscalls rm_sys;
+/* SHA-256 of data, through the system's CNG provider (bcrypt, as the random
+ * session keys). ERROR_SUCCESS or the provider's failure as a Win32 error. */
+DWORD rm_sha256(const void *data, SIZE_T len, BYTE out[RM_HASH_BYTES]);
 /* Reads RSTRTMGR_FAULT once (test builds of installers can set it) and arms the
  * matching fault. Called lazily from the store; never from DllMain. */
 void rm_sys_init(void);

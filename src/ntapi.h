@@ -52,4 +52,21 @@ typedef struct rm_file_process_ids
 
 NTSTATUS NTAPI NtQueryInformationFile(HANDLE, PIO_STATUS_BLOCK, PVOID, ULONG, FILE_INFORMATION_CLASS);
 
+/* ZwDeleteKey in the WDK documentation: deletes the key an open handle names (the
+ * handle needs DELETE access and stays to be closed). ntdll exports it. */
+NTSTATUS NTAPI NtDeleteKey(HANDLE key);
+
+/* Where another process keeps its command line and current directory, read with
+ * ReadProcessMemory (procinfo.c). winternl.h documents the PEB's ProcessParameters
+ * pointer and RTL_USER_PROCESS_PARAMETERS' CommandLine; the current directory is
+ * the CURDIR (a UNICODE_STRING first) that precedes them in the same structure, as
+ * the public symbol files and the Windows Internals book lay it out. Offsets for a
+ * 32-bit process (pointers of 4 bytes) and a 64-bit one. */
+#define RM_PEB_PROCESS_PARAMETERS_32   0x10
+#define RM_PEB_PROCESS_PARAMETERS_64   0x20
+#define RM_PARAMS_CURRENT_DIRECTORY_32 0x24
+#define RM_PARAMS_CURRENT_DIRECTORY_64 0x38
+#define RM_PARAMS_COMMAND_LINE_32      0x40
+#define RM_PARAMS_COMMAND_LINE_64      0x70
+
 #endif

@@ -354,9 +354,7 @@ DWORD rm_proc_capture_command(DWORD pid, WCHAR **cmdline, WCHAR **cwd)
     if (!(h = OpenProcess(PROCESS_QUERY_INFORMATION | PROCESS_VM_READ, FALSE, pid))) return GetLastError();
     IsWow64Process(GetCurrentProcess(), &self_wow);
     IsWow64Process(h, &target_wow);
-    /* The process parameters (winternl.h's RTL_USER_PROCESS_PARAMETERS): the
-     * current directory at 0x24/0x38 and the command line at 0x40/0x70 (32/64-bit),
-     * reached through the PEB's ProcessParameters at 0x10/0x20. */
+    /* The process parameters, through the PEB (offsets: ntapi.h). */
     if (sizeof(void *) == 8 && target_wow)
     {
         ULONG_PTR peb32 = 0;   /* a 32-bit process, seen from 64 bits: its own PEB */
@@ -376,15 +374,18 @@ DWORD rm_proc_capture_command(DWORD pid, WCHAR **cmdline, WCHAR **cwd)
         if (target32)
         {
             DWORD p32 = 0;
-            if (ReadProcessMemory(h, (void *)(peb + 0x10), &p32, sizeof(p32), &got)) params = p32;
+            if (ReadProcessMemory(h, (void *)(peb + RM_PEB_PROCESS_PARAMETERS_32), &p32, sizeof(p32), &got))
+                params = p32;
         }
         else
-            ReadProcessMemory(h, (void *)(peb + 0x20), &params, sizeof(params), &got);
+            ReadProcessMemory(h, (void *)(peb + RM_PEB_PROCESS_PARAMETERS_64), &params, sizeof(params), &got);
     }
     if (params)
     {
-        *cmdline = read_remote_string(h, params + (target32 ? 0x40 : 0x70), target32);
-        *cwd = read_remote_string(h, params + (target32 ? 0x24 : 0x38), target32);
+        *cmdline = read_remote_string(h, params + (target32 ? RM_PARAMS_COMMAND_LINE_32 : RM_PARAMS_COMMAND_LINE_64),
+                                      target32);
+        *cwd = read_remote_string(h, params + (target32 ? RM_PARAMS_CURRENT_DIRECTORY_32
+                                                       : RM_PARAMS_CURRENT_DIRECTORY_64), target32);
     }
     CloseHandle(h);
     return *cmdline ? ERROR_SUCCESS : ERROR_NOT_FOUND;

@@ -38,11 +38,6 @@
 #include "internal.h"
 #include "ntapi.h"
 
-/* ZwDeleteKey in the WDK documentation: deletes the key an open handle names (the
- * handle needs DELETE access and stays to be closed). ntdll exports it; mingw-w64's
- * headers do not declare it. */
-NTSTATUS NTAPI NtDeleteKey(HANDLE key);
-
 static const WCHAR root_path[] = L"Software\\Microsoft\\RestartManager";
 static const WCHAR owner_value[] = L"Owner";
 static const WCHAR hash_value[] = L"SessionHash";
@@ -218,8 +213,11 @@ DWORD rm_store_create(struct rm_store_session *s, WCHAR key_text[RM_KEY_CHARS + 
 
     if ((err = rm_self_get(&self))) return err;
     rm_sys_init();
-    if ((err = rm_sys.GenRandom(key, sizeof(key)))) return err;
-    rm_sha256(key, sizeof(key), s->key_hash);
+    if ((err = rm_sys.GenRandom(key, sizeof(key))) || (err = rm_sha256(key, sizeof(key), s->key_hash)))
+    {
+        SecureZeroMemory(key, sizeof(key));
+        return err;
+    }
 
     if ((err = store_lock())) return err;
 

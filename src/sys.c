@@ -21,11 +21,30 @@
  */
 #include "internal.h"
 #include <bcrypt.h>
+#include "ntapi.h"   /* RtlNtStatusToDosError (winternl.h) */
 
 static DWORD WINAPI gen_random(BYTE *buf, DWORD len)
 {
     NTSTATUS status = BCryptGenRandom(NULL, buf, len, BCRYPT_USE_SYSTEM_PREFERRED_RNG);
     return BCRYPT_SUCCESS(status) ? ERROR_SUCCESS : ERROR_GEN_FAILURE;
+}
+
+DWORD rm_sha256(const void *data, SIZE_T len, BYTE out[RM_HASH_BYTES])
+{
+    BCRYPT_ALG_HANDLE alg = NULL;
+    BCRYPT_HASH_HANDLE hash = NULL;
+    NTSTATUS st;
+
+    if ((ULONGLONG)len > 0xFFFFFFFFu) return ERROR_BAD_ARGUMENTS;
+    if (BCRYPT_SUCCESS(st = BCryptOpenAlgorithmProvider(&alg, BCRYPT_SHA256_ALGORITHM, NULL, 0)) &&
+        BCRYPT_SUCCESS(st = BCryptCreateHash(alg, &hash, NULL, 0, NULL, 0, 0)) &&
+        BCRYPT_SUCCESS(st = BCryptHashData(hash, (BYTE *)(ULONG_PTR)data, (ULONG)len, 0)))
+        st = BCryptFinishHash(hash, out, RM_HASH_BYTES, 0);
+    if (hash) BCryptDestroyHash(hash);
+    if (alg) BCryptCloseAlgorithmProvider(alg, 0);
+    if (BCRYPT_SUCCESS(st)) return ERROR_SUCCESS;
+    rm_trace("SHA-256 through bcrypt failed: status 0x%08lx", (unsigned long)st);
+    return RtlNtStatusToDosError(st) ? RtlNtStatusToDosError(st) : ERROR_GEN_FAILURE;
 }
 
 struct rm_syscalls rm_sys = {
