@@ -130,13 +130,19 @@ static BOOL send_ctrl_c(DWORD pid)
             if (ctrl_c_seen) ResetEvent(ctrl_c_seen);
             InterlockedIncrement(&ctrl_c_pending);
             ok = GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0);
-            if (!ok) InterlockedDecrement(&ctrl_c_pending);
+            if (!ok)
+            {
+                rm_fail(ERROR_FAIL_SHUTDOWN, GetLastError(), "GenerateConsoleCtrlEvent", NULL);
+                InterlockedDecrement(&ctrl_c_pending);
+            }
             /* Give our own copy a moment to arrive while we are still attached
              * (it is swallowed whenever it comes). */
             else if (ctrl_c_seen) WaitForSingleObject(ctrl_c_seen, 500);
             FreeConsole();
             keep_handler_for_late_copy();
         }
+        else
+            rm_warn("CTRL_C to %lu: AttachConsole failed (%lu)", pid, GetLastError());
         if (n > 1 && !reattach(pids, n))
             rm_trace("CTRL_C to %lu: could not attach to the caller's console again (%lu)", pid, GetLastError());
         for (i = 0; i < 3; i++)

@@ -106,7 +106,10 @@ BOOL rm_sys_handle_query_stalls(void);
 /* ======================================================================== */
 
 /* Opt-in: RSTRTMGR_TRACE=1 (or "stderr") writes to stderr, any other value is a
- * file path to append to. Silent and cheap when unset. */
+ * file path to append to; a level first (error, warning, flow: "error:C:\x.log")
+ * writes only that much (trace.c). Silent and cheap when unset. */
+enum { RM_TRACE_ERROR = 1, RM_TRACE_WARNING, RM_TRACE_FLOW };
+/* TRUE when flow tracing is on (every call). */
 BOOL  rm_trace_enabled(void);
 /* DLL unload (FreeLibrary, never at process exit): each module gives back its
  * process-wide handles and memory. Kernel handle closes and heap frees only: they
@@ -115,7 +118,13 @@ void  rm_trace_unload(void);
 void  rm_store_unload(void);
 void  rm_sessions_unload(void);
 void  rm_console_unload(void);
-void  rm_trace(const char *fmt, ...);   /* wvsprintfA format, one line */
+void  rm_trace(const char *fmt, ...);   /* flow: wvsprintfA format, one line */
+void  rm_warn(const char *fmt, ...);    /* something went wrong; the call goes on */
+/* A failure where it happens: traces file:line, the system call, its object
+ * (may be NULL), the system's error and the code the caller gets; returns code:
+ *     return rm_fail(ERROR_WRITE_FAULT, st, "RegSetValueExW", name); */
+#define rm_fail(code, syserr, api, object) rm_fail_at(__FILE__, __LINE__, (code), (syserr), (api), (object))
+DWORD rm_fail_at(const char *file, int line, DWORD code, DWORD syserr, const char *api, const WCHAR *object);
 /* Logs "name(...) -> code (ERROR_NAME)" and returns code, for `return rm_trace_ret()`. */
 DWORD rm_trace_ret(const char *func, DWORD code);
 const char *rm_error_name(DWORD code);

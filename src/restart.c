@@ -39,6 +39,7 @@ static BOOL restart_app(struct rm_app *a)
     ok = CreateProcessW(a->image, cmd, NULL, NULL, FALSE,
                         a->group == RM_GROUP_CONSOLE ? CREATE_NEW_CONSOLE : 0, NULL,
                         a->cwd && a->cwd[0] ? a->cwd : NULL, &si, &pi);
+    if (!ok) rm_fail(ERROR_FAIL_RESTART, GetLastError(), "CreateProcessW", cmd);
     rm_free(cmd);
     if (!ok) return FALSE;
     CloseHandle(pi.hThread);

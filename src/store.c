@@ -142,7 +142,7 @@ static DWORD open_slot(DWORD slot, REGSAM access, HKEY *key)
     slot_path(path, slot);
     st = rm_sys.RegOpenKeyExW(HKEY_CURRENT_USER, path, 0, access, key);
     if (st == ERROR_FILE_NOT_FOUND) return ERROR_FILE_NOT_FOUND;
-    return st == ERROR_SUCCESS ? ERROR_SUCCESS : ERROR_WRITE_FAULT;
+    return st == ERROR_SUCCESS ? ERROR_SUCCESS : rm_fail(ERROR_WRITE_FAULT, (DWORD)st, "RegOpenKeyExW", path);
 }
 
 /* Reads a value of fixed type and size; ERROR_FILE_NOT_FOUND if absent,
@@ -152,14 +152,16 @@ static DWORD read_fixed(HKEY key, const WCHAR *name, DWORD type, void *out, DWOR
     DWORD t, cb = size;
     LSTATUS st = rm_sys.RegQueryValueExW(key, name, NULL, &t, out, &cb);
     if (st == ERROR_FILE_NOT_FOUND) return ERROR_FILE_NOT_FOUND;
-    if (st != ERROR_SUCCESS || t != type || cb != size) return ERROR_WRITE_FAULT;
+    if (st != ERROR_SUCCESS) return rm_fail(ERROR_WRITE_FAULT, (DWORD)st, "RegQueryValueExW", name);
+    /* Damaged by someone else: the session cannot be read (spec 9). */
+    if (t != type || cb != size) return rm_fail(ERROR_WRITE_FAULT, ERROR_INVALID_DATA, "RegQueryValueExW", name);
     return ERROR_SUCCESS;
 }
 
 static DWORD write_value(HKEY key, const WCHAR *name, DWORD type, const void *data, DWORD size)
 {
-    return rm_sys.RegSetValueExW(key, name, 0, type, data, size) == ERROR_SUCCESS
-           ? ERROR_SUCCESS : ERROR_WRITE_FAULT;
+    LSTATUS st = rm_sys.RegSetValueExW(key, name, 0, type, data, size);
+    return st == ERROR_SUCCESS ? ERROR_SUCCESS : rm_fail(ERROR_WRITE_FAULT, (DWORD)st, "RegSetValueExW", name);
 }
 
 /* Is this slot's session the one whose key hashes to key_hash? */
@@ -207,6 +209,7 @@ DWORD rm_store_create(struct rm_store_session *s, WCHAR key_text[RM_KEY_CHARS + 
     const struct rm_self *self;
     BYTE key[RM_KEY_BYTES];
     DWORD err, slot, zero = 0, disp;
+    LSTATUS st;
     HKEY k = NULL;
     WCHAR path[64];
     BOOL retried = FALSE;
@@ -227,11 +230,11 @@ DWORD rm_store_create(struct rm_store_session *s, WCHAR key_text[RM_KEY_CHARS + 
         /* Creating the slot by its full path also creates the (volatile) root the
          * first time, with the same options. */
         slot_path(path, slot);
-        if (rm_sys.RegCreateKeyExW(HKEY_CURRENT_USER, path, 0, NULL, REG_OPTION_VOLATILE,
-                                   KEY_ALL_ACCESS, NULL, &k, &disp) != ERROR_SUCCESS)
+        if ((st = rm_sys.RegCreateKeyExW(HKEY_CURRENT_USER, path, 0, NULL, REG_OPTION_VOLATILE,
+                                         KEY_ALL_ACCESS, NULL, &k, &disp)) != ERROR_SUCCESS)
         {
             k = NULL;
-            err = ERROR_WRITE_FAULT;
+            err = rm_fail(ERROR_WRITE_FAULT, (DWORD)st, "RegCreateKeyExW", path);
             break;
         }
         if (disp == REG_OPENED_EXISTING_KEY)
@@ -246,9 +249,9 @@ DWORD rm_store_create(struct rm_store_session *s, WCHAR key_text[RM_KEY_CHARS + 
             }
             /* Abandoned: its owner exited without RmEndSession. Take it over. */
             rm_trace("taking over abandoned slot %lu", slot);
-            if (retried || rm_sys.RegDeleteTreeW(HKEY_CURRENT_USER, path) != ERROR_SUCCESS)
+            if (retried || (st = rm_sys.RegDeleteTreeW(HKEY_CURRENT_USER, path)) != ERROR_SUCCESS)
             {
-                err = ERROR_WRITE_FAULT;
+                err = rm_fail(ERROR_WRITE_FAULT, retried ? ERROR_ALREADY_EXISTS : (DWORD)st, "RegDeleteTreeW", path);
                 break;
             }
             retried = TRUE;
@@ -334,9 +337,10 @@ DWORD rm_store_delete(const struct rm_store_session *s)
     {
         /* A session key holds values only, so the delete above removes it; a tree
          * delete covers a key someone has added subkeys to. */
+        LSTATUS st;
         slot_path(path, s->slot);
-        if (rm_sys.RegDeleteTreeW(HKEY_CURRENT_USER, path) != ERROR_SUCCESS)
-            err = ERROR_WRITE_FAULT;
+        if ((st = rm_sys.RegDeleteTreeW(HKEY_CURRENT_USER, path)) != ERROR_SUCCESS)
+            err = rm_fail(ERROR_WRITE_FAULT, (DWORD)st, "RegDeleteTreeW", path);
     }
     rm_sys.RegCloseKey(k);
 done:
@@ -359,7 +363,9 @@ static DWORD read_group(HKEY key, enum group_kind kind, DWORD commit, WCHAR **da
     group_name(name, kind, commit);
     st = rm_sys.RegQueryValueExW(key, name, NULL, &type, NULL, &cb);
     if (st == ERROR_FILE_NOT_FOUND) return ERROR_SUCCESS;
-    if (st != ERROR_SUCCESS || type != REG_MULTI_SZ || cb > MAX_GROUP_BYTES) return ERROR_WRITE_FAULT;
+    if (st != ERROR_SUCCESS) return rm_fail(ERROR_WRITE_FAULT, (DWORD)st, "RegQueryValueExW", name);
+    if (type != REG_MULTI_SZ || cb > MAX_GROUP_BYTES)
+        return rm_fail(ERROR_WRITE_FAULT, ERROR_INVALID_DATA, "RegQueryValueExW", name);
     /* Two extra NULs make even a value stored without its terminators parse safely. */
     if (!(buf = rm_alloc(cb + 2 * sizeof(WCHAR)))) return ERROR_OUTOFMEMORY;
     cb2 = cb;
@@ -367,7 +373,8 @@ static DWORD read_group(HKEY key, enum group_kind kind, DWORD commit, WCHAR **da
     if (st != ERROR_SUCCESS || type != REG_MULTI_SZ || cb2 > cb)
     {
         rm_free(buf);
-        return ERROR_WRITE_FAULT;
+        /* Changed between the two reads: only another writer's damage does that. */
+        return rm_fail(ERROR_WRITE_FAULT, st ? (DWORD)st : ERROR_INVALID_DATA, "RegQueryValueExW", name);
     }
     *data = buf;
     *chars = cb2 / sizeof(WCHAR);
@@ -581,7 +588,8 @@ DWORD rm_store_register(const struct rm_store_session *s, struct rm_resources *r
         {
             /* Clear what a writer that died before committing left under this number. */
             LSTATUS st = rm_sys.RegDeleteValueW(k, name);
-            if (st != ERROR_SUCCESS && st != ERROR_FILE_NOT_FOUND) err = ERROR_WRITE_FAULT;
+            if (st != ERROR_SUCCESS && st != ERROR_FILE_NOT_FOUND)
+                err = rm_fail(ERROR_WRITE_FAULT, (DWORD)st, "RegDeleteValueW", name);
         }
     }
     if (!err)

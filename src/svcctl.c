@@ -82,11 +82,21 @@ static BOOL stop_service(struct rm_call *c, SC_HANDLE scm, struct target *t)
     BOOL ok = FALSE;
     DWORD e;
 
-    if (!svc) return FALSE;
+    if (!svc)
+    {
+        rm_fail(ERROR_FAIL_SHUTDOWN, scm ? GetLastError() : ERROR_INVALID_HANDLE, "OpenServiceW",
+                t->app->info.strServiceShortName);
+        return FALSE;
+    }
     /* A service already on its way down cannot take the control: wait for it. */
     if (ControlService(svc, SERVICE_CONTROL_STOP, &st) || (e = GetLastError()) == ERROR_SERVICE_NOT_ACTIVE ||
         e == ERROR_SERVICE_CANNOT_ACCEPT_CTRL)
         ok = wait_service_state(c, svc, SERVICE_STOPPED, c->svc_timeout);
+    else
+        rm_fail(ERROR_FAIL_SHUTDOWN, e, "ControlService(STOP)", t->app->info.strServiceShortName);
+    if (!ok && !c->cancelled)
+        rm_warn("service %ls did not stop within %lu ms%s", t->app->info.strServiceShortName, c->svc_timeout,
+                c->op->force ? "; ending its process" : "");
     if (!ok && c->cancelled && QueryServiceStatus(svc, &st))
         ok = st.dwCurrentState == SERVICE_STOPPED || st.dwCurrentState == SERVICE_STOP_PENDING;
     else if (!ok && c->op->force && t->process)
@@ -145,13 +155,22 @@ BOOL rm_svc_restart(struct rm_call *c, const WCHAR *name)
     SC_HANDLE scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT), svc;
     BOOL ok = FALSE;
 
-    if (!scm) return FALSE;
+    if (!scm)
+    {
+        rm_fail(ERROR_FAIL_RESTART, GetLastError(), "OpenSCManagerW", name);
+        return FALSE;
+    }
     if ((svc = OpenServiceW(scm, name, SERVICE_START | SERVICE_QUERY_STATUS)))
     {
         if (StartServiceW(svc, 0, NULL) || GetLastError() == ERROR_SERVICE_ALREADY_RUNNING)
             ok = wait_service_state(c, svc, SERVICE_RUNNING, c->svc_timeout);
+        else
+            rm_fail(ERROR_FAIL_RESTART, GetLastError(), "StartServiceW", name);
+        if (!ok && !c->cancelled) rm_warn("service %ls is not running %lu ms after its start", name, c->svc_timeout);
         CloseServiceHandle(svc);
     }
+    else
+        rm_fail(ERROR_FAIL_RESTART, GetLastError(), "OpenServiceW", name);
     CloseServiceHandle(scm);
     return ok;
 }

@@ -795,6 +795,33 @@ static void test_handle_query_that_never_returns(void **state)
     free(f);
 }
 
+/* Issue 13: a failure is traced where it happens. RSTRTMGR_TRACE=error:FILE writes
+ * only failures: the file and line, the system call and its object, the system's
+ * error and the code the caller got; none of the flow lines. */
+static void test_failure_traced_where_it_happens(void **state)
+{
+    WCHAR *log = rmt_path(L"errors.log"), value[MAX_PATH + 16];
+    char *text, *trace;
+    (void)state;
+
+    DeleteFileW(log);
+    swprintf(value, ARRAYSIZE(value), L"error:%ls", log);
+    assert_true(SetEnvironmentVariableW(L"RSTRTMGR_TRACE", value));
+    text = run_script(L"RegSetValueExW:2", L"start");
+    SetEnvironmentVariableW(L"RSTRTMGR_TRACE", NULL);
+    assert_non_null(strstr(text, "start 29 "));
+    free(text);
+    trace = rmt_read_record(log);
+    printf("# trace:\n%s", trace);
+    assert_non_null(strstr(trace, "error: store.c:"));
+    assert_non_null(strstr(trace, "RegSetValueExW("));
+    assert_non_null(strstr(trace, "failed: 5 ERROR_ACCESS_DENIED -> 29 ERROR_WRITE_FAULT"));
+    assert_null(strstr(trace, "RmStartSession("));   /* flow lines are not written */
+    free(trace);
+    DeleteFileW(log);
+    free(log);
+}
+
 static WCHAR denied_service[64];   /* removed by teardown should the test stop early */
 
 /* Issue 11: a service the caller may not stop (the SCM refuses SERVICE_STOP, here
@@ -929,6 +956,7 @@ int main(void)
         cmocka_unit_test_teardown(test_fault_end, teardown),
         cmocka_unit_test_teardown(test_handle_query_that_never_returns, teardown),
         cmocka_unit_test_teardown(test_service_stop_denied, teardown),
+        cmocka_unit_test_teardown(test_failure_traced_where_it_happens, teardown),
         cmocka_unit_test_teardown(test_exit_during_getlist, teardown),
     };
     return rmt_run_tests_fault_free(tests);

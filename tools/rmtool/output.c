@@ -10,6 +10,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "rmtool.h"
+#include "errnames.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,53 +187,18 @@ void out_json_str(enum out_stream s, const WCHAR *text)
 
 /* ---- errors ------------------------------------------------------------------------- */
 
-static const struct { DWORD code; const WCHAR *name; } err_names[] = {
-    { 0, L"ERROR_SUCCESS" },
-    { 1, L"ERROR_INVALID_FUNCTION" },
-    { 2, L"ERROR_FILE_NOT_FOUND" },
-    { 3, L"ERROR_PATH_NOT_FOUND" },
-    { 5, L"ERROR_ACCESS_DENIED" },
-    { 6, L"ERROR_INVALID_HANDLE" },
-    { 8, L"ERROR_NOT_ENOUGH_MEMORY" },
-    { 14, L"ERROR_OUTOFMEMORY" },
-    { 17, L"ERROR_NOT_SAME_DEVICE" },
-    { 29, L"ERROR_WRITE_FAULT" },
-    { 32, L"ERROR_SHARING_VIOLATION" },
-    { 33, L"ERROR_LOCK_VIOLATION" },
-    { 53, L"ERROR_BAD_NETPATH" },
-    { 80, L"ERROR_FILE_EXISTS" },
-    { 87, L"ERROR_INVALID_PARAMETER" },
-    { 112, L"ERROR_DISK_FULL" },
-    { 120, L"ERROR_CALL_NOT_IMPLEMENTED" },
-    { 121, L"ERROR_SEM_TIMEOUT" },
-    { 123, L"ERROR_INVALID_NAME" },
-    { 160, L"ERROR_BAD_ARGUMENTS" },
-    { 161, L"ERROR_BAD_PATHNAME" },
-    { 183, L"ERROR_ALREADY_EXISTS" },
-    { 206, L"ERROR_FILENAME_EXCED_RANGE" },
-    { 234, L"ERROR_MORE_DATA" },
-    { 267, L"ERROR_DIRECTORY" },
-    { 350, L"ERROR_FAIL_NOACTION_REBOOT" },
-    { 351, L"ERROR_FAIL_SHUTDOWN" },
-    { 352, L"ERROR_FAIL_RESTART" },
-    { 353, L"ERROR_MAX_SESSIONS_REACHED" },
-    { 776, L"ERROR_REQUEST_OUT_OF_SEQUENCE" },
-    { 1168, L"ERROR_NOT_FOUND" },
-    { 1175, L"ERROR_UNABLE_TO_REMOVE_REPLACED" },
-    { 1176, L"ERROR_UNABLE_TO_MOVE_REPLACEMENT" },
-    { 1177, L"ERROR_UNABLE_TO_MOVE_REPLACEMENT_2" },
-    { 1219, L"ERROR_SESSION_CREDENTIAL_CONFLICT" },
-    { 1223, L"ERROR_CANCELLED" },
-    { 1314, L"ERROR_PRIVILEGE_NOT_HELD" },
-    { 1460, L"ERROR_TIMEOUT" },
-};
 
 const WCHAR *err_name(DWORD err)
 {
-    size_t i;
-    for (i = 0; i < ARRAYSIZE(err_names); i++)
-        if (err_names[i].code == err) return err_names[i].name;
-    return NULL;
+    /* The shared table is ASCII; its names are kept here as wide strings once. */
+    static WCHAR wide[ARRAYSIZE(rm_errnames)][40];
+    const char *name = rm_errname_lookup(err);
+    size_t i, k;
+    if (!name) return NULL;
+    for (i = 0; i < ARRAYSIZE(rm_errnames) && rm_errnames[i].name != name; i++) {}
+    if (!wide[i][0])
+        for (k = 0; k < ARRAYSIZE(wide[i]) - 1 && name[k]; k++) wide[i][k] = (WCHAR)name[k];
+    return wide[i];
 }
 
 /* The name of err, or the system's message for it on one line, or "unknown error". */
