@@ -95,6 +95,9 @@ extern struct rm_syscalls rm_sys;
 /* SHA-256 of data, through the system's CNG provider (bcrypt, as the random
  * session keys). ERROR_SUCCESS or the provider's failure as a Win32 error. */
 DWORD rm_sha256(const void *data, SIZE_T len, BYTE out[RM_HASH_BYTES]);
+#ifndef RM_TEST_HOOKS
+#define RM_TEST_HOOKS 0              /* CMake option: fault injection compiled in */
+#endif
 /* Reads RSTRTMGR_FAULT once (test builds of installers can set it) and arms the
  * matching fault. Called lazily from the store; never from DllMain. */
 void rm_sys_init(void);

@@ -136,6 +136,10 @@ static BOOL CALLBACK init_once(INIT_ONCE *once, void *param, void **ctx)
     DWORD len, n = 0;
     (void)once; (void)param; (void)ctx;
 
+    /* Only a test build reads RSTRTMGR_FAULT (CMake option RM_TEST_HOOKS): in a
+     * release build no environment an installer inherits can make its registry
+     * writes fail or its scans stall. */
+    if (!RM_TEST_HOOKS) return TRUE;
     len = GetEnvironmentVariableW(L"RSTRTMGR_FAULT", spec, ARRAYSIZE(spec));
     if (!len || len >= ARRAYSIZE(spec)) return TRUE;
     for (colon = spec; *colon && *colon != L':'; colon++) {}
