@@ -191,8 +191,7 @@ DWORD rm_console_close(struct rm_call *c, struct target *tg, SIZE_T n)
         }
         if (!exited && tg[i].process && c->op->force)
         {
-            TerminateProcess(tg[i].process, ERROR_FAIL_SHUTDOWN);
-            exited = WaitForSingleObject(tg[i].process, 5000) == WAIT_OBJECT_0;
+            exited = rm_terminate_wait(tg[i].process);
         }
         rm_call_set_stopped(tg[i].app, exited);
         if (!exited) err = ERROR_FAIL_SHUTDOWN;

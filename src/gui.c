@@ -123,8 +123,7 @@ static DWORD WINAPI gui_worker(void *arg)
         if (!t->closed && t->op->force && WaitForSingleObject(t->op->cancel, 0) == WAIT_TIMEOUT &&
             WaitForSingleObject(t->process, 0) == WAIT_TIMEOUT)
         {
-            TerminateProcess(t->process, ERROR_FAIL_SHUTDOWN);
-            t->closed = WaitForSingleObject(t->process, 5000) == WAIT_OBJECT_0;
+            t->closed = rm_terminate_wait(t->process);
         }
         else if (!t->closed)
             t->closed = WaitForSingleObject(t->process, 0) == WAIT_OBJECT_0;

@@ -178,6 +178,10 @@ struct rm_self
 };
 /* Filled once, lazily; returns the Win32 error of the first failure. */
 DWORD rm_self_get(const struct rm_self **self);
+/* Why this caller may not shut down or restart the process (spec 6, 5.7): another
+ * user's (the SID differs), or elevated while the caller is not; NULL when it may.
+ * One rule for classification (RmCritical, PermissionDenied) and for RmRestart. */
+const WCHAR *rm_token_obstacle(HANDLE process);
 
 /* TRUE when a process with this PID and exactly this creation time is running. */
 BOOL rm_process_alive(const RM_UNIQUE_PROCESS *p);

@@ -135,3 +135,14 @@ void rm_call_log_shutting_down(struct target *tg, SIZE_T n)
         rm_event(RM_EVT_SHUTTING_DOWN, EVENTLOG_INFORMATION_TYPE,
                  L"Shutting down application or service '%s'.", tg[i].app->info.strAppName);
 }
+
+BOOL rm_terminate_wait(HANDLE process)
+{
+    /* TerminateProcess fails with ERROR_ACCESS_DENIED on a process that is already
+     * exiting: the wait below tells, so that is not a failure by itself. */
+    if (!TerminateProcess(process, ERROR_FAIL_SHUTDOWN) && GetLastError() != ERROR_ACCESS_DENIED)
+        rm_fail(ERROR_FAIL_SHUTDOWN, GetLastError(), "TerminateProcess", NULL);
+    if (WaitForSingleObject(process, 5000) == WAIT_OBJECT_0) return TRUE;
+    rm_warn("a terminated process has not gone after 5 s");
+    return FALSE;
+}

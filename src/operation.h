@@ -71,6 +71,9 @@ struct rm_call                       /* one RmShutdown or RmRestart */
 BOOL rm_call_cancelled(struct rm_call *c);
 /* Stopped, or ErrorOnStop with event 10006. */
 void rm_call_set_stopped(struct rm_app *a, BOOL ok);
+/* Ends a process RmForceShutdown gives up on (exit code ERROR_FAIL_SHUTDOWN) and
+ * waits for it to be gone; TRUE when it is. */
+BOOL rm_terminate_wait(HANDLE process);
 /* Event 10002 for each target. */
 void rm_call_log_shutting_down(struct target *tg, SIZE_T n);
 

@@ -163,30 +163,14 @@ static BOOL friendly_name(const WCHAR *image, WCHAR *out, SIZE_T cch)
 
 /* ---- permissions ------------------------------------------------------------------ */
 
-/* TRUE when the caller could not shut the process down: another user's, or
- * elevated while the caller is not, or it refuses PROCESS_TERMINATE. */
+/* TRUE when the caller could not shut the process down: it refuses
+ * PROCESS_TERMINATE, or rm_token_obstacle has a reason. */
 static BOOL permission_denied(HANDLE query, DWORD pid)
 {
-    const struct rm_self *self;
-    BYTE buf[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
-    TOKEN_ELEVATION elevation;
-    HANDLE token, term;
-    DWORD len;
-    BOOL denied = FALSE;
-
-    rm_self_get(&self);
-    if (!(term = OpenProcess(PROCESS_TERMINATE, FALSE, pid)))
-        return GetLastError() == ERROR_ACCESS_DENIED;
+    HANDLE term = OpenProcess(PROCESS_TERMINATE, FALSE, pid);
+    if (!term) return GetLastError() == ERROR_ACCESS_DENIED;
     CloseHandle(term);
-    if (!OpenProcessToken(query, TOKEN_QUERY, &token)) return GetLastError() == ERROR_ACCESS_DENIED;
-    if (GetTokenInformation(token, TokenUser, buf, sizeof(buf), &len) &&
-        !EqualSid(((TOKEN_USER *)buf)->User.Sid, (PSID)self->sid_bin))
-        denied = TRUE;
-    if (!self->elevated && GetTokenInformation(token, TokenElevation, &elevation, sizeof(elevation), &len) &&
-        elevation.TokenIsElevated)
-        denied = TRUE;
-    CloseHandle(token);
-    return denied;
+    return rm_token_obstacle(query) != NULL;
 }
 
 /* ---- restartability ------------------------------------------------------------------ */

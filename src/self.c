@@ -94,3 +94,26 @@ BOOL rm_process_alive(const RM_UNIQUE_PROCESS *p)
     CloseHandle(h);
     return alive;
 }
+
+const WCHAR *rm_token_obstacle(HANDLE process)
+{
+    const struct rm_self *self;
+    union { TOKEN_USER user; BYTE raw[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE]; } u;
+    TOKEN_ELEVATION elevation;
+    const WCHAR *why = NULL;
+    HANDLE token;
+    DWORD cb;
+
+    if (rm_self_get(&self)) return NULL;
+    if (!OpenProcessToken(process, TOKEN_QUERY, &token))
+        return GetLastError() == ERROR_ACCESS_DENIED ? L"Application token cannot be read." : NULL;
+    if (GetTokenInformation(token, TokenUser, &u, sizeof(u), &cb) &&
+        !EqualSid(u.user.User.Sid, (PSID)self->sid_bin))
+        why = L"Application SID does not match Conductor SID.";   /* Windows' own wording (event 10010) */
+    else if (!self->elevated &&
+             GetTokenInformation(token, TokenElevation, &elevation, sizeof(elevation), &cb) &&
+             elevation.TokenIsElevated)
+        why = L"Application is elevated and the caller is not.";
+    CloseHandle(token);
+    return why;
+}

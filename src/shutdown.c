@@ -40,30 +40,6 @@ static HANDLE open_target(const struct rm_app *a)
     return h;
 }
 
-/* Why an application we are about to stop could not be brought back by this
- * caller (spec 5.7: not restarted when it runs elevated and the caller does not,
- * or as another user), or NULL. */
-static const WCHAR *restart_obstacle(HANDLE process)
-{
-    const struct rm_self *self;
-    union { TOKEN_USER user; BYTE raw[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE]; } u;
-    TOKEN_ELEVATION elevation;
-    const WCHAR *why = NULL;
-    HANDLE token;
-    DWORD cb;
-
-    if (rm_self_get(&self) || !OpenProcessToken(process, TOKEN_QUERY, &token)) return NULL;
-    if (GetTokenInformation(token, TokenUser, &u, sizeof(u), &cb) &&
-        !EqualSid(u.user.User.Sid, (PSID)self->sid_bin))
-        why = L"Application SID does not match Conductor SID.";
-    else if (!self->elevated &&
-             GetTokenInformation(token, TokenElevation, &elevation, sizeof(elevation), &cb) &&
-             elevation.TokenIsElevated)
-        why = L"Application is elevated and the caller is not.";
-    CloseHandle(token);
-    return why;
-}
-
 static DWORD do_shutdown(struct rm_call *c, struct rm_app_list *list, ULONG flags)
 {
     struct rm_session *s = c->s;
@@ -119,7 +95,7 @@ static DWORD do_shutdown(struct rm_call *c, struct rm_app_list *list, ULONG flag
          * application has exited. */
         if (a->group != RM_GROUP_SERVICE && a->info.bRestartable && t->process)
         {
-            a->no_restart = restart_obstacle(t->process);
+            a->no_restart = rm_token_obstacle(t->process);
             if (!a->no_restart)
                 rm_proc_restart_command(a->info.Process.dwProcessId, a->image, &a->cmdline, &a->cwd);
         }

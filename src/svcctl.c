@@ -102,8 +102,7 @@ static BOOL stop_service(struct rm_call *c, SC_HANDLE scm, struct target *t)
     else if (!ok && c->op->force && t->process)
     {
         /* Forced after WaitToKillServiceTimeout: end its process. */
-        TerminateProcess(t->process, ERROR_FAIL_SHUTDOWN);
-        ok = WaitForSingleObject(t->process, 5000) == WAIT_OBJECT_0;
+        ok = rm_terminate_wait(t->process);
     }
     CloseServiceHandle(svc);
     return ok;
