@@ -28,7 +28,7 @@
 /*  Limits and policy constants                                              */
 /* ======================================================================== */
 
-#define RM_MAX_SESSIONS        64      /* per user: slots Session0000..Session0063 */
+#define RM_MAX_SESSIONS        64      /* per user: slots Session0000..Session0063 (storelayout.h) */
 #define RM_MAX_HANDLES         64      /* open handles (started + joined) per process */
 #define RM_MAX_PATH_CHARS      32767   /* longest path Windows accepts */
 #define RM_MAX_SVC_NAME_CHARS  256     /* longest service name the SCM accepts */

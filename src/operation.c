@@ -6,6 +6,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "operation.h"
+#include "shared/storelayout.h"   /* rm_parse_dec */
 
 #define DEFAULT_APP_TIMEOUT  30000   /* HungAppTimeout when unset (spec 5.6) */
 #define DEFAULT_SVC_TIMEOUT  20000   /* WaitToKillServiceTimeout when unset */
@@ -18,7 +19,6 @@ static DWORD read_timeout(HKEY root, const WCHAR *path, const WCHAR *name, DWORD
     WCHAR text[32];
     DWORD type, cb = sizeof(text) - sizeof(WCHAR), v = 0;
     HKEY key;
-    int i;
 
     if (RegOpenKeyExW(root, path, 0, KEY_QUERY_VALUE, &key)) return fallback;
     memset(text, 0, sizeof(text));
@@ -26,7 +26,7 @@ static DWORD read_timeout(HKEY root, const WCHAR *path, const WCHAR *name, DWORD
     {
         if (type == REG_DWORD && cb == sizeof(DWORD)) memcpy(&v, text, sizeof(v));
         else if (type == REG_SZ)
-            for (i = 0; text[i] >= L'0' && text[i] <= L'9' && v < 100000000; i++) v = v * 10 + (DWORD)(text[i] - L'0');
+            rm_parse_dec(text, &v);
     }
     RegCloseKey(key);
     return v ? v : fallback;
@@ -109,6 +109,21 @@ void rm_op_release(struct op *op)
     if (InterlockedDecrement(&op->refs)) return;
     if (op->cancel) CloseHandle(op->cancel);
     rm_free(op);
+}
+
+SC_HANDLE rm_call_scm(struct rm_call *c)
+{
+    if (!c->scm && !(c->scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT)))
+        rm_fail(ERROR_ACCESS_DENIED, GetLastError(), "OpenSCManagerW", NULL);
+    return c->scm;
+}
+
+void rm_call_finish(struct rm_call *c)
+{
+    if (c->scm) CloseServiceHandle(c->scm);
+    c->scm = NULL;
+    if (c->op) rm_op_release(c->op);
+    c->op = NULL;
 }
 
 BOOL rm_call_cancelled(struct rm_call *c)

@@ -65,7 +65,13 @@ struct rm_call                       /* one RmShutdown or RmRestart */
     struct progress progress;
     DWORD svc_timeout;
     BOOL cancelled;                  /* seen set: stays set */
+    SC_HANDLE scm;                   /* the call's one SCM connection, on first use */
 };
+
+/* The call's SCM connection (SC_MANAGER_CONNECT), opened on first use; NULL if
+ * the SCM refuses (traced). rm_call_finish closes it. */
+SC_HANDLE rm_call_scm(struct rm_call *c);
+void rm_call_finish(struct rm_call *c);
 
 /* TRUE once the call's cancel event is set (RmCancelCurrentTask). */
 BOOL rm_call_cancelled(struct rm_call *c);

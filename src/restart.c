@@ -96,7 +96,7 @@ static BOOL awaits_restart(struct rm_session *s, struct rm_app *a)
 /* The history entries to restart, in order (spec 8.1, reverse of shutdown):
  * Explorer, services (each after what it depends on), consoles, GUI
  * applications (the reverse of the listed order). NULL when out of memory. */
-static SIZE_T *restart_sequence(struct rm_session *s, SIZE_T *count)
+static SIZE_T *restart_sequence(struct rm_call *c, struct rm_session *s, SIZE_T *count)
 {
     static const int groups[RM_GROUP_COUNT] = { RM_GROUP_EXPLORER, RM_GROUP_SERVICE, RM_GROUP_CONSOLE, RM_GROUP_GUI };
     SIZE_T *seq = rm_alloc((s->history.count + 1) * sizeof(*seq)), n = 0, i, first, m;
@@ -119,7 +119,6 @@ static SIZE_T *restart_sequence(struct rm_session *s, SIZE_T *count)
         {
             const WCHAR **names = rm_alloc(m * sizeof(*names));
             SIZE_T *order = NULL, *copy = rm_alloc(m * sizeof(*copy));
-            SC_HANDLE scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
             if (names && copy)
             {
                 for (i = 0; i < m; i++)
@@ -127,10 +126,9 @@ static SIZE_T *restart_sequence(struct rm_session *s, SIZE_T *count)
                     copy[i] = seq[first + i];
                     names[i] = s->history.items[copy[i]].info.strServiceShortName;
                 }
-                if ((order = rm_svc_order(scm, names, m, FALSE)))
+                if ((order = rm_svc_order(rm_call_scm(c), names, m, FALSE)))
                     for (i = 0; i < m; i++) seq[first + i] = copy[order[i]];
             }
-            if (scm) CloseServiceHandle(scm);
             rm_free(order);
             rm_free(names);
             rm_free(copy);
@@ -158,7 +156,7 @@ DWORD rm_restart(struct rm_session *s, RM_WRITE_STATUS_CALLBACK cb)
     c.svc_timeout = rm_op_service_timeout();
     if (!(c.op = rm_op_create(s, FALSE))) err = ERROR_OUTOFMEMORY;
 
-    if (!err && !(seq = restart_sequence(s, &nseq))) err = ERROR_OUTOFMEMORY;
+    if (!err && !(seq = restart_sequence(&c, s, &nseq))) err = ERROR_OUTOFMEMORY;
     c.progress.total = nseq;
     for (j = 0; j < nseq && !err; j++)
     {
@@ -192,7 +190,7 @@ DWORD rm_restart(struct rm_session *s, RM_WRITE_STATUS_CALLBACK cb)
                 err = ERROR_FAIL_RESTART;
         rm_progress_finish(&c.progress);
     }
-    if (c.op) rm_op_release(c.op);
+    rm_call_finish(&c);
     rm_session_end_long(s);
     return err;
 }

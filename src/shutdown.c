@@ -155,7 +155,7 @@ DWORD rm_shutdown(struct rm_session *s, ULONG flags, RM_WRITE_STATUS_CALLBACK cb
         if (err == ERROR_SUCCESS || err == ERROR_FAIL_SHUTDOWN) rm_progress_finish(&c.progress);
         rm_app_list_free(&list);
     }
-    if (c.op) rm_op_release(c.op);
+    rm_call_finish(&c);
     rm_session_end_long(s);
     return err;
 }

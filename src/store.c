@@ -1,16 +1,8 @@
 /*
  * store.c - the per-user, cross-process session store.
  *
- * Layout (the one Windows uses, spec section 9), all under a volatile key so that
- * nothing survives logoff or reboot:
- *
- *   HKCU\Software\Microsoft\RestartManager\SessionNNNN     NNNN = slot = handle
- *       Owner          REG_BINARY   RM_UNIQUE_PROCESS of the primary
- *       SessionHash    REG_BINARY   SHA-256 of the 16 key bytes (never the key)
- *       Sequence       REG_DWORD    number of committed registrations
- *       RegFilesNNNN   REG_MULTI_SZ files of commit NNNN (canonical full paths)
- *       RegProcsNNNN   REG_MULTI_SZ processes of commit NNNN, "pid:high:low" in hex
- *       RegSvcsNNNN    REG_MULTI_SZ service short names of commit NNNN
+ * Layout: the one Windows uses (spec section 9; src/shared/storelayout.h), all
+ * under a volatile key so that nothing survives logoff or reboot.
  *
  * Slots run from 0 to 63: the 64-session limit is the number of slots, so no count
  * can drift. A slot whose Owner process is gone (or that has no valid Owner) is
@@ -37,14 +29,15 @@
  */
 #include "internal.h"
 #include "ntapi.h"
+#include "shared/storelayout.h"
 
-static const WCHAR root_path[] = L"Software\\Microsoft\\RestartManager";
-static const WCHAR owner_value[] = L"Owner";
-static const WCHAR hash_value[] = L"SessionHash";
-static const WCHAR sequence_value[] = L"Sequence";
+static const WCHAR root_path[] = RM_STORE_PATH;
+static const WCHAR owner_value[] = RM_STORE_OWNER;
+static const WCHAR hash_value[] = RM_STORE_HASH;
+static const WCHAR sequence_value[] = RM_STORE_SEQUENCE;
 
 enum group_kind { GROUP_FILES, GROUP_PROCS, GROUP_SVCS };
-static const WCHAR *const group_prefix[] = { L"RegFiles", L"RegProcs", L"RegSvcs" };
+static const WCHAR *const group_prefix[] = { RM_STORE_FILES, RM_STORE_PROCS, RM_STORE_SVCS };
 
 #define PROC_TEXT_CHARS 26           /* "pppppppp:hhhhhhhh:llllllll" */
 #define MAX_GROUP_BYTES (512u << 20) /* refuse to read absurd values */
@@ -53,7 +46,7 @@ static const WCHAR *const group_prefix[] = { L"RegFiles", L"RegProcs", L"RegSvcs
 
 static void slot_name(WCHAR buf[16], DWORD slot)
 {
-    memcpy(buf, L"Session", 7 * sizeof(WCHAR));
+    memcpy(buf, RM_STORE_SLOT_PREFIX, 7 * sizeof(WCHAR));
     rm_fmt_dec4(buf + 7, slot);
 }
 

@@ -118,7 +118,7 @@ DWORD rm_svc_stop_all(struct rm_call *c, struct target *tg, SIZE_T n)
 
     if (!n) return ERROR_SUCCESS;
     if (rm_call_cancelled(c)) return ERROR_CANCELLED;
-    scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
+    scm = rm_call_scm(c);
     if ((names = rm_alloc(n * sizeof(*names))))
     {
         for (k = 0; k < n; k++) names[k] = tg[k].app->info.strServiceShortName;
@@ -144,21 +144,16 @@ DWORD rm_svc_stop_all(struct rm_call *c, struct target *tg, SIZE_T n)
         rm_progress_step(&c->progress);
     }
     rm_free(order);
-    if (scm) CloseServiceHandle(scm);
     return err;
 }
 
 /* Starts one service and waits for it to run (RmRestart). */
 BOOL rm_svc_restart(struct rm_call *c, const WCHAR *name)
 {
-    SC_HANDLE scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT), svc;
+    SC_HANDLE scm = rm_call_scm(c), svc;
     BOOL ok = FALSE;
 
-    if (!scm)
-    {
-        rm_fail(ERROR_FAIL_RESTART, GetLastError(), "OpenSCManagerW", name);
-        return FALSE;
-    }
+    if (!scm) return FALSE;
     if ((svc = OpenServiceW(scm, name, SERVICE_START | SERVICE_QUERY_STATUS)))
     {
         if (StartServiceW(svc, 0, NULL) || GetLastError() == ERROR_SERVICE_ALREADY_RUNNING)
@@ -170,6 +165,5 @@ BOOL rm_svc_restart(struct rm_call *c, const WCHAR *name)
     }
     else
         rm_fail(ERROR_FAIL_RESTART, GetLastError(), "OpenServiceW", name);
-    CloseServiceHandle(scm);
     return ok;
 }

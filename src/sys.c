@@ -22,6 +22,7 @@
 #include "internal.h"
 #include <bcrypt.h>
 #include "ntapi.h"   /* RtlNtStatusToDosError (winternl.h) */
+#include "shared/storelayout.h"   /* rm_parse_dec */
 
 static DWORD WINAPI gen_random(BYTE *buf, DWORD len)
 {
@@ -145,7 +146,8 @@ static BOOL CALLBACK init_once(INIT_ONCE *once, void *param, void **ctx)
     for (colon = spec; *colon && *colon != L':'; colon++) {}
     if (!*colon) return TRUE;
     *colon = 0;
-    for (p = colon + 1; *p >= L'0' && *p <= L'9' && n < 100000000; p++) n = n * 10 + (DWORD)(*p - L'0');
+    p = colon + 1;
+    p += rm_parse_dec(p, &n);
     if (!n) return TRUE;
     fault.fail_at = (LONG)n;
     fault.sticky = (*p == L'+');

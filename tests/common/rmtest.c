@@ -311,7 +311,7 @@ DWORD rmt_sequence(DWORD slot)
     HKEY k = rmt_open_slot(slot, KEY_READ);
     LSTATUS st;
     assert_non_null(k);
-    st = RegQueryValueExW(k, L"Sequence", NULL, &type, (BYTE *)&v, &cb);
+    st = RegQueryValueExW(k, RM_STORE_SEQUENCE, NULL, &type, (BYTE *)&v, &cb);
     RegCloseKey(k);
     assert_int_equal(st, ERROR_SUCCESS);
     assert_int_equal(type, REG_DWORD);
@@ -339,7 +339,7 @@ BOOL rmt_slot_live(DWORD slot)
     BOOL live = FALSE;
     HKEY k = rmt_open_slot(slot, KEY_READ);
     if (!k) return FALSE;
-    if (!RegQueryValueExW(k, L"Owner", NULL, &type, (BYTE *)&owner, &cb) && type == REG_BINARY &&
+    if (!RegQueryValueExW(k, RM_STORE_OWNER, NULL, &type, (BYTE *)&owner, &cb) && type == REG_BINARY &&
         cb == sizeof(owner))
         live = rmt_process_alive(&owner);
     RegCloseKey(k);

@@ -17,6 +17,7 @@
 #include <wctype.h>
 #include <cmocka.h>
 #include "restartmanager.h"
+#include "shared/storelayout.h"
 
 #define SENTINEL 0xdeadbeefu
 
@@ -123,8 +124,8 @@ int rmt_teardown_sessions(void **state);
 
 /* ---- the session store as the registry shows it ----------------------------------- */
 
-#define RMT_STORE_KEY L"Software\\Microsoft\\RestartManager"   /* under HKCU */
-#define RMT_NSLOTS 64
+#define RMT_STORE_KEY RM_STORE_PATH   /* under HKCU (src/shared/storelayout.h) */
+#define RMT_NSLOTS RM_STORE_SLOTS
 
 /* Writes slot's key path relative to HKCU (RMT_STORE_KEY\SessionNNNN) into path. */
 void rmt_slot_path(WCHAR *path, size_t cch, DWORD slot);

@@ -20,11 +20,12 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "rmtool.h"
+#include "storelayout.h"
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
 
-#define STORE_PATH L"Software\\Microsoft\\RestartManager"
+#define STORE_PATH RM_STORE_PATH
 #define MAX_SLOTS 64
 
 struct slot_info
@@ -108,11 +109,11 @@ static void read_slot(HKEY key, struct slot_info *s)
     int kind;
 
     cb = sizeof(s->owner);
-    s->has_owner = RegQueryValueExW(key, L"Owner", NULL, &type, (BYTE *)&s->owner, &cb) ==
+    s->has_owner = RegQueryValueExW(key, RM_STORE_OWNER, NULL, &type, (BYTE *)&s->owner, &cb) ==
                    ERROR_SUCCESS && type == REG_BINARY && cb == sizeof(s->owner);
     s->alive = s->has_owner ? owner_alive(&s->owner, s->image, ARRAYSIZE(s->image)) : 0;
     cb = sizeof(s->sequence);
-    s->has_sequence = RegQueryValueExW(key, L"Sequence", NULL, &type, (BYTE *)&s->sequence, &cb) ==
+    s->has_sequence = RegQueryValueExW(key, RM_STORE_SEQUENCE, NULL, &type, (BYTE *)&s->sequence, &cb) ==
                       ERROR_SUCCESS && type == REG_DWORD && cb == sizeof(DWORD);
     if (!s->has_sequence) return;
     for (c = 0; c < s->sequence; c++)
@@ -141,21 +142,6 @@ static void read_slot(HKEY key, struct slot_info *s)
     }
 }
 
-/* TRUE if name is "Session" followed by at least four decimal digits; *slot gets them. */
-static BOOL parse_slot_name(const WCHAR *name, DWORD *slot)
-{
-    const WCHAR *d;
-    DWORD v = 0;
-    if (wcsncmp(name, L"Session", 7)) return FALSE;
-    for (d = name + 7; *d; d++)
-    {
-        if (*d < L'0' || *d > L'9' || v > 100000000) return FALSE;
-        v = v * 10 + (DWORD)(*d - L'0');
-    }
-    if (d - (name + 7) < 4) return FALSE;
-    *slot = v;
-    return TRUE;
-}
 
 static int cmp_slot(const void *a, const void *b)
 {
@@ -199,7 +185,7 @@ int cmd_sessions(const struct options *o)
                 rc = RMTOOL_EXIT_ERROR;
                 break;
             }
-            if (!parse_slot_name(name, &slot)) continue;
+            if (!rm_store_parse_slot(name, &slot)) continue;
             if (RegOpenKeyExW(root, name, 0, KEY_QUERY_VALUE, &key) != ERROR_SUCCESS)
                 continue;   /* ended while we looked */
             if (n == cap)
