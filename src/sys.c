@@ -21,6 +21,7 @@
  */
 #include "internal.h"
 #include <bcrypt.h>
+#include <stdint.h>   /* SIZE_MAX */
 #include "ntapi.h"   /* RtlNtStatusToDosError (winternl.h) */
 #include "shared/storelayout.h"   /* rm_parse_dec */
 
@@ -36,7 +37,9 @@ DWORD rm_sha256(const void *data, SIZE_T len, BYTE out[RM_HASH_BYTES])
     BCRYPT_HASH_HANDLE hash = NULL;
     NTSTATUS st;
 
-    if ((ULONGLONG)len > 0xFFFFFFFFu) return ERROR_BAD_ARGUMENTS;
+#if SIZE_MAX > 0xFFFFFFFFu /* BCryptHashData takes a ULONG length; x86 cannot exceed it */
+    if (len > 0xFFFFFFFFu) return ERROR_BAD_ARGUMENTS;
+#endif
     if (BCRYPT_SUCCESS(st = BCryptOpenAlgorithmProvider(&alg, BCRYPT_SHA256_ALGORITHM, NULL, 0)) &&
         BCRYPT_SUCCESS(st = BCryptCreateHash(alg, &hash, NULL, 0, NULL, 0, 0)) &&
         BCRYPT_SUCCESS(st = BCryptHashData(hash, (BYTE *)(ULONG_PTR)data, (ULONG)len, 0)))
