@@ -133,7 +133,7 @@ DWORD rm_trace_ret(const char *func, DWORD code);
 const char *rm_error_name(DWORD code);
 
 /* ======================================================================== */
-/*  Worker threads (dllmain.c)                                               */
+/*  Worker threads (thread.c)                                               */
 /* ======================================================================== */
 
 /* CreateThread with a reference on this DLL, for workers that may outlive the

@@ -99,5 +99,8 @@ BOOL  rm_svc_restart(struct rm_call *c, const WCHAR *name);
 /* Indexes of the n services in dependency order (stopping: dependents first;
  * starting: what they depend on first); NULL when out of memory. */
 SIZE_T *rm_svc_order(SC_HANDLE scm, const WCHAR *const *names, SIZE_T n, BOOL stopping);
+/* The same from given dependency lists (deps[i]: the REG_MULTI_SZ of what names[i]
+ * depends on, or NULL): the pure part, tested alone (tests/unit). */
+SIZE_T *rm_svc_order_deps(const WCHAR *const *names, WCHAR *const *deps, SIZE_T n, BOOL stopping);
 
 #endif

@@ -29,20 +29,17 @@ static BOOL wait_service_state(struct rm_call *c, SC_HANDLE svc, DWORD want, DWO
  * SCM (or its registry data, services.c). Should a cycle appear (the SCM forbids
  * them), the rest keep their listed order. NULL when out of memory: the caller
  * then uses the listed order (dependents after what they depend on, discover.c). */
-SIZE_T *rm_svc_order(SC_HANDLE scm, const WCHAR *const *names, SIZE_T n, BOOL stopping)
+SIZE_T *rm_svc_order_deps(const WCHAR *const *names, WCHAR *const *deps, SIZE_T n, BOOL stopping)
 {
-    WCHAR **deps = rm_alloc(n * sizeof(*deps));
     SIZE_T *order = rm_alloc(n * sizeof(*order)), out = 0, i, j;
     BOOL *done = rm_alloc(n * sizeof(*done));
 
-    if (!deps || !order || !done)
+    if (!order || !done)
     {
-        rm_free(deps);
         rm_free(order);
         rm_free(done);
         return NULL;
     }
-    for (i = 0; i < n; i++) deps[i] = scm ? rm_service_dependencies(scm, names[i]) : NULL;
     while (out < n)
     {
         BOOL progress = FALSE;
@@ -58,6 +55,8 @@ SIZE_T *rm_svc_order(SC_HANDLE scm, const WCHAR *const *names, SIZE_T n, BOOL st
             order[out++] = i;
             progress = TRUE;
         }
+        /* A cycle (the SCM forbids them; a damaged configuration): the first one
+         * left goes next, and the others follow in order. */
         for (i = 0; !progress && i < n; i++)
             if (!done[i])
             {
@@ -66,9 +65,20 @@ SIZE_T *rm_svc_order(SC_HANDLE scm, const WCHAR *const *names, SIZE_T n, BOOL st
                 progress = TRUE;
             }
     }
+    rm_free(done);
+    return order;
+}
+
+SIZE_T *rm_svc_order(SC_HANDLE scm, const WCHAR *const *names, SIZE_T n, BOOL stopping)
+{
+    WCHAR **deps = rm_alloc(n * sizeof(*deps));
+    SIZE_T *order, i;
+
+    if (!deps) return NULL;
+    for (i = 0; i < n; i++) deps[i] = scm ? rm_service_dependencies(scm, names[i]) : NULL;
+    order = rm_svc_order_deps(names, deps, n, stopping);
     for (i = 0; i < n; i++) rm_free(deps[i]);
     rm_free(deps);
-    rm_free(done);
     return order;
 }
 
