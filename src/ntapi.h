@@ -16,6 +16,10 @@
 #define RM_STATUS_INFO_LENGTH_MISMATCH ((NTSTATUS)0xC0000004L)
 #define RM_STATUS_BUFFER_TOO_SMALL     ((NTSTATUS)0xC0000023L)
 #define RM_STATUS_BUFFER_OVERFLOW      ((NTSTATUS)0x80000005L)
+#define RM_STATUS_NOT_IMPLEMENTED      ((NTSTATUS)0xC0000002L)
+#define RM_STATUS_INVALID_INFO_CLASS   ((NTSTATUS)0xC0000003L)
+#define RM_STATUS_ACCESS_DENIED        ((NTSTATUS)0xC0000022L)
+#define RM_STATUS_NOT_SAME_OBJECT      ((NTSTATUS)0xC00001ACL)
 
 /* SYSTEM_INFORMATION_CLASS 64: every handle in the system, with the owning PID,
  * handle value, access mask and object type index (winternl.h lacks it). */
@@ -51,5 +55,18 @@ typedef struct rm_file_process_ids
 } RM_FILE_PROCESS_IDS;
 
 NTSTATUS NTAPI NtQueryInformationFile(HANDLE, PIO_STATUS_BLOCK, PVOID, ULONG, FILE_INFORMATION_CLASS);
+
+/* FILE_INFORMATION_CLASS 6 (winternl.h: FileInternalInformation): the file's index
+ * on its volume, the same number GetFileInformationByHandle splits into
+ * nFileIndexHigh/Low. It needs no access right and, unlike that call, does not ask
+ * for the volume's serial number. FS_INFORMATION_CLASS 1 (FileFsVolumeInformation)
+ * gives the serial number on its own. Both structures are in winternl.h. */
+#define RM_FileInternalInformation 6
+#define RM_FileFsVolumeInformation 1
+
+/* ntdll's NtCompareObjects (Windows 10; Wine has it): STATUS_SUCCESS when two
+ * handles name one object, STATUS_NOT_SAME_OBJECT otherwise. Looked up at run time:
+ * older systems lack it. */
+typedef NTSTATUS (NTAPI *RM_NtCompareObjects)(HANDLE, HANDLE);
 
 #endif
