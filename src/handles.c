@@ -39,7 +39,7 @@
 
 #define RM_HANDLE_STALL_MS    250   /* a query that has not answered by then is stuck */
 #define RM_MAX_STUCK_WORKERS  64    /* stuck queries a process keeps waiting at most */
-#define RM_SCAN_WORKERS       2     /* workers a scan starts with */
+#define RM_SCAN_WORKERS       1     /* workers a scan starts with: more were slower (bench_getlist) */
 #define RM_SCAN_WORKERS_MAX   8     /* after stalls (stuck handles come in runs) */
 
 /* ---- the handle table ------------------------------------------------------------- */

@@ -69,4 +69,20 @@ NTSTATUS NTAPI NtQueryInformationFile(HANDLE, PIO_STATUS_BLOCK, PVOID, ULONG, FI
  * older systems lack it. */
 typedef NTSTATUS (NTAPI *RM_NtCompareObjects)(HANDLE, HANDLE);
 
+/* The loader's entry for one module, read from another process of our own
+ * architecture: winternl.h's LDR_DATA_TABLE_ENTRY up to FullDllName, then the
+ * module's base name, which is what that header's Reserved4/Reserved5[0] cover. The
+ * entries hang off PEB_LDR_DATA.InMemoryOrderModuleList (winternl.h) by their
+ * InMemoryOrderLinks. */
+typedef struct rm_ldr_entry
+{
+    PVOID Reserved1[2];
+    LIST_ENTRY InMemoryOrderLinks;
+    PVOID Reserved2[2];
+    PVOID DllBase;
+    PVOID Reserved3[2];
+    UNICODE_STRING FullDllName;
+    UNICODE_STRING BaseDllName;
+} RM_LDR_ENTRY;
+
 #endif
