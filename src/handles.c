@@ -726,12 +726,14 @@ static BOOL self_maps_wanted(const struct idset *wanted)
         if (mbi.Type == MEM_MAPPED && mbi.BaseAddress == mbi.AllocationBase &&
             GetMappedFileNameW(GetCurrentProcess(), mbi.BaseAddress, name, cch))
         {
-            struct rm_file_id id;
+            ULONGLONG index;
+            DWORD volume;
             HANDLE h = open_mapped_name(name);
             if (h != INVALID_HANDLE_VALUE)
             {
-                hit = rm_handle_identity(h, &id) &&
-                      (idset_scope(wanted, ((ULONGLONG)id.index_high << 32) | id.index_low, &id.volume) & SCOPE_SELF);
+                /* As in the scan: the volume only for a registered index. */
+                hit = !rm_sys.FileIndex(h, &index) && (idset_scope(wanted, index, NULL) & SCOPE_SELF) &&
+                      !rm_sys.FileVolume(h, &volume) && (idset_scope(wanted, index, &volume) & SCOPE_SELF);
                 CloseHandle(h);
             }
         }
