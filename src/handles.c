@@ -3,35 +3,53 @@
  *
  * Two ways, giving the same answer:
  *  - Fast path (real Windows): NtQueryInformationFile(FileProcessIdsUsingFileInformation)
- *    on each registered file asks the kernel directly.
- *  - Handle table (where that class is not implemented, e.g. Wine): one
- *    SystemExtendedHandleInformation snapshot; every File handle of another process
- *    is duplicated and identified by volume serial number and file index, never by
- *    its name. The File type index is learnt at run time from a handle we open.
+ *    on each registered file asks the kernel directly. It is decided per file: a
+ *    file the kernel does not answer for (the open fails, access denied, a file
+ *    system without that class) goes to the handle table, the others do not. The
+ *    kernel counts the handle we open to ask, so our own PID in its answer only
+ *    means "look at our own handles and mappings" (see check_self below).
+ *  - Handle table (files the kernel did not answer for; every file under Wine,
+ *    which answers STATUS_NOT_IMPLEMENTED): one SystemExtendedHandleInformation
+ *    snapshot; every File handle of another process is duplicated and identified by
+ *    its file index first (FileInternalInformation: one query, no volume lookup),
+ *    and only a handle whose index is a registered file's index is asked for its
+ *    volume's serial number, so identity stays volume + file index, never a name.
+ *    Our own handles are queried as they are, without duplicating them. Processes
+ *    already known to use a registered file are skipped before anything is
+ *    duplicated. The File type index is learnt at run time from a handle we open.
  *
- * Hang-proofing: on Windows, querying a synchronous pipe handle with a read
- * pending blocks until the read completes, possibly forever. The queries run on a
- * worker thread; when it makes no progress for RM_HANDLE_STALL_MS the handle it is
- * on is skipped and a fresh worker carries on after it. A stuck worker is never
- * terminated (that could corrupt the process); it is abandoned and exits on its
- * own if its query ever returns. At most RM_MAX_STUCK_WORKERS are abandoned per
- * scan, so RmGetList's time stays bounded.
+ * Hang-proofing: on Windows, querying a synchronous file or pipe handle with a read
+ * pending blocks until the read completes, possibly forever. The queries run on
+ * worker threads; a query that has not answered after RM_HANDLE_STALL_MS is
+ * declared stuck: its worker is left waiting (never terminated: that could corrupt
+ * the process) and a fresh worker carries on with the handles after it, so a stuck
+ * handle costs its worker, not the scan. Only the handles that do not answer are
+ * left unchecked. A stuck worker that gets its answer after all still reports it
+ * while the scan runs, then exits. A handle whose object is one a stuck query still
+ * waits on is not queried again (it could only get stuck as well). What is bounded:
+ * a process keeps at most RM_MAX_STUCK_WORKERS such queries waiting; a scan that
+ * would need one more gives up, and the call returns ERROR_SEM_TIMEOUT rather than
+ * a list that leaves part of the handle table unchecked (README, Choices).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "internal.h"
 #include "ntapi.h"
+#include <psapi.h>
 
-#define RM_HANDLE_STALL_MS   250
-#define RM_MAX_STUCK_WORKERS 8
+#define RM_HANDLE_STALL_MS    250   /* a query that has not answered by then is stuck */
+#define RM_MAX_STUCK_WORKERS  64    /* stuck queries a process keeps waiting at most */
+#define RM_SCAN_WORKERS       1     /* workers a scan starts with: more were slower (bench_getlist) */
+#define RM_SCAN_WORKERS_MAX   8     /* after stalls (stuck handles come in runs) */
 
-/* ---- the File object type index --------------------------------------------- */
+/* ---- the handle table ------------------------------------------------------------- */
 
 static USHORT file_type_index;       /* 0 = not learnt yet */
 
 static DWORD snapshot_handles(RM_HANDLE_INFO_EX **out)
 {
-    ULONG size = 1 << 20, got = 0;
+    static volatile LONG last_size = 1 << 18;
+    ULONG size = (ULONG)last_size, got = 0;
     RM_HANDLE_INFO_EX *info;
     NTSTATUS st;
     int tries;
@@ -43,6 +61,8 @@ static DWORD snapshot_handles(RM_HANDLE_INFO_EX **out)
                                       info, size, &got);
         if (NT_SUCCESS(st))
         {
+            /* Next time start where this one ended, with room for growth. */
+            InterlockedExchange(&last_size, (LONG)(got + (got >> 2) + (64 << 10)));
             *out = info;
             return ERROR_SUCCESS;
         }
@@ -59,169 +79,674 @@ static DWORD snapshot_handles(RM_HANDLE_INFO_EX **out)
     return ERROR_OUTOFMEMORY;
 }
 
-/* Learns the File type index from a file handle of our own in a snapshot. */
-static DWORD learn_file_type(const RM_HANDLE_INFO_EX *info, HANDLE mine)
+/* Opens a file of ours to find the File type's index in a snapshot: it differs
+ * between systems (and, under Wine, from its place in the object type list). */
+static HANDLE open_probe(void)
+{
+    WCHAR path[MAX_PATH];
+    SIZE_T len;
+
+    if (!GetSystemDirectoryW(path, MAX_PATH - 16)) return INVALID_HANDLE_VALUE;
+    len = rm_wcsnlen(path, MAX_PATH);
+    memcpy(path + len, L"\\kernel32.dll", 14 * sizeof(WCHAR));
+    return CreateFileW(path, FILE_READ_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                       OPEN_EXISTING, 0, NULL);
+}
+
+static void learn_file_type(const RM_HANDLE_INFO_EX *info, HANDLE probe)
 {
     ULONG_PTR i, pid = GetCurrentProcessId();
     for (i = 0; i < info->NumberOfHandles; i++)
-        if (info->Handles[i].UniqueProcessId == pid && info->Handles[i].HandleValue == (ULONG_PTR)mine)
+        if (info->Handles[i].UniqueProcessId == pid && info->Handles[i].HandleValue == (ULONG_PTR)probe)
         {
             file_type_index = info->Handles[i].ObjectTypeIndex;
-            return ERROR_SUCCESS;
+            return;
         }
-    return ERROR_NOT_FOUND;
 }
 
-/* ---- the scan worker --------------------------------------------------------------- */
+/* ---- the registered identities a scan looks for ---------------------------------- */
+
+/* Where a registered file is looked for: in other processes' handles (a file the
+ * kernel did not answer for), in ours (also a file whose kernel answer named us). */
+enum { SCOPE_OTHERS = 1, SCOPE_SELF = 2 };
+
+struct wanted_id
+{
+    ULONGLONG index;
+    DWORD volume;
+    DWORD scope;                     /* 0 = empty slot */
+};
+
+/* Open addressing keyed by the file index alone, so that the cheap first query
+ * (the index) can rule a handle out before its volume is asked for. Two registered
+ * files on different volumes may share an index: both are kept. */
+struct idset
+{
+    struct wanted_id *slots;
+    SIZE_T mask;
+};
+
+static SIZE_T index_slot(const struct idset *s, ULONGLONG index)
+{
+    index ^= index >> 33;                /* a 64-bit mix: file indexes are dense */
+    index *= 0xff51afd7ed558ccdull;
+    index ^= index >> 33;
+    return (SIZE_T)index & s->mask;
+}
+
+static DWORD idset_init(struct idset *s, SIZE_T n)
+{
+    SIZE_T cap = 16;
+    while (cap / 2 < n)
+    {
+        if (cap > ((SIZE_T)-1 >> 5)) return ERROR_OUTOFMEMORY;
+        cap *= 2;
+    }
+    if (!(s->slots = rm_alloc(cap * sizeof(*s->slots)))) return ERROR_OUTOFMEMORY;
+    s->mask = cap - 1;
+    return ERROR_SUCCESS;
+}
+
+/* Room was made by idset_init for every file. */
+static void idset_add(struct idset *s, const struct rm_file_id *id, DWORD scope)
+{
+    ULONGLONG index = ((ULONGLONG)id->index_high << 32) | id->index_low;
+    SIZE_T j;
+    for (j = index_slot(s, index); s->slots[j].scope; j = (j + 1) & s->mask)
+        if (s->slots[j].index == index && s->slots[j].volume == id->volume)
+        {
+            s->slots[j].scope |= scope;
+            return;
+        }
+    s->slots[j].index = index;
+    s->slots[j].volume = id->volume;
+    s->slots[j].scope = scope;
+}
+
+/* The scopes of the registered files with this index (and this volume, if given). */
+static DWORD idset_scope(const struct idset *s, ULONGLONG index, const DWORD *volume)
+{
+    DWORD scope = 0;
+    SIZE_T j;
+    for (j = index_slot(s, index); s->slots[j].scope; j = (j + 1) & s->mask)
+        if (s->slots[j].index == index && (!volume || s->slots[j].volume == *volume)) scope |= s->slots[j].scope;
+    return scope;
+}
+
+/* ---- workers and what every scan of this process shares ---------------------------- */
+
+/* Every worker of the process, of every scan, is on one list with the handle it is
+ * querying. Two things need it: a later snapshot shows our workers' duplicates as
+ * handles of our own process (never a sign that we use a file), and a handle whose
+ * object a stuck query still waits on must not be queried again. */
+struct worker
+{
+    struct worker *prev, *next;      /* g_workers, under g_lock */
+    LONG refs;                       /* the thread, and the scan while it watches */
+    struct scan *sc;                 /* a reference */
+    HANDLE done;                     /* set when the thread leaves its loop */
+    volatile LONG busy;              /* number of the query under way, 0 between, WORKER_STUCK */
+    volatile DWORD since;            /* GetTickCount when that query began */
+    DWORD pid;                       /* the handle being queried (under g_lock) ... */
+    ULONG_PTR value;                 /* ... its value in that process ... */
+    HANDLE handle;                   /* ... and ours for it: a duplicate, or the same */
+    BOOL owned;                      /* handle is a duplicate we close */
+};
+
+#define WORKER_STUCK (-1)
+
+static SRWLOCK g_lock = SRWLOCK_INIT;       /* g_workers, the handle fields, g_stuck */
+static struct worker *g_workers;
+static LONG g_stuck;                        /* queries left waiting (declared stuck) */
+/* Held shared by a worker from DuplicateHandle to publishing the duplicate and from
+ * closing it to withdrawing it, and exclusively around a snapshot: so a snapshot
+ * never holds a duplicate of ours that the list does not show (or the other way). */
+static SRWLOCK g_dup_lock = SRWLOCK_INIT;
+
+static RM_NtCompareObjects compare_objects;
+
+static BOOL CALLBACK find_compare(INIT_ONCE *once, void *param, void **ctx)
+{
+    (void)once; (void)param; (void)ctx;
+    compare_objects = (RM_NtCompareObjects)(void *)GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "NtCompareObjects");
+    return TRUE;
+}
+
+/* TRUE when h (a handle of process pid, value in that process) names an object a
+ * stuck query still waits on. Without NtCompareObjects it is queried again. */
+static BOOL still_stuck(DWORD pid, ULONG_PTR value, HANDLE h)
+{
+    struct worker *w;
+    BOOL same = FALSE;
+
+    if (!g_stuck || !compare_objects) return FALSE;
+    AcquireSRWLockShared(&g_lock);
+    for (w = g_workers; w && !same; w = w->next)
+        if (w->busy == WORKER_STUCK && w->pid == pid && w->value == value)
+            same = compare_objects(h, w->handle) == 0;
+    ReleaseSRWLockShared(&g_lock);
+    return same;
+}
+
+/* Marks w's query (number seq) stuck unless it answered meanwhile. */
+static BOOL declare_stuck(struct worker *w, LONG seq)
+{
+    BOOL stuck;
+    AcquireSRWLockExclusive(&g_lock);
+    stuck = InterlockedCompareExchange(&w->busy, WORKER_STUCK, seq) == seq;
+    if (stuck) g_stuck++;
+    ReleaseSRWLockExclusive(&g_lock);
+    return stuck;
+}
+
+/* ---- one scan ------------------------------------------------------------------------ */
+
+struct scan_proc
+{
+    DWORD pid;
+    LONG matched;                    /* a registered file found: skip the rest */
+};
+
+struct scan_item
+{
+    ULONG_PTR value;                 /* the handle in its process */
+    DWORD proc;                      /* index in procs */
+};
 
 struct scan
 {
-    LONG refs;                           /* main thread + worker */
-    SRWLOCK lock;                        /* guards abandoned and the result set */
-    BOOL abandoned;                      /* main thread no longer waits for it */
-    const RM_HANDLE_ENTRY_EX **todo;     /* candidate handles, grouped by process */
+    LONG refs;                       /* the caller + each worker */
+    SRWLOCK lock;                    /* abandoned, err, and every use of the arrays below */
+    BOOL abandoned;                  /* the caller returned: the arrays are gone */
+    DWORD err;                       /* first failure a worker met */
+    volatile LONG next;              /* next item to claim */
+    DWORD self;                      /* our PID */
     SIZE_T count;
-    volatile LONG next;                  /* index being worked on */
-    const struct rm_resources *wanted;   /* registered files (read-only here) */
-    struct rm_pid_set *found;            /* processes found so far */
-    HANDLE done;                         /* set when the worker finishes */
+    const struct scan_item *items;   /* the caller's, like procs, wanted and found */
+    struct scan_proc *procs;
+    const struct idset *wanted;
+    struct rm_pid_set *found;
 };
 
 static void scan_release(struct scan *sc)
 {
-    if (InterlockedDecrement(&sc->refs)) return;
-    CloseHandle(sc->done);
-    rm_free(sc);
+    if (!InterlockedDecrement(&sc->refs)) rm_free(sc);
+}
+
+static void worker_release(struct worker *w)
+{
+    if (InterlockedDecrement(&w->refs)) return;
+    CloseHandle(w->done);
+    rm_free(w);
+}
+
+/* Publishes the handle a query is about to be made on, and starts the clock. */
+static LONG begin_query(struct worker *w, DWORD pid, ULONG_PTR value, HANDLE h, BOOL owned, LONG *seq)
+{
+    AcquireSRWLockExclusive(&g_lock);
+    w->pid = pid;
+    w->value = value;
+    w->handle = h;
+    w->owned = owned;
+    w->since = GetTickCount();
+    if (++*seq <= 0) *seq = 1;
+    InterlockedExchange(&w->busy, *seq);
+    ReleaseSRWLockExclusive(&g_lock);
+    return *seq;
+}
+
+/* Ends the query; FALSE when it had been declared stuck meanwhile. */
+static BOOL end_query(struct worker *w, LONG seq)
+{
+    BOOL in_time;
+    AcquireSRWLockExclusive(&g_lock);
+    in_time = InterlockedCompareExchange(&w->busy, 0, seq) == seq;
+    if (!in_time)
+    {
+        w->busy = 0;
+        g_stuck--;
+    }
+    w->handle = NULL;
+    w->pid = 0;
+    w->value = 0;
+    ReleaseSRWLockExclusive(&g_lock);
+    return in_time;
+}
+
+static void record(struct scan *sc, DWORD proc, DWORD pid, ULONGLONG index, DWORD volume, DWORD scope)
+{
+    AcquireSRWLockExclusive(&sc->lock);
+    if (!sc->abandoned && (idset_scope(sc->wanted, index, &volume) & scope))
+    {
+        sc->procs[proc].matched = TRUE;
+        if (!sc->err) sc->err = rm_pid_set_add(sc->found, pid);
+    }
+    ReleaseSRWLockExclusive(&sc->lock);
 }
 
 static DWORD WINAPI scan_worker(void *arg)
 {
-    struct scan *sc = arg;
-    HANDLE process = NULL, self = GetCurrentProcess();
-    ULONG_PTR process_pid = 0;
-    LONG i;
+    struct worker *w = arg;
+    struct scan *sc = w->sc;
+    HANDLE self = GetCurrentProcess(), process = NULL;
+    DWORD process_pid = 0;
+    LONG seq = 0;
+    BOOL in_time = TRUE;
 
-    /* Everything shared with the main thread (todo, wanted, found) is touched only
-     * under sc->lock after checking abandoned: once the main thread has set it
-     * (under the same lock) it may free them, and this thread must not look. */
-    for (i = sc->next;; i = InterlockedIncrement(&sc->next))
+    /* The arrays the scan points to are touched only under sc->lock after checking
+     * abandoned: once the caller has set it (under the same lock) it may free them. */
+    while (in_time)
     {
-        RM_HANDLE_ENTRY_EX e;
-        BY_HANDLE_FILE_INFORMATION fi;
-        struct rm_file_id id;
-        HANDLE dup;
-        BOOL stop, known = FALSE, ok;
+        struct scan_item it;
+        DWORD pid = 0, scope = 0, volume = 0;
+        ULONGLONG index = 0;
+        HANDLE h;
+        BOOL stop, known = FALSE, own;
+        LONG i;
 
         AcquireSRWLockShared(&sc->lock);
-        stop = sc->abandoned || (SIZE_T)i >= sc->count;
+        stop = sc->abandoned;
         if (!stop)
         {
-            e = *sc->todo[i];
-            known = rm_pid_set_has(sc->found, (DWORD)e.UniqueProcessId);
+            i = InterlockedIncrement(&sc->next) - 1;
+            stop = (SIZE_T)i >= sc->count;
+            if (!stop)
+            {
+                it = sc->items[i];
+                pid = sc->procs[it.proc].pid;
+                known = sc->procs[it.proc].matched;
+            }
         }
         ReleaseSRWLockShared(&sc->lock);
         if (stop) break;
         if (known) continue;   /* one match per process is enough */
 
-        if (e.UniqueProcessId != process_pid)
+        own = pid == sc->self;
+        AcquireSRWLockShared(&g_dup_lock);
+        if (own)
+            h = (HANDLE)it.value;   /* ours: no duplicate needed */
+        else
         {
-            if (process) CloseHandle(process);
-            process_pid = e.UniqueProcessId;
-            process = OpenProcess(PROCESS_DUP_HANDLE, FALSE, (DWORD)process_pid);
+            /* Handles come grouped by process: each process is opened once. */
+            if (pid != process_pid)
+            {
+                if (process) CloseHandle(process);
+                process_pid = pid;
+                process = OpenProcess(PROCESS_DUP_HANDLE, FALSE, pid);
+            }
+            /* A process that exited, or that we may not open, or a handle closed since
+             * the snapshot: skipped. */
+            if (!process ||
+                !DuplicateHandle(process, (HANDLE)it.value, self, &h, 0, FALSE, DUPLICATE_SAME_ACCESS))
+            {
+                ReleaseSRWLockShared(&g_dup_lock);
+                continue;
+            }
         }
-        /* A process that exited, or that we may not open, or a handle closed since
-         * the snapshot: skipped. */
-        if (!process || !DuplicateHandle(process, (HANDLE)e.HandleValue, self, &dup, 0, FALSE,
-                                         DUPLICATE_SAME_ACCESS))
+        if (still_stuck(pid, it.value, h))
+        {
+            if (!own) CloseHandle(h);
+            ReleaseSRWLockShared(&g_dup_lock);
+            rm_trace("handle scan: handle %lx of process %lu is still stuck from before: not asked again",
+                     (unsigned long)it.value, pid);
             continue;
+        }
+        begin_query(w, pid, it.value, h, !own, &seq);
+        ReleaseSRWLockShared(&g_dup_lock);
+
         /* Tests make a query hang like a pipe with a read pending (sys.c). */
-        if (rm_sys_handle_query_stalls()) WaitForSingleObject(self, INFINITE);
-        ok = GetFileInformationByHandle(dup, &fi);   /* the call that may block */
-        CloseHandle(dup);
-        if (!ok) continue;
-        id.volume = fi.dwVolumeSerialNumber;
-        id.index_high = fi.nFileIndexHigh;
-        id.index_low = fi.nFileIndexLow;
-        AcquireSRWLockExclusive(&sc->lock);
-        if (!sc->abandoned && rm_resources_has_id(sc->wanted, &id))
-            rm_pid_set_add(sc->found, (DWORD)e.UniqueProcessId);
-        ReleaseSRWLockExclusive(&sc->lock);
+        if (rm_sys_handle_query_stalls(pid)) WaitForSingleObject(self, INFINITE);
+        /* The calls that may block. The index alone rules out nearly every handle;
+         * the volume is asked only when the index is a registered file's. */
+        if (!rm_sys.FileIndex(h, &index))
+        {
+            AcquireSRWLockShared(&sc->lock);
+            if (!sc->abandoned) scope = idset_scope(sc->wanted, index, NULL) & (own ? SCOPE_SELF : SCOPE_OTHERS);
+            ReleaseSRWLockShared(&sc->lock);
+            if (scope && rm_sys.FileVolume(h, &volume)) scope = 0;
+        }
+
+        AcquireSRWLockShared(&g_dup_lock);
+        if (!own) CloseHandle(h);
+        in_time = end_query(w, seq);
+        ReleaseSRWLockShared(&g_dup_lock);
+        /* A late answer still counts while the scan runs. */
+        if (scope) record(sc, it.proc, pid, index, volume, scope);
     }
     if (process) CloseHandle(process);
-    SetEvent(sc->done);
+
+    AcquireSRWLockExclusive(&g_lock);
+    if (w->prev) w->prev->next = w->next;
+    else g_workers = w->next;
+    if (w->next) w->next->prev = w->prev;
+    ReleaseSRWLockExclusive(&g_lock);
+    SetEvent(w->done);
     scan_release(sc);
+    worker_release(w);
     rm_thread_exit();
 }
 
-/* Runs workers over todo[] until done, skipping handles a worker gets stuck on. */
-static DWORD run_scan(const RM_HANDLE_ENTRY_EX **todo, SIZE_T count, const struct rm_resources *wanted,
-                      struct rm_pid_set *found, volatile LONG *cancel, HANDLE cancel_event)
+static struct worker *start_worker(struct scan *sc)
 {
-    LONG start = 0, last;
-    int stuck = 0;
+    struct worker *w = rm_alloc(sizeof(*w));
+    HANDLE thread;
+
+    if (!w) return NULL;
+    if (!(w->done = CreateEventW(NULL, TRUE, FALSE, NULL)))
+    {
+        rm_free(w);
+        return NULL;
+    }
+    w->refs = 2;
+    w->sc = sc;
+    InterlockedIncrement(&sc->refs);
+    AcquireSRWLockExclusive(&g_lock);
+    w->next = g_workers;
+    if (g_workers) g_workers->prev = w;
+    g_workers = w;
+    ReleaseSRWLockExclusive(&g_lock);
+    if (!(thread = rm_thread_start(scan_worker, w)))
+    {
+        DWORD err = GetLastError();
+        AcquireSRWLockExclusive(&g_lock);
+        if (w->prev) w->prev->next = w->next;
+        else g_workers = w->next;
+        if (w->next) w->next->prev = w->prev;
+        ReleaseSRWLockExclusive(&g_lock);
+        scan_release(sc);
+        CloseHandle(w->done);
+        rm_free(w);
+        SetLastError(err);
+        return NULL;
+    }
+    CloseHandle(thread);
+    return w;
+}
+
+/* The query w is in, and for how long it has been running; FALSE when none. */
+static BOOL query_age(struct worker *w, DWORD now, LONG *seq, DWORD *age)
+{
+    LONG a = w->busy, b;
+    DWORD since;
+    MemoryBarrier();
+    since = w->since;
+    MemoryBarrier();
+    b = w->busy;
+    /* since belongs to query a only if the worker was in it before and after. */
+    if (a <= 0 || a != b) return FALSE;
+    *seq = a;
+    *age = now - since;
+    return TRUE;
+}
+
+/* Runs workers over the scan's items until every one is checked or left behind as
+ * stuck. */
+static DWORD run_scan(struct scan *sc, volatile LONG *cancel, HANDLE cancel_event)
+{
+    struct worker *live[RM_SCAN_WORKERS_MAX];
+    int nlive = 0, want = RM_SCAN_WORKERS, i, stuck = 0;
     DWORD err = ERROR_SUCCESS;
 
-    while ((SIZE_T)start < count)
+    for (;;)
     {
-        struct scan *sc = rm_alloc(sizeof(*sc));
-        HANDLE thread;
+        HANDLE waits[RM_SCAN_WORKERS_MAX + 1];
+        DWORD n, timeout = RM_HANDLE_STALL_MS, now, r, age;
+        LONG seq;
 
-        if (!sc) return ERROR_OUTOFMEMORY;
-        InitializeSRWLock(&sc->lock);
-        sc->refs = 2;
-        sc->todo = todo;
-        sc->count = count;
-        sc->next = start;
-        sc->wanted = wanted;
-        sc->found = found;
-        if (!(sc->done = CreateEventW(NULL, TRUE, FALSE, NULL)) ||
-            !(thread = rm_thread_start(scan_worker, sc)))
+        while (nlive < want && (SIZE_T)sc->next < sc->count)
         {
-            err = GetLastError();
-            if (sc->done) CloseHandle(sc->done);
-            rm_free(sc);
-            return err;
-        }
-        CloseHandle(thread);
-
-        last = -1;
-        for (;;)
-        {
-            HANDLE wait[2] = { sc->done, cancel_event };
-            DWORD w = WaitForMultipleObjects(cancel_event ? 2 : 1, wait, FALSE, RM_HANDLE_STALL_MS);
-            LONG now = sc->next;
-            if (w == WAIT_OBJECT_0) { start = (LONG)count; break; }
-            if (*cancel) { err = ERROR_CANCELLED; break; }
-            if (now == last)
+            if (!(live[nlive] = start_worker(sc)))
             {
-                /* No progress for a whole interval: skip this handle. */
-                rm_trace("handle scan: skipping a handle that does not answer (entry %ld)", now);
-                start = now + 1;
-                if (++stuck >= RM_MAX_STUCK_WORKERS) err = ERROR_TIMEOUT;
+                if (!nlive) err = GetLastError() ? GetLastError() : ERROR_OUTOFMEMORY;
                 break;
             }
-            last = now;
+            nlive++;
         }
-        /* From here on the worker, finished or stuck, never touches todo, wanted
-         * or found again (see scan_worker), so the caller may free them. */
-        AcquireSRWLockExclusive(&sc->lock);
-        sc->abandoned = TRUE;
-        ReleaseSRWLockExclusive(&sc->lock);
-        scan_release(sc);
-        if (err) break;
+        if (err || !nlive) break;   /* failed, or everything checked */
+
+        now = GetTickCount();
+        for (i = 0, n = 0; i < nlive; i++)
+        {
+            waits[n++] = live[i]->done;
+            if (query_age(live[i], now, &seq, &age))
+                timeout = min(timeout, age >= RM_HANDLE_STALL_MS ? 0 : RM_HANDLE_STALL_MS - age);
+        }
+        if (cancel_event) waits[n++] = cancel_event;
+        r = WaitForMultipleObjects(n, waits, FALSE, timeout);
+        if (*cancel) { err = ERROR_CANCELLED; break; }
+        if (r == WAIT_FAILED) { err = GetLastError(); break; }
+        if (r < WAIT_OBJECT_0 + (DWORD)nlive)
+        {
+            /* That worker found nothing more to claim. */
+            worker_release(live[r - WAIT_OBJECT_0]);
+            live[r - WAIT_OBJECT_0] = live[--nlive];
+            continue;
+        }
+
+        now = GetTickCount();
+        for (i = 0; i < nlive && !err; i++)
+        {
+            if (!query_age(live[i], now, &seq, &age) || age < RM_HANDLE_STALL_MS) continue;
+            if (g_stuck >= RM_MAX_STUCK_WORKERS)
+            {
+                err = ERROR_SEM_TIMEOUT;
+                break;
+            }
+            if (!declare_stuck(live[i], seq)) continue;
+            rm_trace("handle scan: a handle of process %lu does not answer; left behind, the scan goes on "
+                     "(%ld waiting)", live[i]->pid, g_stuck);
+            stuck++;
+            worker_release(live[i]);
+            live[i--] = live[--nlive];
+            /* Stuck handles come in runs (one process's pipes): more workers get past them sooner. */
+            if (want < RM_SCAN_WORKERS_MAX) want++;
+        }
     }
-    if (err == ERROR_TIMEOUT)
+
+    /* From here on no worker touches the arrays again (see scan_worker), so the
+     * caller may free them. A worker still in a query is left to it, counted as
+     * stuck so that the bound holds. */
+    AcquireSRWLockExclusive(&sc->lock);
+    sc->abandoned = TRUE;
+    if (!err) err = sc->err;
+    ReleaseSRWLockExclusive(&sc->lock);
+    for (i = 0; i < nlive; i++)
     {
-        rm_trace("handle scan: %d handles did not answer; the rest is not scanned", stuck);
-        err = ERROR_SUCCESS;
+        DWORD now = GetTickCount(), age;
+        LONG seq;
+        if (query_age(live[i], now, &seq, &age)) declare_stuck(live[i], seq);
+        worker_release(live[i]);
+    }
+    if (err == ERROR_SEM_TIMEOUT)
+        rm_trace("handle scan: %ld queries of this process do not answer; giving up rather than "
+                 "leaving handles unchecked", g_stuck);
+    else if (stuck)
+        rm_trace("handle scan: done; %d handle(s) did not answer and were left unchecked", stuck);
+    return err;
+}
+
+/* ---- building a scan --------------------------------------------------------------- */
+
+/* Takes the snapshot with our workers' duplicates known (g_dup_lock): they are
+ * ours, but never the caller's use of a file. Returns the values to leave out. */
+static DWORD snapshot_ours(RM_HANDLE_INFO_EX **info, HANDLE **internal, SIZE_T *ninternal)
+{
+    struct worker *w;
+    SIZE_T n = 0;
+    DWORD err;
+
+    *internal = NULL;
+    *ninternal = 0;
+    AcquireSRWLockExclusive(&g_dup_lock);
+    err = snapshot_handles(info);
+    AcquireSRWLockShared(&g_lock);
+    for (w = g_workers; w; w = w->next) n += w->handle && w->owned;
+    if (!err && n && !(*internal = rm_alloc(n * sizeof(HANDLE)))) err = ERROR_OUTOFMEMORY;
+    if (!err && n)
+        for (w = g_workers; w; w = w->next)
+            if (w->handle && w->owned) (*internal)[(*ninternal)++] = w->handle;
+    ReleaseSRWLockShared(&g_lock);
+    ReleaseSRWLockExclusive(&g_dup_lock);
+    if (err)
+    {
+        rm_free(*info);
+        *info = NULL;
     }
     return err;
 }
 
-/* ---- the fast path ---------------------------------------------------------------- */
+static BOOL is_internal(ULONG_PTR value, HANDLE probe, const HANDLE *internal, SIZE_T n)
+{
+    SIZE_T i;
+    if (value == (ULONG_PTR)probe) return TRUE;
+    for (i = 0; i < n; i++)
+        if ((ULONG_PTR)internal[i] == value) return TRUE;
+    return FALSE;
+}
 
-enum { FAST_UNKNOWN, FAST_YES, FAST_NO };
-static volatile LONG fast_path = FAST_UNKNOWN;
+/* The File handles to check, grouped by process: other processes' when a file is
+ * wanted there, ours when one is wanted here; processes already in found skipped. */
+static DWORD build_items(const RM_HANDLE_INFO_EX *info, HANDLE probe, const HANDLE *internal, SIZE_T ninternal,
+                         const struct rm_pid_set *found, BOOL others, BOOL self, struct scan *sc)
+{
+    struct scan_item *items;
+    struct scan_proc *procs;
+    ULONG_PTR i, last = (ULONG_PTR)-1, mine = GetCurrentProcessId();
+    SIZE_T n = 0, np = 0;
+    BOOL skip = TRUE;
+
+    if (!(items = rm_alloc((SIZE_T)info->NumberOfHandles * sizeof(*items) + 1)) ||
+        !(procs = rm_alloc((SIZE_T)info->NumberOfHandles * sizeof(*procs) + 1)))
+    {
+        rm_free(items);
+        return ERROR_OUTOFMEMORY;
+    }
+    for (i = 0; i < info->NumberOfHandles; i++)
+    {
+        const RM_HANDLE_ENTRY_EX *e = &info->Handles[i];
+        if (e->ObjectTypeIndex != file_type_index || !e->UniqueProcessId) continue;
+        if (e->UniqueProcessId != last)
+        {
+            last = e->UniqueProcessId;
+            skip = (last == mine ? !self : !others) || rm_pid_set_has(found, (DWORD)last);
+            if (!skip)
+            {
+                procs[np].pid = (DWORD)last;
+                procs[np++].matched = FALSE;
+            }
+        }
+        if (skip || (last == mine && is_internal(e->HandleValue, probe, internal, ninternal))) continue;
+        items[n].value = e->HandleValue;
+        items[n++].proc = (DWORD)(np - 1);
+    }
+    sc->items = items;
+    sc->count = n;
+    sc->procs = procs;
+    return ERROR_SUCCESS;
+}
+
+/* Scans the handle table for the files in wanted; adds their users to found. */
+static DWORD scan_handles(const struct idset *wanted, BOOL others, BOOL self, struct rm_pid_set *found,
+                          volatile LONG *cancel, HANDLE cancel_event)
+{
+    static INIT_ONCE once = INIT_ONCE_STATIC_INIT;
+    RM_HANDLE_INFO_EX *info = NULL;
+    HANDLE probe = INVALID_HANDLE_VALUE, *internal = NULL;
+    SIZE_T ninternal = 0;
+    struct scan *sc;
+    DWORD err;
+
+    InitOnceExecuteOnce(&once, find_compare, NULL, NULL);
+    if (!(sc = rm_alloc(sizeof(*sc)))) return ERROR_OUTOFMEMORY;
+    sc->refs = 1;
+    InitializeSRWLock(&sc->lock);
+    sc->self = GetCurrentProcessId();
+    sc->wanted = wanted;
+    sc->found = found;
+
+    if (!file_type_index && (probe = open_probe()) == INVALID_HANDLE_VALUE)
+    {
+        err = GetLastError();
+        goto done;
+    }
+    err = snapshot_ours(&info, &internal, &ninternal);
+    if (!err && probe != INVALID_HANDLE_VALUE) learn_file_type(info, probe);
+    if (!err && !file_type_index) err = ERROR_NOT_FOUND;
+    if (!err) err = build_items(info, probe, internal, ninternal, found, others, self, sc);
+    if (probe != INVALID_HANDLE_VALUE) CloseHandle(probe);
+    rm_free(internal);
+    rm_free(info);   /* the items are copies */
+    if (!err && sc->count) err = run_scan(sc, cancel, cancel_event);
+    rm_free((void *)sc->items);
+    rm_free(sc->procs);
+done:
+    scan_release(sc);
+    return err;
+}
+
+/* ---- our own process ------------------------------------------------------------------- */
+
+/* Opens the file a mapped view of ours shows: the name is a native path
+ * (\Device\HarddiskVolumeN\... on Windows, \??\C:\... under Wine), so it is
+ * opened as one; a plain DOS path (Wine shows a few) as that. */
+static HANDLE open_mapped_name(const WCHAR *name)
+{
+    UNICODE_STRING us;
+    OBJECT_ATTRIBUTES oa;
+    IO_STATUS_BLOCK iosb;
+    HANDLE h;
+
+    if (name[0] != L'\\')
+        return CreateFileW(name, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
+                           FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    RtlInitUnicodeString(&us, name);
+    InitializeObjectAttributes(&oa, &us, OBJ_CASE_INSENSITIVE, NULL, NULL);
+    if (!NT_SUCCESS(NtOpenFile(&h, FILE_READ_ATTRIBUTES | SYNCHRONIZE, &oa, &iosb,
+                               FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                               FILE_SYNCHRONOUS_IO_NONALERT | FILE_OPEN_FOR_BACKUP_INTENT)))
+        return INVALID_HANDLE_VALUE;
+    return h;
+}
+
+/* TRUE when we have a file of wanted (scope SELF) mapped as data: a mapping is a
+ * use (the kernel's answer counts it), and it holds no handle a scan could see.
+ * Images are modules, which discover.c checks in every process, ours included;
+ * other processes' data mappings are not looked for (README, Known limits). */
+static BOOL self_maps_wanted(const struct idset *wanted)
+{
+    MEMORY_BASIC_INFORMATION mbi;
+    WCHAR *name;
+    BYTE *p = NULL;
+    BOOL hit = FALSE;
+    const DWORD cch = RM_MAX_PATH_CHARS + 16;
+
+    if (!(name = rm_alloc(cch * sizeof(WCHAR)))) return FALSE;
+    while (!hit && VirtualQuery(p, &mbi, sizeof(mbi)))
+    {
+        if (mbi.Type == MEM_MAPPED && mbi.BaseAddress == mbi.AllocationBase &&
+            GetMappedFileNameW(GetCurrentProcess(), mbi.BaseAddress, name, cch))
+        {
+            ULONGLONG index;
+            DWORD volume;
+            HANDLE h = open_mapped_name(name);
+            if (h != INVALID_HANDLE_VALUE)
+            {
+                /* As in the scan: the volume only for a registered index. */
+                hit = !rm_sys.FileIndex(h, &index) && (idset_scope(wanted, index, NULL) & SCOPE_SELF) &&
+                      !rm_sys.FileVolume(h, &volume) && (idset_scope(wanted, index, &volume) & SCOPE_SELF);
+                CloseHandle(h);
+            }
+        }
+        if ((BYTE *)mbi.BaseAddress + mbi.RegionSize <= p) break;
+        p = (BYTE *)mbi.BaseAddress + mbi.RegionSize;
+    }
+    rm_free(name);
+    return hit;
+}
+
+/* ---- the fast path ------------------------------------------------------------------ */
+
+static BOOL fast_path_off;
 
 static BOOL CALLBACK fast_path_init(INIT_ONCE *once, void *param, void **ctx)
 {
@@ -230,46 +755,90 @@ static BOOL CALLBACK fast_path_init(INIT_ONCE *once, void *param, void **ctx)
     /* RSTRTMGR_DISCOVERY=handles forces the handle table even where the kernel
      * could answer, so that both paths can be compared on one machine. */
     if (GetEnvironmentVariableW(L"RSTRTMGR_DISCOVERY", v, ARRAYSIZE(v)) && !rm_wcsicmp(v, L"handles"))
-        fast_path = FAST_NO;
+        fast_path_off = TRUE;
     return TRUE;
 }
 
-/* Asks the kernel which processes have f open. ERROR_NOT_SUPPORTED when this
- * system does not implement the query. */
-static DWORD fast_query(const struct rm_file *f, struct rm_pid_set *found)
+/* Volumes whose system answered STATUS_NOT_IMPLEMENTED: it lacks the class (Wine
+ * does for every file), so their files are not asked again in this process. Any
+ * other refusal is about one file, this time (access denied, a file system
+ * without the class). */
+static SRWLOCK unimplemented_lock = SRWLOCK_INIT;
+static DWORD unimplemented[16];
+static LONG nunimplemented;
+
+static BOOL volume_unimplemented(DWORD volume)
+{
+    LONG i;
+    BOOL hit = FALSE;
+    AcquireSRWLockShared(&unimplemented_lock);
+    for (i = 0; i < nunimplemented && !hit; i++) hit = unimplemented[i] == volume;
+    ReleaseSRWLockShared(&unimplemented_lock);
+    return hit;
+}
+
+static void note_unimplemented(DWORD volume)
+{
+    AcquireSRWLockExclusive(&unimplemented_lock);
+    if (nunimplemented < (LONG)ARRAYSIZE(unimplemented)) unimplemented[nunimplemented++] = volume;
+    ReleaseSRWLockExclusive(&unimplemented_lock);
+    rm_trace("discovery: volume %08lx cannot list a file's processes; its files go to the handle table",
+             volume);
+}
+
+/* Asks the kernel which processes have f open, adding them to found. *answered is
+ * FALSE when it would not say (then the handle table must); *self when it named
+ * us, which our own handle to ask always makes it do. */
+static DWORD fast_query(const struct rm_file *f, struct rm_pid_set *found, BOOL *answered, BOOL *self)
 {
     ULONG size = 4096;
-    IO_STATUS_BLOCK iosb;
     RM_FILE_PROCESS_IDS *ids = NULL;
-    NTSTATUS st;
+    DWORD err = ERROR_SUCCESS, e, me = GetCurrentProcessId();
+    WCHAR *copy;
+    const WCHAR *name;
     HANDLE h;
-    DWORD err = ERROR_SUCCESS;
     ULONG i;
 
-    h = CreateFileW(f->path, FILE_READ_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
-                    NULL, OPEN_EXISTING, 0, NULL);
-    if (h == INVALID_HANDLE_VALUE) return ERROR_SUCCESS;   /* gone: nobody uses it */
+    *answered = *self = FALSE;
+    /* Stored paths have no \\?\ prefix: a long one needs it back, or it does not
+     * open in a process that is not long-path aware. */
+    if (!(name = rm_path_system_form(f->path, &copy))) return ERROR_OUTOFMEMORY;
+    h = rm_sys.CreateFileW(name, FILE_READ_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                           NULL, OPEN_EXISTING, 0, NULL);
+    e = h == INVALID_HANDLE_VALUE ? GetLastError() : ERROR_SUCCESS;
+    rm_free(copy);
+    /* Not opened is not "nobody uses it": the handle table will tell. */
+    if (h == INVALID_HANDLE_VALUE)
+    {
+        rm_trace("discovery: %ls does not open (%lu); its users come from the handle table", f->path, e);
+        return ERROR_SUCCESS;
+    }
     for (;;)
     {
         if (!(ids = rm_alloc(size))) { err = ERROR_OUTOFMEMORY; break; }
-        st = NtQueryInformationFile(h, &iosb, ids, size, (FILE_INFORMATION_CLASS)RM_FileProcessIdsUsingFileInformation);
-        if (NT_SUCCESS(st))
+        e = rm_sys.FileProcessIds(h, ids, size);
+        if (!e)
         {
-            for (i = 0; i < ids->NumberOfProcessIdsInList && !err; i++)
-                if (!rm_pid_set_has(found, (DWORD)ids->ProcessIdList[i]))
-                    err = rm_pid_set_add(found, (DWORD)ids->ProcessIdList[i]);
+            ULONG max = (size - FIELD_OFFSET(RM_FILE_PROCESS_IDS, ProcessIdList)) / sizeof(ULONG_PTR);
+            *answered = TRUE;
+            for (i = 0; i < ids->NumberOfProcessIdsInList && i < max && !err; i++)
+            {
+                if ((DWORD)ids->ProcessIdList[i] == me) *self = TRUE;
+                else err = rm_pid_set_add(found, (DWORD)ids->ProcessIdList[i]);
+            }
             break;
         }
         rm_free(ids);
         ids = NULL;
-        if (st == RM_STATUS_INFO_LENGTH_MISMATCH || st == RM_STATUS_BUFFER_OVERFLOW ||
-            st == RM_STATUS_BUFFER_TOO_SMALL)
+        if (e == ERROR_MORE_DATA)
         {
             if (size >= (64u << 20)) { err = ERROR_OUTOFMEMORY; break; }
             size *= 4;
             continue;
         }
-        err = ERROR_NOT_SUPPORTED;   /* not implemented here (Wine), or refused */
+        if (e == ERROR_CALL_NOT_IMPLEMENTED) note_unimplemented(f->id.volume);
+        else rm_trace("discovery: the kernel would not list the users of %ls (%lu); the handle table will",
+                      f->path, e);
         break;
     }
     rm_free(ids);
@@ -277,68 +846,105 @@ static DWORD fast_query(const struct rm_file *f, struct rm_pid_set *found)
     return err;
 }
 
-/* ---- entry point -------------------------------------------------------------------- */
+/* ---- entry points ------------------------------------------------------------------------ */
 
 DWORD rm_handles_find_users(const struct rm_resources *r, struct rm_pid_set *found, volatile LONG *cancel,
                             HANDLE cancel_event)
 {
     static INIT_ONCE once = INIT_ONCE_STATIC_INIT;
-    RM_HANDLE_INFO_EX *info = NULL;
-    const RM_HANDLE_ENTRY_EX **todo = NULL;
-    HANDLE probe = INVALID_HANDLE_VALUE;
-    SIZE_T i, n = 0, with_id = 0;
-    DWORD err;
+    struct idset wanted = { NULL, 0 };
+    SIZE_T i, with_id = 0, to_table = 0, self_only = 0;
+    DWORD err, me = GetCurrentProcessId();
+    BOOL answered, self;
 
     for (i = 0; i < r->nfiles; i++) with_id += r->files[i].has_id && !r->files[i].is_dir;
     if (!with_id) return ERROR_SUCCESS;
+    if ((err = idset_init(&wanted, with_id))) return err;
 
+    rm_sys_init();
     InitOnceExecuteOnce(&once, fast_path_init, NULL, NULL);
-    if (fast_path != FAST_NO)
+    for (i = 0; i < r->nfiles && !err; i++)
     {
-        for (i = 0, err = ERROR_SUCCESS; i < r->nfiles && !err; i++)
+        const struct rm_file *f = &r->files[i];
+        if (!f->has_id || f->is_dir) continue;
+        if (*cancel) { err = ERROR_CANCELLED; break; }
+        answered = self = FALSE;
+        if (!fast_path_off && !volume_unimplemented(f->id.volume)) err = fast_query(f, found, &answered, &self);
+        if (err) break;
+        if (!answered)
         {
-            if (!r->files[i].has_id || r->files[i].is_dir) continue;
-            if (*cancel) return ERROR_CANCELLED;
-            err = fast_query(&r->files[i], found);
+            idset_add(&wanted, &f->id, SCOPE_OTHERS | SCOPE_SELF);
+            to_table++;
         }
-        if (err != ERROR_NOT_SUPPORTED)
+        else if (self)
         {
-            if (!err) fast_path = FAST_YES;
-            return err;
+            /* Our own handle to ask is one of those the kernel counted. */
+            idset_add(&wanted, &f->id, SCOPE_SELF);
+            self_only++;
         }
-        fast_path = FAST_NO;
-        rm_trace("discovery: the kernel cannot list a file's processes here; scanning the handle table");
     }
+    if (!err && to_table < with_id)
+        rm_trace("discovery: the kernel answered for %lu of %lu files", (unsigned long)(with_id - to_table),
+                 (unsigned long)with_id);
+    if (!err && (to_table || (self_only && !rm_pid_set_has(found, me))))
+        err = scan_handles(&wanted, to_table != 0, !rm_pid_set_has(found, me), found, cancel, cancel_event);
+    /* A file we have mapped is one we use, handle or not (the kernel counts the
+     * mapping); other processes' mappings are their modules (discover.c). */
+    if (!err && (to_table || self_only) && !rm_pid_set_has(found, me) && self_maps_wanted(&wanted))
+        err = rm_pid_set_add(found, me);
+    rm_free(wanted.slots);
+    return err;
+}
 
-    if (!file_type_index)
+DWORD rm_handles_holders(HANDLE h, ULONG_PTR *pids, ULONG cap, ULONG *count)
+{
+    RM_HANDLE_INFO_EX *info = NULL;
+    HANDLE probe = INVALID_HANDLE_VALUE, *internal = NULL, self = GetCurrentProcess(), process = NULL;
+    SIZE_T ninternal = 0;
+    ULONG_PTR i, mine = GetCurrentProcessId(), last = (ULONG_PTR)-1;
+    struct rm_file_id id;
+    ULONG n = 0, k;
+    DWORD err;
+    BOOL listed = FALSE;
+
+    *count = 0;
+    if (!rm_handle_identity(h, &id)) return GetLastError() ? GetLastError() : ERROR_GEN_FAILURE;
+    if (!file_type_index && (probe = open_probe()) == INVALID_HANDLE_VALUE) return GetLastError();
+    err = snapshot_ours(&info, &internal, &ninternal);
+    if (!err && probe != INVALID_HANDLE_VALUE) learn_file_type(info, probe);
+    for (i = 0; !err && i < info->NumberOfHandles; i++)
     {
-        /* Any file handle of ours shows the File type's index in the snapshot. */
-        WCHAR path[MAX_PATH];
-        if (GetSystemDirectoryW(path, MAX_PATH - 16))
+        const RM_HANDLE_ENTRY_EX *e = &info->Handles[i];
+        struct rm_file_id other;
+        HANDLE dup;
+        BOOL same;
+
+        if (e->ObjectTypeIndex != file_type_index || !e->UniqueProcessId) continue;
+        if (e->UniqueProcessId != last)
         {
-            SIZE_T len = rm_wcsnlen(path, MAX_PATH);
-            memcpy(path + len, L"\\kernel32.dll", 14 * sizeof(WCHAR));
-            probe = CreateFileW(path, FILE_READ_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE |
-                                FILE_SHARE_DELETE, NULL, OPEN_EXISTING, 0, NULL);
+            last = e->UniqueProcessId;
+            listed = FALSE;
+            if (process) CloseHandle(process);
+            process = last == mine ? NULL : OpenProcess(PROCESS_DUP_HANDLE, FALSE, (DWORD)last);
         }
-        if (probe == INVALID_HANDLE_VALUE) return GetLastError();
+        if (listed || (last == mine && is_internal(e->HandleValue, probe, internal, ninternal))) continue;
+        if (last == mine) dup = (HANDLE)e->HandleValue;
+        else if (!process || !DuplicateHandle(process, (HANDLE)e->HandleValue, self, &dup, 0, FALSE,
+                                              DUPLICATE_SAME_ACCESS))
+            continue;
+        same = rm_handle_identity(dup, &other) && !memcmp(&id, &other, sizeof(id));
+        if (last != mine) CloseHandle(dup);
+        if (!same) continue;
+        for (k = 0; k < n && k < cap && pids[k] != last; k++) {}
+        if (k < n && k < cap) continue;
+        if (n < cap) pids[n] = last;
+        n++;
+        listed = TRUE;
     }
-    err = snapshot_handles(&info);
-    if (probe != INVALID_HANDLE_VALUE)
-    {
-        if (!err) err = learn_file_type(info, probe);
-        CloseHandle(probe);
-    }
-    if (err) goto done;
-
-    if (!(todo = rm_alloc((SIZE_T)info->NumberOfHandles * sizeof(*todo) + 1))) { err = ERROR_OUTOFMEMORY; goto done; }
-    for (i = 0; i < info->NumberOfHandles; i++)
-        if (info->Handles[i].ObjectTypeIndex == file_type_index && info->Handles[i].UniqueProcessId)
-            todo[n++] = &info->Handles[i];
-    err = run_scan(todo, n, r, found, cancel, cancel_event);
-
-done:
-    rm_free(todo);
+    if (process) CloseHandle(process);
+    if (probe != INVALID_HANDLE_VALUE) CloseHandle(probe);
+    rm_free(internal);
     rm_free(info);
+    *count = n;
     return err;
 }

@@ -90,6 +90,17 @@ struct rm_syscalls
     HANDLE  (WINAPI *RegisterEventSourceW)(LPCWSTR, LPCWSTR);
     BOOL    (WINAPI *ReportEventW)(HANDLE, WORD, WORD, DWORD, PSID, WORD, DWORD, LPCWSTR *, LPVOID);
     SC_HANDLE (WINAPI *OpenServiceW)(SC_HANDLE, LPCWSTR, DWORD);
+    /* Files (resources.c, handles.c), so that tests can play what Wine lacks: the
+     * kernel's list of a file's users (FileProcessIdsUsingFileInformation), with
+     * Windows' path-length rule for the file it is asked about, and two volumes
+     * whose files share an index. All return Win32 error codes. */
+    HANDLE  (WINAPI *CreateFileW)(LPCWSTR, DWORD, DWORD, LPSECURITY_ATTRIBUTES, DWORD, DWORD, HANDLE);
+    DWORD   (WINAPI *FileIndex)(HANDLE h, ULONGLONG *index);     /* FileInternalInformation */
+    DWORD   (WINAPI *FileVolume)(HANDLE h, DWORD *serial);       /* FileFsVolumeInformation */
+    /* FileProcessIdsUsingFileInformation into buf (RM_FILE_PROCESS_IDS, ntapi.h):
+     * ERROR_MORE_DATA when cb is too small, ERROR_CALL_NOT_IMPLEMENTED when the
+     * system does not implement the class at all, else the refusal's Win32 code. */
+    DWORD   (WINAPI *FileProcessIds)(HANDLE h, void *buf, ULONG cb);
 };
 extern struct rm_syscalls rm_sys;
 /* SHA-256 of data, through the system's CNG provider (bcrypt, as the random
@@ -99,10 +110,11 @@ DWORD rm_sha256(const void *data, SIZE_T len, BYTE out[RM_HASH_BYTES]);
 #define RM_TEST_HOOKS 0              /* CMake option: fault injection compiled in */
 #endif
 /* Reads RSTRTMGR_FAULT once (test builds of installers can set it) and arms the
- * matching fault. Called lazily from the store; never from DllMain. */
+ * matching faults. Called lazily before the table is used; never from DllMain. */
 void rm_sys_init(void);
-/* Fault injection for the handle scan: TRUE when this handle query is to hang. */
-BOOL rm_sys_handle_query_stalls(void);
+/* Fault injection for the handle scan: TRUE when this query of a handle of process
+ * pid is to hang. */
+BOOL rm_sys_handle_query_stalls(DWORD pid);
 
 /* ======================================================================== */
 /*  Tracing (trace.c)                                                        */
@@ -272,6 +284,10 @@ void  rm_file_clear(struct rm_file *f);
 /* The identity (volume serial number and file index) of whatever path names now;
  * FALSE when it cannot be opened. */
 BOOL  rm_path_identity(const WCHAR *path, struct rm_file_id *id);
+/* Stored paths have no \\?\ prefix; a long one needs it back for the file system
+ * calls of a process that is not long-path aware. Returns path itself, or a
+ * prefixed copy in *copy (caller frees), or NULL when out of memory. */
+const WCHAR *rm_path_system_form(const WCHAR *path, WCHAR **copy);
 /* Resolves registered files that did not exist before and may now. */
 DWORD rm_resources_refresh(struct rm_resources *r);
 /* TRUE when r holds a file with this identity. */
@@ -291,9 +307,17 @@ void  rm_pid_set_free(struct rm_pid_set *s);
 
 /* handles.c: adds to found every process with an open handle to a registered file.
  * Stops with ERROR_CANCELLED when *cancel is set (cancel_event, if not NULL, is
- * set at the same time and ends a wait at once). */
+ * set at the same time and ends a wait at once). ERROR_SEM_TIMEOUT when so many
+ * handles do not answer that the scan gives up (the answer would be incomplete). */
 DWORD rm_handles_find_users(const struct rm_resources *r, struct rm_pid_set *found,
                             volatile LONG *cancel, HANDLE cancel_event);
+/* The test fake of FileProcessIdsUsingFileInformation (sys.c): every process with a
+ * handle to the file h is open on, this one included, from the handle table.
+ * Writes up to cap PIDs; *count is the number of processes (more than cap: the
+ * caller's buffer is too small). */
+DWORD rm_handles_holders(HANDLE h, ULONG_PTR *pids, ULONG cap, ULONG *count);
+/* The identity of an open file (rm_sys: file index, then the volume's serial). */
+BOOL  rm_handle_identity(HANDLE h, struct rm_file_id *id);
 
 /* ======================================================================== */
 /*  The per-user session store (store.c)                                     */

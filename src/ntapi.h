@@ -16,6 +16,10 @@
 #define RM_STATUS_INFO_LENGTH_MISMATCH ((NTSTATUS)0xC0000004L)
 #define RM_STATUS_BUFFER_TOO_SMALL     ((NTSTATUS)0xC0000023L)
 #define RM_STATUS_BUFFER_OVERFLOW      ((NTSTATUS)0x80000005L)
+#define RM_STATUS_NOT_IMPLEMENTED      ((NTSTATUS)0xC0000002L)
+#define RM_STATUS_INVALID_INFO_CLASS   ((NTSTATUS)0xC0000003L)
+#define RM_STATUS_ACCESS_DENIED        ((NTSTATUS)0xC0000022L)
+#define RM_STATUS_NOT_SAME_OBJECT      ((NTSTATUS)0xC00001ACL)
 
 /* SYSTEM_INFORMATION_CLASS 64: every handle in the system, with the owning PID,
  * handle value, access mask and object type index (winternl.h lacks it). */
@@ -68,5 +72,36 @@ NTSTATUS NTAPI NtDeleteKey(HANDLE key);
 #define RM_PARAMS_CURRENT_DIRECTORY_64 0x38
 #define RM_PARAMS_COMMAND_LINE_32      0x40
 #define RM_PARAMS_COMMAND_LINE_64      0x70
+/* FILE_INFORMATION_CLASS 6 (winternl.h: FileInternalInformation): the file's index
+ * on its volume, the same number GetFileInformationByHandle splits into
+ * nFileIndexHigh/Low. It needs no access right and, unlike that call, does not ask
+ * for the volume's serial number. FS_INFORMATION_CLASS 1 (FileFsVolumeInformation)
+ * gives the serial number on its own. Both structures are in winternl.h. */
+#define RM_FileInternalInformation 6
+#define RM_FileFsVolumeInformation 1
+
+/* ntdll's NtCompareObjects (Windows 10; Wine has it): STATUS_SUCCESS when two
+ * handles name one object, STATUS_NOT_SAME_OBJECT otherwise. Looked up at run time:
+ * older systems lack it. */
+typedef NTSTATUS (NTAPI *RM_NtCompareObjects)(HANDLE, HANDLE);
+
+/* The loader's entry for one module, read from another process of our own
+ * architecture: winternl.h's LDR_DATA_TABLE_ENTRY up to FullDllName (its
+ * Reserved3[2] are the entry point and the image's size, as the public symbols name
+ * them), then the module's base name, which is what that header's
+ * Reserved4/Reserved5[0] cover. The
+ * entries hang off PEB_LDR_DATA.InMemoryOrderModuleList (winternl.h) by their
+ * InMemoryOrderLinks. */
+typedef struct rm_ldr_entry
+{
+    PVOID Reserved1[2];
+    LIST_ENTRY InMemoryOrderLinks;
+    PVOID Reserved2[2];
+    PVOID DllBase;
+    PVOID EntryPoint;
+    ULONG SizeOfImage;
+    UNICODE_STRING FullDllName;
+    UNICODE_STRING BaseDllName;
+} RM_LDR_ENTRY;
 
 #endif

@@ -232,30 +232,47 @@ static HANDLE open_for_identity(const WCHAR *path)
     return h;
 }
 
+/* The same two queries the handle scan makes (handles.c), so that a registered
+ * file and a handle to it always get the same identity: the file index, then the
+ * volume's serial number. Neither needs an access right, so a handle opened with
+ * access 0 answers them. */
+BOOL rm_handle_identity(HANDLE h, struct rm_file_id *id)
+{
+    ULONGLONG index;
+    DWORD serial;
+
+    rm_sys_init();
+    if (rm_sys.FileIndex(h, &index) || rm_sys.FileVolume(h, &serial)) return FALSE;
+    id->volume = serial;
+    id->index_high = (DWORD)(index >> 32);
+    id->index_low = (DWORD)index;
+    return TRUE;
+}
+
 /* Fills has_id, is_dir and id from an open handle (has_id FALSE on failure). */
 static void identify(HANDLE h, struct rm_file *f)
 {
-    BY_HANDLE_FILE_INFORMATION info;
+    FILE_STANDARD_INFO info;
 
-    f->has_id = GetFileInformationByHandle(h, &info);
-    if (!f->has_id) return;
-    f->is_dir = !!(info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY);
-    f->id.volume = info.dwVolumeSerialNumber;
-    f->id.index_high = info.nFileIndexHigh;
-    f->id.index_low = info.nFileIndexLow;
+    f->has_id = rm_handle_identity(h, &f->id) &&
+                GetFileInformationByHandleEx(h, FileStandardInfo, &info, sizeof(info));
+    f->is_dir = f->has_id && info.Directory;
 }
 
 BOOL rm_path_identity(const WCHAR *path, struct rm_file_id *id)
 {
-    struct rm_file f;
     HANDLE h = open_for_identity(path);
+    BOOL ok;
 
     if (h == INVALID_HANDLE_VALUE) return FALSE;
-    memset(&f, 0, sizeof(f));
-    identify(h, &f);
+    ok = rm_handle_identity(h, id);
     CloseHandle(h);
-    *id = f.id;
-    return f.has_id;
+    return ok;
+}
+
+const WCHAR *rm_path_system_form(const WCHAR *path, WCHAR **copy)
+{
+    return system_form(path, copy);
 }
 
 DWORD rm_file_from_path(const WCHAR *path, SIZE_T len, struct rm_file *f)

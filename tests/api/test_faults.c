@@ -168,15 +168,18 @@ static DWORD register_name(DWORD h, const WCHAR *name)
 static char *run_script(const WCHAR *fault, const WCHAR *ops)
 {
     struct rmt_child c;
-    WCHAR *rec = rmt_path(L"script.txt"), args[2048];
+    size_t cch = wcslen(ops) + MAX_PATH + 64;
+    WCHAR *rec = rmt_path(L"script.txt"), *args = malloc(cch * sizeof(WCHAR));
     DWORD err, code;
     char *text;
 
+    assert_non_null(args);
     DeleteFileW(rec);
-    swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" script %ls", rec, ops);
+    swprintf(args, cch, L"--record \"%ls\" script %ls", rec, ops);
     if (fault) assert_true(SetEnvironmentVariableW(L"RSTRTMGR_FAULT", fault));
     err = rmt_spawn_ex(FALSE, args, 0, FALSE, 20000, &c);
     SetEnvironmentVariableW(L"RSTRTMGR_FAULT", NULL);
+    free(args);
     assert_int_equal(err, ERROR_SUCCESS);
     code = rmt_child_wait(&c, RMT_BOUND_MS);
     text = rmt_read_record(rec);
@@ -764,8 +767,9 @@ static int count_in(const char *text, const char *needle)
 /* Issue 3/6: a handle whose query never returns (on Windows: a synchronous pipe
  * with a read pending; here injected with RSTRTMGR_FAULT=HandleQuery) must not
  * stall RmGetList beyond its bound: the stuck query is abandoned (never
- * terminated) and the scan goes on. With every query hanging, the scan gives up
- * after a bounded number of stuck handles and the call still returns. */
+ * terminated) and the scan goes on. With every query hanging, every handle is left
+ * unchecked (nobody found) or, past 64 of them, the call gives up with
+ * ERROR_SEM_TIMEOUT (README, Choices); either way it returns in bounded time. */
 static void test_handle_query_that_never_returns(void **state)
 {
     static const WCHAR *const faults[] = { L"HandleQuery:3", L"HandleQuery:1+" };
@@ -783,10 +787,13 @@ static void test_handle_query_that_never_returns(void **state)
         char *text = run_script(faults[i], ops);
         spent = rmt_now_s() - t0;
         printf("# %ls: the script took %.2f s\n", faults[i], spent);
-        /* Both list calls answered (found or not, never an error), in bounded time:
-         * at most 8 stuck handles per call, each given two 250 ms intervals
-         * (about 4 s a call), plus the start-up of a Wine process. */
-        assert_int_equal(count_in(text, "list 234 1") + count_in(text, "list 0 0"), 2);
+        /* One stuck handle (not the holder's, which comes last) is skipped and
+         * the holder found, by both calls (the second does not ask the stuck handle
+         * again). With every query stuck, nobody can be found: either every handle
+         * was left unchecked or the call gave up. Bounded time: a stuck handle
+         * costs 250 ms of a worker, up to 8 workers at a time. */
+        if (i == 0) assert_int_equal(count_in(text, "list 234 1"), 2);
+        else assert_int_equal(count_in(text, "list 0 0") + count_in(text, "list 121 0"), 2);
         assert_non_null(strstr(text, "end 0"));
         assert_true(spent < rmt_seconds(30.0));
         free(text);
@@ -869,6 +876,299 @@ static void test_service_stop_denied(void **state)
     rmt_service_remove(name);
     denied_service[0] = 0;
     free(rec);
+}
+
+/* ---- the handle scan and the kernel's answer (issue 11) ------------------------------- */
+
+/* The n-th (from 0) "pids" line of a script record: rc, and the PIDs listed. */
+static BOOL pids_line(const char *text, int n, unsigned long *rc, DWORD *pids, int *count)
+{
+    const char *p = text;
+    char *end;
+    int k = 0;
+
+    for (; (p = strstr(p, "pids ")); p += 5)
+        if ((p == text || p[-1] == '\n') && n-- == 0) break;
+    if (!p) return FALSE;
+    p += 5;
+    *rc = strtoul(p, &end, 10);
+    strtoul(end, &end, 10);   /* needed */
+    for (p = end; *p == ' ' && k < 64; p = end) pids[k++] = strtoul(p, &end, 10);
+    *count = k;
+    return TRUE;
+}
+
+/* The n-th "pids" line says ERROR_SUCCESS and lists exactly the n_expected PIDs. */
+static void expect_pids(const char *text, int n, const DWORD *expected, int n_expected)
+{
+    unsigned long rc = 0;
+    DWORD pids[64];
+    int count = 0, i, j;
+
+    if (!pids_line(text, n, &rc, pids, &count)) fail_msg("no pids line %d in the record", n);
+    assert_int_equal(rc, ERROR_SUCCESS);
+    if (count != n_expected) fail_msg("pids line %d lists %d processes, expected %d", n, count, n_expected);
+    for (i = 0; i < n_expected; i++)
+    {
+        for (j = 0; j < count && pids[j] != expected[i]; j++) {}
+        if (j == count) fail_msg("pids line %d misses process %lu", n, expected[i]);
+    }
+}
+
+static DWORD script_pid(const char *text)
+{
+    const char *p = strstr(text, "mypid ");
+    assert_non_null(p);
+    return strtoul(p + 6, NULL, 10);
+}
+
+/* A helper holding count fresh files named prefix-NN.dat (none registered). */
+static struct rmt_child *spawn_holding_many(const WCHAR *prefix, int count)
+{
+    size_t cch = (size_t)count * (MAX_PATH + 8) + 16;
+    WCHAR *args = malloc(cch * sizeof(WCHAR)), name[64];
+    struct rmt_child *c;
+    size_t len;
+    int i;
+
+    assert_non_null(args);
+    wcscpy(args, L"hold");
+    len = wcslen(args);
+    for (i = 0; i < count; i++)
+    {
+        WCHAR *p;
+        swprintf(name, ARRAYSIZE(name), L"%ls-%02d.dat", prefix, i);
+        p = rmt_make_file(name);
+        len += (size_t)swprintf(args + len, cch - len, L" \"%ls\"", p);
+        free(p);
+    }
+    c = rmt_spawn_tracked(FALSE, 0, args, 20000);
+    free(args);
+    return c;
+}
+
+static ULONG_PTR last_handle_index(const struct rmt_handle_info *info, DWORD pid, BOOL first)
+{
+    ULONG_PTR i, at = (ULONG_PTR)-1;
+    for (i = 0; i < info->NumberOfHandles; i++)
+        if (info->Handles[i].UniqueProcessId == pid)
+        {
+            at = i;
+            if (first) break;
+        }
+    return at;
+}
+
+/* The holder's handles come after every handle of the other process in the
+ * system's handle table (the order the scan walks it). */
+static void assert_later_in_table(const struct rmt_child *before, const struct rmt_child *after)
+{
+    struct rmt_handle_info *info = rmt_handle_snapshot(NULL);
+    ULONG_PTR last, first;
+    assert_non_null(info);
+    last = last_handle_index(info, before->pid, FALSE);
+    first = last_handle_index(info, after->pid, TRUE);
+    free(info);
+    assert_true(last != (ULONG_PTR)-1 && first != (ULONG_PTR)-1);
+    if (first < last) fail_msg("process %lu's handles do not come after process %lu's", after->pid, before->pid);
+}
+
+/* Issue 11, item 4: 20 handles of one process do not answer; a holder of the
+ * registered file comes later in the handle table. The stuck handles cost their
+ * workers, not the scan: the holder is still found, by both calls, and no more
+ * than the stuck handles is left unchecked. (Before: the scan stopped after 8
+ * stuck handles and the call returned ERROR_SUCCESS with nobody listed.) */
+static void test_stuck_handles_then_holder(void **state)
+{
+    WCHAR *reg = rmt_make_file(L"after-stuck.dat"), args[MAX_PATH + 16], fault[64], ops[MAX_PATH + 64];
+    struct rmt_child *stuck, *holder;
+    double t0, spent;
+    char *text;
+    (void)state;
+
+    stuck = spawn_holding_many(L"stuck", 20);
+    swprintf(args, ARRAYSIZE(args), L"hold \"%ls\"", reg);
+    holder = rmt_spawn_tracked(FALSE, 0, args, 15000);
+    assert_later_in_table(stuck, holder);
+    swprintf(fault, ARRAYSIZE(fault), L"HandleQuery:1+@%lu", stuck->pid);
+    swprintf(ops, ARRAYSIZE(ops), L"start reg \"%ls\" pids pids end", reg);
+    t0 = rmt_now_s();
+    text = run_script(fault, ops);
+    spent = rmt_now_s() - t0;
+    printf("# the script took %.2f s\n", spent);
+    expect_pids(text, 0, &holder->pid, 1);
+    expect_pids(text, 1, &holder->pid, 1);
+    /* 20+ stuck handles at 250 ms each, 2 to 8 workers at a time; then Wine's
+     * process start-up. */
+    assert_true(spent < 30.0);
+    free(text);
+    free(reg);
+}
+
+/* The bound: more handles do not answer than a process keeps waiting (64). The
+ * call does not claim a complete answer: ERROR_SEM_TIMEOUT, both times, in
+ * bounded time. (Before: ERROR_SUCCESS, the holder not listed.) */
+static void test_too_many_stuck_handles(void **state)
+{
+    WCHAR *reg = rmt_make_file(L"after-many-stuck.dat"), args[MAX_PATH + 16], fault[64], ops[MAX_PATH + 64];
+    struct rmt_child *stuck;
+    double t0, spent;
+    char *text;
+    (void)state;
+
+    stuck = spawn_holding_many(L"many", 80);
+    swprintf(args, ARRAYSIZE(args), L"hold \"%ls\"", reg);
+    rmt_spawn_tracked(FALSE, 0, args, 15000);
+    swprintf(fault, ARRAYSIZE(fault), L"HandleQuery:1+@%lu", stuck->pid);
+    swprintf(ops, ARRAYSIZE(ops), L"start reg \"%ls\" list list end", reg);
+    t0 = rmt_now_s();
+    text = run_script(fault, ops);
+    spent = rmt_now_s() - t0;
+    printf("# the script took %.2f s\n", spent);
+    assert_int_equal(count_in(text, "list 121 0"), 2);
+    assert_non_null(strstr(text, "end 0"));
+    assert_true(spent < 30.0);
+    free(text);
+    free(reg);
+}
+
+/* Issue 11, item 7 (a): a registered file with a path of 260+ characters is
+ * asked about in its \\?\ form (the fake refuses the plain form as Windows does).
+ * The holder's handles do not answer, so only the kernel's answer can find it. */
+static void test_fast_path_long_path(void **state)
+{
+    size_t cap = 2048;
+    WCHAR *dir = malloc(cap * sizeof(WCHAR)), *file = malloc(cap * sizeof(WCHAR)), *ops = malloc(4 * cap * sizeof(WCHAR));
+    WCHAR fault[96], *args = malloc(4 * cap * sizeof(WCHAR));
+    struct rmt_child *holder;
+    HANDLE h;
+    char *text;
+    int i;
+    (void)state;
+
+    swprintf(dir, cap, L"\\\\?\\%ls", rmt_tempdir());
+    for (i = 0; i < 6; i++)
+    {
+        wcscat(dir, L"\\a-directory-name-that-is-rather-long-0123456789");
+        CreateDirectoryW(dir, NULL);
+    }
+    swprintf(file, cap, L"%ls\\fast-long.dat", dir);
+    assert_true(wcslen(file) > MAX_PATH + 4);
+    h = CreateFileW(file, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, 0, NULL);
+    assert_true(h != INVALID_HANDLE_VALUE);
+    CloseHandle(h);
+    swprintf(args, 4 * cap, L"hold \"%ls\"", file);
+    holder = rmt_spawn_tracked(FALSE, 0, args, 15000);
+    swprintf(fault, ARRAYSIZE(fault), L"HandleQuery:1+@%lu,FastPath", holder->pid);
+    swprintf(ops, 4 * cap, L"start reg \"%ls\" pids pids end", file);
+    text = run_script(fault, ops);
+    expect_pids(text, 0, &holder->pid, 1);
+    expect_pids(text, 1, &holder->pid, 1);
+    free(text);
+    DeleteFileW(file);
+    free(dir); free(file); free(ops); free(args);
+}
+
+/* Issue 11, item 7 (b): the kernel refuses one file (access denied) and another
+ * (a file system without the class); it answers for the third. Each refused file
+ * is looked for in the handle table, the third is not (its holder's handles do not
+ * answer, so only the kernel's answer finds it), and the refusals do not turn the
+ * kernel's answer off for the next call. */
+static void test_fast_path_refusals_per_file(void **state)
+{
+    WCHAR *deny = rmt_make_file(L"fastdeny-1.dat"), *noclass = rmt_make_file(L"fastnoclass-1.dat");
+    WCHAR *plain = rmt_make_file(L"fastplain-1.dat"), args[MAX_PATH + 16], fault[96], ops[4 * MAX_PATH];
+    DWORD pids[3];
+    char *text;
+    (void)state;
+
+    swprintf(args, ARRAYSIZE(args), L"hold \"%ls\"", deny);
+    pids[0] = rmt_spawn_tracked(FALSE, 0, args, 15000)->pid;
+    swprintf(args, ARRAYSIZE(args), L"hold \"%ls\"", noclass);
+    pids[1] = rmt_spawn_tracked(FALSE, 0, args, 15000)->pid;
+    swprintf(args, ARRAYSIZE(args), L"hold \"%ls\"", plain);
+    pids[2] = rmt_spawn_tracked(FALSE, 0, args, 15000)->pid;
+    swprintf(fault, ARRAYSIZE(fault), L"HandleQuery:1+@%lu,FastPath", pids[2]);
+    swprintf(ops, ARRAYSIZE(ops), L"start reg \"%ls\" reg \"%ls\" reg \"%ls\" pids pids end", deny, noclass, plain);
+    text = run_script(fault, ops);
+    expect_pids(text, 0, pids, 3);
+    expect_pids(text, 1, pids, 3);
+    free(text);
+    free(deny); free(noclass); free(plain);
+}
+
+/* Issue 11, item 7 (c): the kernel's answer counts the handle we open to ask, so
+ * it names us for every file. We are a user only with another handle or a mapping
+ * of the file: not for a file only somebody else holds, yes for one we hold open,
+ * yes for one we only have mapped. */
+static void test_fast_path_self(void **state)
+{
+    WCHAR *other = rmt_make_file(L"fastself-other.dat"), *mine = rmt_make_file(L"fastself-open.dat");
+    WCHAR *mapped = rmt_make_file(L"fastself-mapped.dat"), args[MAX_PATH + 16], fault[96], ops[4 * MAX_PATH];
+    DWORD expected[2];
+    char *text;
+    (void)state;
+
+    swprintf(args, ARRAYSIZE(args), L"hold \"%ls\"", other);
+    expected[0] = rmt_spawn_tracked(FALSE, 0, args, 15000)->pid;
+    swprintf(fault, ARRAYSIZE(fault), L"HandleQuery:1+@%lu,FastPath", expected[0]);
+    swprintf(ops, ARRAYSIZE(ops), L"mypid start reg \"%ls\" pids open \"%ls\" reg \"%ls\" pids end", other, mine,
+             mine);
+    text = run_script(fault, ops);
+    expected[1] = script_pid(text);
+    expect_pids(text, 0, expected, 1);
+    expect_pids(text, 1, expected, 2);
+    free(text);
+
+    swprintf(ops, ARRAYSIZE(ops), L"mypid start map \"%ls\" reg \"%ls\" pids end", mapped, mapped);
+    text = run_script(fault, ops);
+    assert_non_null(strstr(text, "map 0"));
+    expected[0] = script_pid(text);
+    expect_pids(text, 0, expected, 1);
+    free(text);
+    free(other); free(mine); free(mapped);
+}
+
+/* A file we only have mapped (no handle) is one we use, also where the handle
+ * table is the only way (plain Wine): the same answer as the kernel's. */
+static void test_self_mapping_without_fast_path(void **state)
+{
+    WCHAR *mapped = rmt_make_file(L"mapped-only.dat"), ops[2 * MAX_PATH + 64];
+    DWORD me;
+    char *text;
+    (void)state;
+
+    swprintf(ops, ARRAYSIZE(ops), L"mypid start map \"%ls\" reg \"%ls\" pids end", mapped, mapped);
+    text = run_script(NULL, ops);
+    assert_non_null(strstr(text, "map 0"));
+    me = script_pid(text);
+    expect_pids(text, 0, &me, 1);
+    free(text);
+    free(mapped);
+}
+
+/* Issue 12, item 1: a handle is identified by its file index first and by its
+ * volume only when the index is a registered one. Two files on different volumes
+ * share an index (played by RSTRTMGR_FAULT=FakeVolume: Wine cannot make such
+ * volumes): only the holder of the registered one is listed. */
+static void test_same_index_other_volume(void **state)
+{
+    WCHAR *one = rmt_make_file(L"rmfakevol1-a.dat"), *two = rmt_make_file(L"rmfakevol2-a.dat");
+    WCHAR args[MAX_PATH + 16], ops[4 * MAX_PATH];
+    DWORD pids[2];
+    char *text;
+    (void)state;
+
+    swprintf(args, ARRAYSIZE(args), L"hold \"%ls\"", one);
+    pids[0] = rmt_spawn_tracked(FALSE, 0, args, 15000)->pid;
+    swprintf(args, ARRAYSIZE(args), L"hold \"%ls\"", two);
+    pids[1] = rmt_spawn_tracked(FALSE, 0, args, 15000)->pid;
+    swprintf(ops, ARRAYSIZE(ops), L"start reg \"%ls\" pids reg \"%ls\" pids end", two, one);
+    text = run_script(L"FakeVolume", ops);
+    expect_pids(text, 0, &pids[1], 1);
+    expect_pids(text, 1, pids, 2);
+    free(text);
+    free(one); free(two);
 }
 
 static void test_exit_during_getlist(void **state)
@@ -957,6 +1257,13 @@ int main(void)
         cmocka_unit_test_teardown(test_handle_query_that_never_returns, teardown),
         cmocka_unit_test_teardown(test_service_stop_denied, teardown),
         cmocka_unit_test_teardown(test_failure_traced_where_it_happens, teardown),
+        cmocka_unit_test_teardown(test_stuck_handles_then_holder, teardown),
+        cmocka_unit_test_teardown(test_too_many_stuck_handles, teardown),
+        cmocka_unit_test_teardown(test_fast_path_long_path, teardown),
+        cmocka_unit_test_teardown(test_fast_path_refusals_per_file, teardown),
+        cmocka_unit_test_teardown(test_fast_path_self, teardown),
+        cmocka_unit_test_teardown(test_self_mapping_without_fast_path, teardown),
+        cmocka_unit_test_teardown(test_same_index_other_volume, teardown),
         cmocka_unit_test_teardown(test_exit_during_getlist, teardown),
     };
     return rmt_run_tests_fault_free(tests);

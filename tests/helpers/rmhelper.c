@@ -48,7 +48,8 @@
  *   churn SECONDS THREADS DIR   start/join/register/list/end loops (task "load")
  *   regloop KEY COUNT DIR       joins KEY, registers batches of COUNT names forever
  *   script OP...                start | join KEY | reg PATH | regself | regsvc NAME |
- *                               list | types | shutdown | end | wait | sleep MS
+ *                               list | pids | types | shutdown | end | wait | sleep MS |
+ *                               open PATH | map PATH
  *                               (see the block near the end for the record lines)
  *
  * Exit codes: 0 ok, 2 role setup failed, 3 bad usage (join: the Rm* error).
@@ -860,11 +861,16 @@ static int role_regloop(int argc, WCHAR **argv)
  *   regself        RmRegisterResources(this process) -> "regself <rc>"
  *   regsvc NAME    RmRegisterResources(service) -> "regsvc <rc>"
  *   list           RmGetList                 -> "list <rc> <needed> <reasons>"
+ *   pids           RmGetList (room for 64)   -> "pids <rc> <needed> <pid> <pid> ..."
  *   types          RmGetList, the entries    -> "types <rc> <type>..." (ApplicationType)
  *   shutdown       RmShutdown(0)             -> "shutdown <rc>"
  *   end            RmEndSession              -> "end <rc>"
  *   wait           signals ready and waits for the quit event
  *   sleep MS       Sleep(MS)
+ *   open PATH      opens the file (kept open until exit) -> "open <error>"
+ *   map PATH       maps the file as data and closes every handle to it, keeping
+ *                  only the view                         -> "map <error>"
+ *   mypid          -> "mypid <pid>"
  * Calls use the handle of the last successful start or join. */
 static int role_script(int argc, WCHAR **argv)
 {
@@ -934,6 +940,39 @@ static int role_script(int argc, WCHAR **argv)
             rc = RmGetList(handle, &needed, &n, NULL, &reasons);
             record("list %lu %u %lu", (unsigned long)rc, needed, (unsigned long)reasons);
         }
+        else if (!wcscmp(op, L"pids"))
+        {
+            static RM_PROCESS_INFO info[64];
+            char line[64 * 12 + 64];
+            UINT needed = 0, n = ARRAYSIZE(info), k;
+            DWORD reasons = 0;
+            int len;
+            rc = RmGetList(handle, &needed, &n, info, &reasons);
+            len = snprintf(line, sizeof(line), "pids %lu %u", (unsigned long)rc, needed);
+            for (k = 0; !rc && k < n && len > 0 && (size_t)len < sizeof(line) - 12; k++)
+                len += snprintf(line + len, sizeof(line) - (size_t)len, " %lu",
+                                (unsigned long)info[k].Process.dwProcessId);
+            record("%s", line);
+        }
+        else if (!wcscmp(op, L"open") && i + 1 < argc)
+        {
+            HANDLE h = CreateFileW(argv[++i], GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                                   NULL, OPEN_EXISTING, 0, NULL);
+            record("open %lu", h == INVALID_HANDLE_VALUE ? (unsigned long)GetLastError() : 0ul);
+        }
+        else if (!wcscmp(op, L"map") && i + 1 < argc)
+        {
+            HANDLE h = CreateFileW(argv[++i], GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                                   NULL, OPEN_EXISTING, 0, NULL), m = NULL;
+            void *view = NULL;
+            if (h != INVALID_HANDLE_VALUE && (m = CreateFileMappingW(h, NULL, PAGE_READONLY, 0, 0, NULL)))
+                view = MapViewOfFile(m, FILE_MAP_READ, 0, 0, 0);
+            record("map %lu", view ? 0ul : (unsigned long)GetLastError());
+            if (m) CloseHandle(m);
+            if (h != INVALID_HANDLE_VALUE) CloseHandle(h);
+        }
+        else if (!wcscmp(op, L"mypid"))
+            record("mypid %lu", (unsigned long)GetCurrentProcessId());
         else if (!wcscmp(op, L"end"))
         {
             rc = RmEndSession(handle);
