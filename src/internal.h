@@ -185,7 +185,7 @@ BOOL rm_process_alive(const RM_UNIQUE_PROCESS *p);
 BOOL rm_process_start_time(HANDLE process, FILETIME *start);
 
 /* ======================================================================== */
-/*  Registered resources (resources.c)                                       */
+/*  Registered resources (resources.c, identify.c)                           */
 /* ======================================================================== */
 
 struct rm_file_id
@@ -265,6 +265,13 @@ DWORD rm_resources_add_svc(struct rm_resources *r, WCHAR *name, BOOL *added);
  * spelling. Takes a NUL-terminated path of len characters. */
 DWORD rm_file_from_path(const WCHAR *path, SIZE_T len, struct rm_file *f);
 void  rm_file_clear(struct rm_file *f);
+/* Stored paths are kept without the \\?\ prefix; a long one needs it back for
+ * the file system calls of a process that is not long-path aware. Returns path
+ * itself, or a prefixed copy in *copy (caller frees), or NULL when out of memory. */
+const WCHAR *rm_system_form(const WCHAR *path, WCHAR **copy);
+/* Fills has_id, is_dir and id of f by opening path (has_id FALSE when it cannot
+ * be opened or identified); the rest of f is left alone. */
+void  rm_file_identify_open(const WCHAR *path, struct rm_file *f);
 /* The identity (volume serial number and file index) of whatever path names now;
  * FALSE when it cannot be opened. */
 BOOL  rm_path_identity(const WCHAR *path, struct rm_file_id *id);

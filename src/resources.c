@@ -1,12 +1,10 @@
 /*
  * resources.c - sets of registered resources: files, processes and services.
  *
- * A file is identified by its volume serial number and file index whenever it
- * exists, so that every spelling of one file (case, 8.3 short names, \\?\ prefixes,
- * another drive letter mapped to the same place) is one registration. A file that
- * does not exist yet is identified by its canonical full path, compared without
- * regard to case. Processes are identified by PID and creation time, services by
- * their short name without regard to case.
+ * Files are identified as identify.c says (volume serial number and file index
+ * when they exist, else the canonical full path without regard to case),
+ * processes by PID and creation time, services by their short name without
+ * regard to case.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -114,192 +112,6 @@ static uint64_t hash_svc(const WCHAR *name)
     memcpy(buf, name, len * sizeof(WCHAR));
     rm_wcsupper(buf, len);
     return rm_hash_bytes(buf, len * sizeof(WCHAR), 4);
-}
-
-/* ---- files ------------------------------------------------------------------ */
-
-void rm_file_clear(struct rm_file *f)
-{
-    rm_free(f->path);
-    rm_free(f->key);
-    memset(f, 0, sizeof(*f));
-}
-
-/* Drops the Win32 namespace prefix: \\?\C:\x -> C:\x, \\?\UNC\s\x -> \\s\x. */
-static const WCHAR *skip_prefix(const WCHAR *p, SIZE_T *len, BOOL *unc)
-{
-    *unc = FALSE;
-    if (*len >= 4 && p[0] == L'\\' && p[1] == L'\\' && (p[2] == L'?' || p[2] == L'.') && p[3] == L'\\')
-    {
-        if (*len >= 8 && (p[4] == L'U' || p[4] == L'u') && (p[5] == L'N' || p[5] == L'n') &&
-            (p[6] == L'C' || p[6] == L'c') && p[7] == L'\\')
-        {
-            *unc = TRUE;
-            *len -= 8;
-            return p + 8;
-        }
-        *len -= 4;
-        return p + 4;
-    }
-    return p;
-}
-
-/* Stores path (without prefix) and its comparison key in f. */
-static DWORD set_path(struct rm_file *f, const WCHAR *p, SIZE_T len)
-{
-    BOOL unc;
-    SIZE_T n, off;
-    p = skip_prefix(p, &len, &unc);
-    off = unc ? 2 : 0;
-    n = len + off;
-    if (!(f->path = rm_alloc((n + 1) * sizeof(WCHAR)))) return ERROR_OUTOFMEMORY;
-    if (unc) f->path[0] = f->path[1] = L'\\';
-    memcpy(f->path + off, p, len * sizeof(WCHAR));
-    f->path_len = n;
-    if (!(f->key = rm_wcsdup_n(f->path, n))) return ERROR_OUTOFMEMORY;
-    rm_wcsupper(f->key, n);
-    return ERROR_SUCCESS;
-}
-
-/* For a 32-bit caller on 64-bit Windows, a path under %windir%\System32 that does
- * not exist yet still means SysWOW64: the file system redirection the caller lives
- * under (spec 12.10). Existing files get this from their final path. The
- * documented exemptions (catroot, catroot2, drivers\etc, logfiles, spool) stay.
- * Returns a new path or NULL. */
-static WCHAR *wow64_redirect(const WCHAR *full)
-{
-    static const WCHAR *const exempt[] = { L"catroot\\", L"catroot2\\", L"drivers\\etc\\",
-                                           L"logfiles\\", L"spool\\" };
-    WCHAR windir[MAX_PATH], prefix[MAX_PATH + 16], *out;
-    SIZE_T n, plen, len, i;
-    BOOL wow64 = FALSE;
-
-    if (!IsWow64Process(GetCurrentProcess(), &wow64) || !wow64) return NULL;
-    if (!(n = GetSystemWindowsDirectoryW(windir, MAX_PATH)) || n >= MAX_PATH) return NULL;
-    memcpy(prefix, windir, n * sizeof(WCHAR));
-    memcpy(prefix + n, L"\\system32\\", 10 * sizeof(WCHAR));
-    plen = n + 10;
-    prefix[plen] = 0;
-    len = rm_wcsnlen(full, RM_MAX_PATH_CHARS);
-    if (len <= plen || CompareStringOrdinal(full, (int)plen, prefix, (int)plen, TRUE) != CSTR_EQUAL)
-        return NULL;
-    for (i = 0; i < ARRAYSIZE(exempt); i++)
-    {
-        SIZE_T el = rm_wcsnlen(exempt[i], 32);
-        if (len - plen >= el && CompareStringOrdinal(full + plen, (int)el, exempt[i], (int)el, TRUE) == CSTR_EQUAL)
-            return NULL;
-    }
-    if (!(out = rm_alloc((len + 2) * sizeof(WCHAR)))) return NULL;
-    memcpy(out, full, (n + 1) * sizeof(WCHAR));
-    memcpy(out + n + 1, L"SysWOW64", 8 * sizeof(WCHAR));
-    memcpy(out + n + 9, full + n + 9, (len - n - 9 + 1) * sizeof(WCHAR));
-    return out;
-}
-
-/* Stored paths are kept without the \\?\ prefix (set_path); a long one needs it
- * back for the file system calls of a process that is not long-path aware.
- * Returns path itself, or a prefixed copy in *copy (caller frees), or NULL when
- * out of memory. */
-static const WCHAR *system_form(const WCHAR *path, WCHAR **copy)
-{
-    SIZE_T len = rm_wcsnlen(path, RM_MAX_PATH_CHARS + 8), skip = 0;
-    const WCHAR *prefix = L"\\\\?\\";
-
-    *copy = NULL;
-    if (len < MAX_PATH - 12) return path;   /* 248: the limit for a directory */
-    if (path[0] == L'\\' && path[1] == L'\\')
-    {
-        if (path[2] == L'?' || path[2] == L'.') return path;   /* already a device path */
-        prefix = L"\\\\?\\UNC";                                 /* \\srv\x -> \\?\UNC\srv\x */
-        skip = 1;
-    }
-    if (!(*copy = rm_alloc((len + 9) * sizeof(WCHAR)))) return NULL;
-    memcpy(*copy, prefix, rm_wcsnlen(prefix, 8) * sizeof(WCHAR));
-    memcpy(*copy + rm_wcsnlen(prefix, 8), path + skip, (len - skip + 1) * sizeof(WCHAR));
-    return *copy;
-}
-
-/* Access 0 with every sharing mode opens even a file held exclusively; backup
- * semantics lets directories open too, so that RmGetList can report them. */
-static HANDLE open_for_identity(const WCHAR *path)
-{
-    WCHAR *copy;
-    const WCHAR *name = system_form(path, &copy);
-    HANDLE h = name ? CreateFileW(name, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
-                                  OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL)
-                    : INVALID_HANDLE_VALUE;
-    rm_free(copy);
-    return h;
-}
-
-/* Fills has_id, is_dir and id from an open handle (has_id FALSE on failure). */
-static void identify(HANDLE h, struct rm_file *f)
-{
-    BY_HANDLE_FILE_INFORMATION info;
-
-    f->has_id = GetFileInformationByHandle(h, &info);
-    if (!f->has_id) return;
-    f->is_dir = !!(info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY);
-    f->id.volume = info.dwVolumeSerialNumber;
-    f->id.index_high = info.nFileIndexHigh;
-    f->id.index_low = info.nFileIndexLow;
-}
-
-BOOL rm_path_identity(const WCHAR *path, struct rm_file_id *id)
-{
-    struct rm_file f;
-    HANDLE h = open_for_identity(path);
-
-    if (h == INVALID_HANDLE_VALUE) return FALSE;
-    memset(&f, 0, sizeof(f));
-    identify(h, &f);
-    CloseHandle(h);
-    *id = f.id;
-    return f.has_id;
-}
-
-DWORD rm_file_from_path(const WCHAR *path, SIZE_T len, struct rm_file *f)
-{
-    WCHAR stack_buf[MAX_PATH], *full = stack_buf, *final = NULL;
-    DWORD n, err = ERROR_SUCCESS;
-    HANDLE h;
-
-    memset(f, 0, sizeof(*f));
-    (void)len;
-    /* GetFullPathNameW resolves relative parts, "." and "..", and "/" separators;
-     * it keeps \\?\ paths as they are. */
-    n = GetFullPathNameW(path, ARRAYSIZE(stack_buf), full, NULL);
-    if (n >= ARRAYSIZE(stack_buf))
-    {
-        if (!(full = rm_alloc((SIZE_T)n * sizeof(WCHAR)))) return ERROR_OUTOFMEMORY;
-        n = GetFullPathNameW(path, n, full, NULL);
-    }
-    if (!n) { err = ERROR_BAD_ARGUMENTS; goto done; }
-
-    h = open_for_identity(full);
-    if (h != INVALID_HANDLE_VALUE)
-    {
-        identify(h, f);
-        /* The final path is the canonical spelling: long names, real case, and,
-         * for a 32-bit caller, the file system redirection already applied. */
-        n = GetFinalPathNameByHandleW(h, NULL, 0, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
-        if (n && (final = rm_alloc((SIZE_T)n * sizeof(WCHAR))) &&
-            GetFinalPathNameByHandleW(h, final, n, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS) >= n)
-        {
-            rm_free(final);
-            final = NULL;
-        }
-        CloseHandle(h);
-    }
-    else
-        final = wow64_redirect(full);
-    err = final ? set_path(f, final, rm_wcsnlen(final, RM_MAX_PATH_CHARS + 8))
-                : set_path(f, full, rm_wcsnlen(full, RM_MAX_PATH_CHARS + 8));
-done:
-    rm_free(final);
-    if (full != stack_buf) rm_free(full);
-    if (err) rm_file_clear(f);
-    return err;
 }
 
 /* ---- sets ------------------------------------------------------------------- */
@@ -570,7 +382,7 @@ static void dir_restamp(struct rm_dir *d, const FILETIME *now)
 {
     WIN32_FILE_ATTRIBUTE_DATA data;
     WCHAR *copy;
-    const WCHAR *name = system_form(d->path, &copy);
+    const WCHAR *name = rm_system_form(d->path, &copy);
     BOOL exists = name && GetFileAttributesExW(name, GetFileExInfoStandard, &data);
     DWORD e = exists ? ERROR_SUCCESS : name ? GetLastError() : ERROR_OUTOFMEMORY;
     ULONGLONG write = 0, t = ((ULONGLONG)now->dwHighDateTime << 32) | now->dwLowDateTime;
@@ -621,19 +433,10 @@ DWORD rm_resources_refresh(struct rm_resources *r)
     for (i = 0; i < r->nfiles; i++)
     {
         struct rm_file *f = &r->files[i], now_file;
-        HANDLE h;
 
         if (f->dir && !r->dirs[f->dir - 1].changed) continue;
         memset(&now_file, 0, sizeof(now_file));
-        if (!f->dir || r->dirs[f->dir - 1].exists)
-        {
-            h = open_for_identity(f->path);
-            if (h != INVALID_HANDLE_VALUE)
-            {
-                identify(h, &now_file);
-                CloseHandle(h);
-            }
-        }
+        if (!f->dir || r->dirs[f->dir - 1].exists) rm_file_identify_open(f->path, &now_file);
         if (now_file.has_id == f->has_id && now_file.is_dir == f->is_dir &&
             (!now_file.has_id || !memcmp(&now_file.id, &f->id, sizeof(now_file.id))))
             continue;
