@@ -74,7 +74,8 @@ uint64_t rm_hash_bytes(const void *data, SIZE_T len, uint64_t seed);
 
 /* Every registry and random-number call of the store goes through this table so
  * that tests can inject failures (a registry write that fails must give
- * ERROR_WRITE_FAULT with nothing half-written). */
+ * ERROR_WRITE_FAULT with nothing half-written), and so does the directory listing
+ * of identify.c (a directory that cannot be listed). */
 struct rm_syscalls
 {
     LSTATUS (WINAPI *RegCreateKeyExW)(HKEY, LPCWSTR, DWORD, LPWSTR, DWORD, REGSAM,
@@ -90,6 +91,7 @@ struct rm_syscalls
     HANDLE  (WINAPI *RegisterEventSourceW)(LPCWSTR, LPCWSTR);
     BOOL    (WINAPI *ReportEventW)(HANDLE, WORD, WORD, DWORD, PSID, WORD, DWORD, LPCWSTR *, LPVOID);
     SC_HANDLE (WINAPI *OpenServiceW)(SC_HANDLE, LPCWSTR, DWORD);
+    BOOL    (WINAPI *GetFileInformationByHandleEx)(HANDLE, FILE_INFO_BY_HANDLE_CLASS, LPVOID, DWORD);
 };
 extern struct rm_syscalls rm_sys;
 /* SHA-256 of data, through the system's CNG provider (bcrypt, as the random
@@ -264,6 +266,13 @@ DWORD rm_resources_add_svc(struct rm_resources *r, WCHAR *name, BOOL *added);
 /* Builds an rm_file for a path: full path, identity if the file exists, canonical
  * spelling. Takes a NUL-terminated path of len characters. */
 DWORD rm_file_from_path(const WCHAR *path, SIZE_T len, struct rm_file *f);
+/* The same for n paths at once (NUL-terminated, each checked by the caller to be
+ * non-empty and at most RM_MAX_PATH_CHARS long), into out[0..n): the paths are
+ * grouped by directory and each directory is listed once (identify.c says when a
+ * file is opened instead). id_only: has_id, is_dir and id only, no strings (for
+ * re-identifying stored canonical paths). ERROR_BAD_ARGUMENTS for a path
+ * GetFullPathNameW rejects, ERROR_OUTOFMEMORY; on failure out holds nothing. */
+DWORD rm_files_identify(const WCHAR *const *paths, SIZE_T n, struct rm_file *out, BOOL id_only);
 void  rm_file_clear(struct rm_file *f);
 /* Stored paths are kept without the \\?\ prefix; a long one needs it back for
  * the file system calls of a process that is not long-path aware. Returns path

@@ -235,11 +235,16 @@ DWORD rm_batch_build(struct rm_resources *b, UINT nfiles, LPCWSTR *files, UINT n
         if (!len || len > RM_MAX_SVC_NAME_CHARS) return ERROR_BAD_ARGUMENTS;
     }
 
-    for (i = 0; i < nfiles && !err; i++)
+    /* The files all at once: grouped by directory, one listing each (identify.c). */
+    if (nfiles)
     {
-        struct rm_file f;
-        if (!(err = rm_file_from_path(files[i], rm_wcsnlen(files[i], RM_MAX_PATH_CHARS), &f)))
-            err = rm_resources_add_file(b, &f, &added);
+        struct rm_file *found = rm_alloc((SIZE_T)nfiles * sizeof(*found));
+        if (!found) return ERROR_OUTOFMEMORY;
+        err = rm_files_identify(files, nfiles, found, FALSE);
+        for (i = 0; i < nfiles; i++)
+            if (!err) err = rm_resources_add_file(b, &found[i], &added);
+            else rm_file_clear(&found[i]);
+        rm_free(found);
     }
     for (i = 0; i < nprocs && !err; i++)
         err = rm_resources_add_proc(b, &procs[i], &added);

@@ -7,12 +7,15 @@
  *     RSTRTMGR_FAULT=<call>:<n>[+]
  *
  * where <call> is RegCreateKeyExW, RegSetValueExW, RegQueryValueExW,
- * RegDeleteValueW, GenRandom, ReportEventW, OpenServiceW or HandleQuery, and <n>
+ * RegDeleteValueW, GenRandom, ReportEventW, OpenServiceW,
+ * GetFileInformationByHandleEx or HandleQuery, and <n>
  * counts that call's uses from 1: the n-th
  * use fails (with "+", that use and every later one). Registry calls fail with
  * ERROR_ACCESS_DENIED, GenRandom with NTE_FAIL's Win32 equivalent
  * ERROR_GEN_FAILURE, ReportEventW and OpenServiceW (the check of whether the
- * caller may stop a service) with ERROR_ACCESS_DENIED; HandleQuery makes the
+ * caller may stop a service) with ERROR_ACCESS_DENIED,
+ * GetFileInformationByHandleEx (a directory listing, identify.c) with
+ * ERROR_ACCESS_DENIED as a directory one may not read; HandleQuery makes the
  * handle scan's query of that handle never return, as a synchronous pipe with a
  * pending read does on Windows (handles.c). Without the variable the table holds the real functions and
  * costs one indirect call.
@@ -50,7 +53,7 @@ DWORD rm_sha256(const void *data, SIZE_T len, BYTE out[RM_HASH_BYTES])
 struct rm_syscalls rm_sys = {
     RegCreateKeyExW, RegOpenKeyExW, RegQueryValueExW, RegSetValueExW,
     RegDeleteValueW, RegDeleteTreeW, RegDeleteKeyW, RegCloseKey, gen_random,
-    RegisterEventSourceW, ReportEventW, OpenServiceW,
+    RegisterEventSourceW, ReportEventW, OpenServiceW, GetFileInformationByHandleEx,
 };
 
 /* ---- fault injection ------------------------------------------------------ */
@@ -123,6 +126,17 @@ static SC_HANDLE WINAPI faulty_open_service(SC_HANDLE scm, LPCWSTR name, DWORD a
     return OpenServiceW(scm, name, access);
 }
 
+/* A directory that cannot be listed (identify.c then opens its files one by one). */
+static BOOL WINAPI faulty_file_info_ex(HANDLE h, FILE_INFO_BY_HANDLE_CLASS cls, LPVOID buf, DWORD cb)
+{
+    if (fault_now())
+    {
+        SetLastError(ERROR_ACCESS_DENIED);
+        return FALSE;
+    }
+    return GetFileInformationByHandleEx(h, cls, buf, cb);
+}
+
 static BOOL stall_armed;
 
 BOOL rm_sys_handle_query_stalls(void)
@@ -157,6 +171,7 @@ static BOOL CALLBACK init_once(INIT_ONCE *once, void *param, void **ctx)
     else if (!rm_wcsicmp(spec, L"GenRandom")) rm_sys.GenRandom = faulty_random;
     else if (!rm_wcsicmp(spec, L"ReportEventW")) rm_sys.ReportEventW = faulty_report;
     else if (!rm_wcsicmp(spec, L"OpenServiceW")) rm_sys.OpenServiceW = faulty_open_service;
+    else if (!rm_wcsicmp(spec, L"GetFileInformationByHandleEx")) rm_sys.GetFileInformationByHandleEx = faulty_file_info_ex;
     else if (!rm_wcsicmp(spec, L"HandleQuery")) stall_armed = TRUE;
     else return TRUE;
     rm_trace("fault injection armed: %ls use %lu%s", spec, n, fault.sticky ? " and later" : "");
