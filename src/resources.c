@@ -416,17 +416,20 @@ static void dir_restamp(struct rm_dir *d, const FILETIME *now)
 DWORD rm_resources_refresh(struct rm_resources *r)
 {
     struct rm_hash_index fresh;
+    struct rm_file *now_files = NULL;
+    const WCHAR **paths = NULL;
+    SIZE_T *which = NULL, n = 0, i, k;
     FILETIME now;
-    SIZE_T i;
     BOOL changed = FALSE;
-    DWORD err;
+    DWORD err = ERROR_SUCCESS;
 
     /* A path names whatever file is there now: an installer that replaced a file
      * (a new file ID) asks about the new one, and a file registered before it
      * existed matches once it does. Which file a path names changes only with the
      * entries of its directory, so each directory's stamp is taken first (one
      * cheap attribute query per directory) and only the files of directories
-     * whose stamp moved are opened again. */
+     * whose stamp moved are identified again: all of them together, one listing
+     * per directory (identify.c). */
     /* Files new to this set were identified when they were registered, before any
      * stamp of ours: their directory is checked in full once. */
     for (i = 0; i < r->nfiles; i++)
@@ -437,19 +440,45 @@ DWORD rm_resources_refresh(struct rm_resources *r)
 
     for (i = 0; i < r->nfiles; i++)
     {
-        struct rm_file *f = &r->files[i], now_file;
-
+        const struct rm_file *f = &r->files[i];
+        if (!f->dir || r->dirs[f->dir - 1].changed) n++;
+    }
+    if (!n) return ERROR_SUCCESS;
+    if (!(paths = rm_alloc(n * sizeof(*paths))) || !(which = rm_alloc(n * sizeof(*which))) ||
+        !(now_files = rm_alloc(n * sizeof(*now_files))))
+    {
+        err = ERROR_OUTOFMEMORY;
+        goto failed;
+    }
+    for (i = k = 0; i < r->nfiles; i++)
+    {
+        const struct rm_file *f = &r->files[i];
         if (f->dir && !r->dirs[f->dir - 1].changed) continue;
-        memset(&now_file, 0, sizeof(now_file));
-        if (!f->dir || r->dirs[f->dir - 1].exists) rm_file_identify_open(f->path, &now_file);
-        if (now_file.has_id == f->has_id && now_file.is_dir == f->is_dir &&
-            (!now_file.has_id || !memcmp(&now_file.id, &f->id, sizeof(now_file.id))))
+        /* A directory that is gone holds nothing: no need to look. */
+        if (f->dir && !r->dirs[f->dir - 1].exists)
+        {
+            if (f->has_id) changed = TRUE;
+            r->files[i].has_id = r->files[i].is_dir = FALSE;
             continue;
-        f->has_id = now_file.has_id;
-        f->is_dir = now_file.is_dir;
-        f->id = now_file.id;
+        }
+        which[k] = i;
+        paths[k++] = f->path;
+    }
+    if ((err = rm_files_identify(paths, k, now_files, TRUE))) goto failed;
+    for (i = 0; i < k; i++)
+    {
+        struct rm_file *f = &r->files[which[i]], *g = &now_files[i];
+        if (g->has_id == f->has_id && g->is_dir == f->is_dir &&
+            (!g->has_id || !memcmp(&g->id, &f->id, sizeof(g->id))))
+            continue;
+        f->has_id = g->has_id;
+        f->is_dir = g->is_dir;
+        f->id = g->id;
         changed = TRUE;
     }
+    rm_free(paths);
+    rm_free(which);
+    rm_free(now_files);   /* id_only: no strings in them */
     if (!changed) return ERROR_SUCCESS;
 
     /* Built aside and swapped in, so a failure leaves the old index whole (the
@@ -457,6 +486,8 @@ DWORD rm_resources_refresh(struct rm_resources *r)
     memset(&fresh, 0, sizeof(fresh));
     if ((err = index_reserve(&fresh, r->nfiles)))
     {
+        /* Without identities every file differs from what the next call finds,
+         * so that call rebuilds the index. */
         for (i = 0; i < r->ndirs; i++) r->dirs[i].trusted = FALSE;
         for (i = 0; i < r->nfiles; i++) r->files[i].has_id = FALSE;
         return err;
@@ -466,4 +497,12 @@ DWORD rm_resources_refresh(struct rm_resources *r)
     index_free(&r->file_by_id);
     r->file_by_id = fresh;
     return ERROR_SUCCESS;
+
+failed:
+    /* Nothing was learnt: look at every directory again next time. */
+    for (i = 0; i < r->ndirs; i++) r->dirs[i].trusted = FALSE;
+    rm_free(paths);
+    rm_free(which);
+    rm_free(now_files);
+    return err;
 }
