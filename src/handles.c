@@ -802,7 +802,7 @@ static DWORD fast_query(const struct rm_file *f, struct rm_pid_set *found, BOOL 
     *answered = *self = FALSE;
     /* Stored paths have no \\?\ prefix: a long one needs it back, or it does not
      * open in a process that is not long-path aware. */
-    if (!(name = rm_path_system_form(f->path, &copy))) return ERROR_OUTOFMEMORY;
+    if (!(name = rm_system_form(f->path, &copy))) return ERROR_OUTOFMEMORY;
     h = rm_sys.CreateFileW(name, FILE_READ_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
                            NULL, OPEN_EXISTING, 0, NULL);
     e = h == INVALID_HANDLE_VALUE ? GetLastError() : ERROR_SUCCESS;

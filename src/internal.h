@@ -74,7 +74,8 @@ uint64_t rm_hash_bytes(const void *data, SIZE_T len, uint64_t seed);
 
 /* Every registry and random-number call of the store goes through this table so
  * that tests can inject failures (a registry write that fails must give
- * ERROR_WRITE_FAULT with nothing half-written). */
+ * ERROR_WRITE_FAULT with nothing half-written), and so does the directory listing
+ * of identify.c (a directory that cannot be listed). */
 struct rm_syscalls
 {
     LSTATUS (WINAPI *RegCreateKeyExW)(HKEY, LPCWSTR, DWORD, LPWSTR, DWORD, REGSAM,
@@ -101,6 +102,8 @@ struct rm_syscalls
      * ERROR_MORE_DATA when cb is too small, ERROR_CALL_NOT_IMPLEMENTED when the
      * system does not implement the class at all, else the refusal's Win32 code. */
     DWORD   (WINAPI *FileProcessIds)(HANDLE h, void *buf, ULONG cb);
+    /* Directory listings (identify.c): a directory that cannot be listed. */
+    BOOL    (WINAPI *GetFileInformationByHandleEx)(HANDLE, FILE_INFO_BY_HANDLE_CLASS, LPVOID, DWORD);
 };
 extern struct rm_syscalls rm_sys;
 /* SHA-256 of data, through the system's CNG provider (bcrypt, as the random
@@ -201,7 +204,7 @@ BOOL rm_process_alive(const RM_UNIQUE_PROCESS *p);
 BOOL rm_process_start_time(HANDLE process, FILETIME *start);
 
 /* ======================================================================== */
-/*  Registered resources (resources.c)                                       */
+/*  Registered resources (resources.c, identify.c)                           */
 /* ======================================================================== */
 
 struct rm_file_id
@@ -280,14 +283,24 @@ DWORD rm_resources_add_svc(struct rm_resources *r, WCHAR *name, BOOL *added);
 /* Builds an rm_file for a path: full path, identity if the file exists, canonical
  * spelling. Takes a NUL-terminated path of len characters. */
 DWORD rm_file_from_path(const WCHAR *path, SIZE_T len, struct rm_file *f);
+/* The same for n paths at once (NUL-terminated, each checked by the caller to be
+ * non-empty and at most RM_MAX_PATH_CHARS long), into out[0..n): the paths are
+ * grouped by directory and each directory is listed once (identify.c says when a
+ * file is opened instead). id_only: has_id, is_dir and id only, no strings (for
+ * re-identifying stored canonical paths). ERROR_BAD_ARGUMENTS for a path
+ * GetFullPathNameW rejects, ERROR_OUTOFMEMORY; on failure out holds nothing. */
+DWORD rm_files_identify(const WCHAR *const *paths, SIZE_T n, struct rm_file *out, BOOL id_only);
 void  rm_file_clear(struct rm_file *f);
+/* Stored paths are kept without the \\?\ prefix; a long one needs it back for
+ * the file system calls of a process that is not long-path aware. Returns path
+ * itself, or a prefixed copy in *copy (caller frees), or NULL when out of memory. */
+const WCHAR *rm_system_form(const WCHAR *path, WCHAR **copy);
+/* Fills has_id, is_dir and id of f by opening path (has_id FALSE when it cannot
+ * be opened or identified); the rest of f is left alone. */
+void  rm_file_identify_open(const WCHAR *path, struct rm_file *f);
 /* The identity (volume serial number and file index) of whatever path names now;
  * FALSE when it cannot be opened. */
 BOOL  rm_path_identity(const WCHAR *path, struct rm_file_id *id);
-/* Stored paths have no \\?\ prefix; a long one needs it back for the file system
- * calls of a process that is not long-path aware. Returns path itself, or a
- * prefixed copy in *copy (caller frees), or NULL when out of memory. */
-const WCHAR *rm_path_system_form(const WCHAR *path, WCHAR **copy);
 /* Resolves registered files that did not exist before and may now. */
 DWORD rm_resources_refresh(struct rm_resources *r);
 /* TRUE when r holds a file with this identity. */

@@ -56,6 +56,10 @@ typedef struct rm_file_process_ids
 
 NTSTATUS NTAPI NtQueryInformationFile(HANDLE, PIO_STATUS_BLOCK, PVOID, ULONG, FILE_INFORMATION_CLASS);
 
+/* The system's upcase table, one character at a time: the ordinal case folding
+ * that file names are compared with (RtlUpcaseUnicodeChar, WDK). */
+WCHAR NTAPI RtlUpcaseUnicodeChar(WCHAR c);
+
 /* ZwDeleteKey in the WDK documentation: deletes the key an open handle names (the
  * handle needs DELETE access and stays to be closed). ntdll exports it. */
 NTSTATUS NTAPI NtDeleteKey(HANDLE key);

@@ -1,12 +1,10 @@
 /*
  * resources.c - sets of registered resources: files, processes and services.
  *
- * A file is identified by its volume serial number and file index whenever it
- * exists, so that every spelling of one file (case, 8.3 short names, \\?\ prefixes,
- * another drive letter mapped to the same place) is one registration. A file that
- * does not exist yet is identified by its canonical full path, compared without
- * regard to case. Processes are identified by PID and creation time, services by
- * their short name without regard to case.
+ * Files are identified as identify.c says (volume serial number and file index
+ * when they exist, else the canonical full path without regard to case),
+ * processes by PID and creation time, services by their short name without
+ * regard to case.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -114,209 +112,6 @@ static uint64_t hash_svc(const WCHAR *name)
     memcpy(buf, name, len * sizeof(WCHAR));
     rm_wcsupper(buf, len);
     return rm_hash_bytes(buf, len * sizeof(WCHAR), 4);
-}
-
-/* ---- files ------------------------------------------------------------------ */
-
-void rm_file_clear(struct rm_file *f)
-{
-    rm_free(f->path);
-    rm_free(f->key);
-    memset(f, 0, sizeof(*f));
-}
-
-/* Drops the Win32 namespace prefix: \\?\C:\x -> C:\x, \\?\UNC\s\x -> \\s\x. */
-static const WCHAR *skip_prefix(const WCHAR *p, SIZE_T *len, BOOL *unc)
-{
-    *unc = FALSE;
-    if (*len >= 4 && p[0] == L'\\' && p[1] == L'\\' && (p[2] == L'?' || p[2] == L'.') && p[3] == L'\\')
-    {
-        if (*len >= 8 && (p[4] == L'U' || p[4] == L'u') && (p[5] == L'N' || p[5] == L'n') &&
-            (p[6] == L'C' || p[6] == L'c') && p[7] == L'\\')
-        {
-            *unc = TRUE;
-            *len -= 8;
-            return p + 8;
-        }
-        *len -= 4;
-        return p + 4;
-    }
-    return p;
-}
-
-/* Stores path (without prefix) and its comparison key in f. */
-static DWORD set_path(struct rm_file *f, const WCHAR *p, SIZE_T len)
-{
-    BOOL unc;
-    SIZE_T n, off;
-    p = skip_prefix(p, &len, &unc);
-    off = unc ? 2 : 0;
-    n = len + off;
-    if (!(f->path = rm_alloc((n + 1) * sizeof(WCHAR)))) return ERROR_OUTOFMEMORY;
-    if (unc) f->path[0] = f->path[1] = L'\\';
-    memcpy(f->path + off, p, len * sizeof(WCHAR));
-    f->path_len = n;
-    if (!(f->key = rm_wcsdup_n(f->path, n))) return ERROR_OUTOFMEMORY;
-    rm_wcsupper(f->key, n);
-    return ERROR_SUCCESS;
-}
-
-/* For a 32-bit caller on 64-bit Windows, a path under %windir%\System32 that does
- * not exist yet still means SysWOW64: the file system redirection the caller lives
- * under (spec 12.10). Existing files get this from their final path. The
- * documented exemptions (catroot, catroot2, drivers\etc, logfiles, spool) stay.
- * Returns a new path or NULL. */
-static WCHAR *wow64_redirect(const WCHAR *full)
-{
-    static const WCHAR *const exempt[] = { L"catroot\\", L"catroot2\\", L"drivers\\etc\\",
-                                           L"logfiles\\", L"spool\\" };
-    WCHAR windir[MAX_PATH], prefix[MAX_PATH + 16], *out;
-    SIZE_T n, plen, len, i;
-    BOOL wow64 = FALSE;
-
-    if (!IsWow64Process(GetCurrentProcess(), &wow64) || !wow64) return NULL;
-    if (!(n = GetSystemWindowsDirectoryW(windir, MAX_PATH)) || n >= MAX_PATH) return NULL;
-    memcpy(prefix, windir, n * sizeof(WCHAR));
-    memcpy(prefix + n, L"\\system32\\", 10 * sizeof(WCHAR));
-    plen = n + 10;
-    prefix[plen] = 0;
-    len = rm_wcsnlen(full, RM_MAX_PATH_CHARS);
-    if (len <= plen || CompareStringOrdinal(full, (int)plen, prefix, (int)plen, TRUE) != CSTR_EQUAL)
-        return NULL;
-    for (i = 0; i < ARRAYSIZE(exempt); i++)
-    {
-        SIZE_T el = rm_wcsnlen(exempt[i], 32);
-        if (len - plen >= el && CompareStringOrdinal(full + plen, (int)el, exempt[i], (int)el, TRUE) == CSTR_EQUAL)
-            return NULL;
-    }
-    if (!(out = rm_alloc((len + 2) * sizeof(WCHAR)))) return NULL;
-    memcpy(out, full, (n + 1) * sizeof(WCHAR));
-    memcpy(out + n + 1, L"SysWOW64", 8 * sizeof(WCHAR));
-    memcpy(out + n + 9, full + n + 9, (len - n - 9 + 1) * sizeof(WCHAR));
-    return out;
-}
-
-/* Stored paths are kept without the \\?\ prefix (set_path); a long one needs it
- * back for the file system calls of a process that is not long-path aware.
- * Returns path itself, or a prefixed copy in *copy (caller frees), or NULL when
- * out of memory. */
-static const WCHAR *system_form(const WCHAR *path, WCHAR **copy)
-{
-    SIZE_T len = rm_wcsnlen(path, RM_MAX_PATH_CHARS + 8), skip = 0;
-    const WCHAR *prefix = L"\\\\?\\";
-
-    *copy = NULL;
-    if (len < MAX_PATH - 12) return path;   /* 248: the limit for a directory */
-    if (path[0] == L'\\' && path[1] == L'\\')
-    {
-        if (path[2] == L'?' || path[2] == L'.') return path;   /* already a device path */
-        prefix = L"\\\\?\\UNC";                                 /* \\srv\x -> \\?\UNC\srv\x */
-        skip = 1;
-    }
-    if (!(*copy = rm_alloc((len + 9) * sizeof(WCHAR)))) return NULL;
-    memcpy(*copy, prefix, rm_wcsnlen(prefix, 8) * sizeof(WCHAR));
-    memcpy(*copy + rm_wcsnlen(prefix, 8), path + skip, (len - skip + 1) * sizeof(WCHAR));
-    return *copy;
-}
-
-/* Access 0 with every sharing mode opens even a file held exclusively; backup
- * semantics lets directories open too, so that RmGetList can report them. */
-static HANDLE open_for_identity(const WCHAR *path)
-{
-    WCHAR *copy;
-    const WCHAR *name = system_form(path, &copy);
-    HANDLE h = name ? CreateFileW(name, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
-                                  OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL)
-                    : INVALID_HANDLE_VALUE;
-    rm_free(copy);
-    return h;
-}
-
-/* The same two queries the handle scan makes (handles.c), so that a registered
- * file and a handle to it always get the same identity: the file index, then the
- * volume's serial number. Neither needs an access right, so a handle opened with
- * access 0 answers them. */
-BOOL rm_handle_identity(HANDLE h, struct rm_file_id *id)
-{
-    ULONGLONG index;
-    DWORD serial;
-
-    rm_sys_init();
-    if (rm_sys.FileIndex(h, &index) || rm_sys.FileVolume(h, &serial)) return FALSE;
-    id->volume = serial;
-    id->index_high = (DWORD)(index >> 32);
-    id->index_low = (DWORD)index;
-    return TRUE;
-}
-
-/* Fills has_id, is_dir and id from an open handle (has_id FALSE on failure). */
-static void identify(HANDLE h, struct rm_file *f)
-{
-    FILE_STANDARD_INFO info;
-
-    f->has_id = rm_handle_identity(h, &f->id) &&
-                GetFileInformationByHandleEx(h, FileStandardInfo, &info, sizeof(info));
-    f->is_dir = f->has_id && info.Directory;
-}
-
-BOOL rm_path_identity(const WCHAR *path, struct rm_file_id *id)
-{
-    HANDLE h = open_for_identity(path);
-    BOOL ok;
-
-    if (h == INVALID_HANDLE_VALUE) return FALSE;
-    ok = rm_handle_identity(h, id);
-    CloseHandle(h);
-    return ok;
-}
-
-const WCHAR *rm_path_system_form(const WCHAR *path, WCHAR **copy)
-{
-    return system_form(path, copy);
-}
-
-DWORD rm_file_from_path(const WCHAR *path, SIZE_T len, struct rm_file *f)
-{
-    WCHAR stack_buf[MAX_PATH], *full = stack_buf, *final = NULL;
-    DWORD n, err = ERROR_SUCCESS;
-    HANDLE h;
-
-    memset(f, 0, sizeof(*f));
-    (void)len;
-    /* GetFullPathNameW resolves relative parts, "." and "..", and "/" separators;
-     * it keeps \\?\ paths as they are. */
-    n = GetFullPathNameW(path, ARRAYSIZE(stack_buf), full, NULL);
-    if (n >= ARRAYSIZE(stack_buf))
-    {
-        if (!(full = rm_alloc((SIZE_T)n * sizeof(WCHAR)))) return ERROR_OUTOFMEMORY;
-        n = GetFullPathNameW(path, n, full, NULL);
-    }
-    if (!n) { err = ERROR_BAD_ARGUMENTS; goto done; }
-
-    h = open_for_identity(full);
-    if (h != INVALID_HANDLE_VALUE)
-    {
-        identify(h, f);
-        /* The final path is the canonical spelling: long names, real case, and,
-         * for a 32-bit caller, the file system redirection already applied. */
-        n = GetFinalPathNameByHandleW(h, NULL, 0, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
-        if (n && (final = rm_alloc((SIZE_T)n * sizeof(WCHAR))) &&
-            GetFinalPathNameByHandleW(h, final, n, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS) >= n)
-        {
-            rm_free(final);
-            final = NULL;
-        }
-        CloseHandle(h);
-    }
-    else
-        final = wow64_redirect(full);
-    err = final ? set_path(f, final, rm_wcsnlen(final, RM_MAX_PATH_CHARS + 8))
-                : set_path(f, full, rm_wcsnlen(full, RM_MAX_PATH_CHARS + 8));
-done:
-    rm_free(final);
-    if (full != stack_buf) rm_free(full);
-    if (err) rm_file_clear(f);
-    return err;
 }
 
 /* ---- sets ------------------------------------------------------------------- */
@@ -440,11 +235,16 @@ DWORD rm_batch_build(struct rm_resources *b, UINT nfiles, LPCWSTR *files, UINT n
         if (!len || len > RM_MAX_SVC_NAME_CHARS) return ERROR_BAD_ARGUMENTS;
     }
 
-    for (i = 0; i < nfiles && !err; i++)
+    /* The files all at once: grouped by directory, one listing each (identify.c). */
+    if (nfiles)
     {
-        struct rm_file f;
-        if (!(err = rm_file_from_path(files[i], rm_wcsnlen(files[i], RM_MAX_PATH_CHARS), &f)))
-            err = rm_resources_add_file(b, &f, &added);
+        struct rm_file *found = rm_alloc((SIZE_T)nfiles * sizeof(*found));
+        if (!found) return ERROR_OUTOFMEMORY;
+        err = rm_files_identify(files, nfiles, found, FALSE);
+        for (i = 0; i < nfiles; i++)
+            if (!err) err = rm_resources_add_file(b, &found[i], &added);
+            else rm_file_clear(&found[i]);
+        rm_free(found);
     }
     for (i = 0; i < nprocs && !err; i++)
         err = rm_resources_add_proc(b, &procs[i], &added);
@@ -587,7 +387,7 @@ static void dir_restamp(struct rm_dir *d, const FILETIME *now)
 {
     WIN32_FILE_ATTRIBUTE_DATA data;
     WCHAR *copy;
-    const WCHAR *name = system_form(d->path, &copy);
+    const WCHAR *name = rm_system_form(d->path, &copy);
     BOOL exists = name && GetFileAttributesExW(name, GetFileExInfoStandard, &data);
     DWORD e = exists ? ERROR_SUCCESS : name ? GetLastError() : ERROR_OUTOFMEMORY;
     ULONGLONG write = 0, t = ((ULONGLONG)now->dwHighDateTime << 32) | now->dwLowDateTime;
@@ -616,17 +416,20 @@ static void dir_restamp(struct rm_dir *d, const FILETIME *now)
 DWORD rm_resources_refresh(struct rm_resources *r)
 {
     struct rm_hash_index fresh;
+    struct rm_file *now_files = NULL;
+    const WCHAR **paths = NULL;
+    SIZE_T *which = NULL, n = 0, i, k;
     FILETIME now;
-    SIZE_T i;
     BOOL changed = FALSE;
-    DWORD err;
+    DWORD err = ERROR_SUCCESS;
 
     /* A path names whatever file is there now: an installer that replaced a file
      * (a new file ID) asks about the new one, and a file registered before it
      * existed matches once it does. Which file a path names changes only with the
      * entries of its directory, so each directory's stamp is taken first (one
      * cheap attribute query per directory) and only the files of directories
-     * whose stamp moved are opened again. */
+     * whose stamp moved are identified again: all of them together, one listing
+     * per directory (identify.c). */
     /* Files new to this set were identified when they were registered, before any
      * stamp of ours: their directory is checked in full once. */
     for (i = 0; i < r->nfiles; i++)
@@ -637,28 +440,45 @@ DWORD rm_resources_refresh(struct rm_resources *r)
 
     for (i = 0; i < r->nfiles; i++)
     {
-        struct rm_file *f = &r->files[i], now_file;
-        HANDLE h;
-
+        const struct rm_file *f = &r->files[i];
+        if (!f->dir || r->dirs[f->dir - 1].changed) n++;
+    }
+    if (!n) return ERROR_SUCCESS;
+    if (!(paths = rm_alloc(n * sizeof(*paths))) || !(which = rm_alloc(n * sizeof(*which))) ||
+        !(now_files = rm_alloc(n * sizeof(*now_files))))
+    {
+        err = ERROR_OUTOFMEMORY;
+        goto failed;
+    }
+    for (i = k = 0; i < r->nfiles; i++)
+    {
+        const struct rm_file *f = &r->files[i];
         if (f->dir && !r->dirs[f->dir - 1].changed) continue;
-        memset(&now_file, 0, sizeof(now_file));
-        if (!f->dir || r->dirs[f->dir - 1].exists)
+        /* A directory that is gone holds nothing: no need to look. */
+        if (f->dir && !r->dirs[f->dir - 1].exists)
         {
-            h = open_for_identity(f->path);
-            if (h != INVALID_HANDLE_VALUE)
-            {
-                identify(h, &now_file);
-                CloseHandle(h);
-            }
-        }
-        if (now_file.has_id == f->has_id && now_file.is_dir == f->is_dir &&
-            (!now_file.has_id || !memcmp(&now_file.id, &f->id, sizeof(now_file.id))))
+            if (f->has_id) changed = TRUE;
+            r->files[i].has_id = r->files[i].is_dir = FALSE;
             continue;
-        f->has_id = now_file.has_id;
-        f->is_dir = now_file.is_dir;
-        f->id = now_file.id;
+        }
+        which[k] = i;
+        paths[k++] = f->path;
+    }
+    if ((err = rm_files_identify(paths, k, now_files, TRUE))) goto failed;
+    for (i = 0; i < k; i++)
+    {
+        struct rm_file *f = &r->files[which[i]], *g = &now_files[i];
+        if (g->has_id == f->has_id && g->is_dir == f->is_dir &&
+            (!g->has_id || !memcmp(&g->id, &f->id, sizeof(g->id))))
+            continue;
+        f->has_id = g->has_id;
+        f->is_dir = g->is_dir;
+        f->id = g->id;
         changed = TRUE;
     }
+    rm_free(paths);
+    rm_free(which);
+    rm_free(now_files);   /* id_only: no strings in them */
     if (!changed) return ERROR_SUCCESS;
 
     /* Built aside and swapped in, so a failure leaves the old index whole (the
@@ -666,6 +486,8 @@ DWORD rm_resources_refresh(struct rm_resources *r)
     memset(&fresh, 0, sizeof(fresh));
     if ((err = index_reserve(&fresh, r->nfiles)))
     {
+        /* Without identities every file differs from what the next call finds,
+         * so that call rebuilds the index. */
         for (i = 0; i < r->ndirs; i++) r->dirs[i].trusted = FALSE;
         for (i = 0; i < r->nfiles; i++) r->files[i].has_id = FALSE;
         return err;
@@ -675,4 +497,12 @@ DWORD rm_resources_refresh(struct rm_resources *r)
     index_free(&r->file_by_id);
     r->file_by_id = fresh;
     return ERROR_SUCCESS;
+
+failed:
+    /* Nothing was learnt: look at every directory again next time. */
+    for (i = 0; i < r->ndirs; i++) r->dirs[i].trusted = FALSE;
+    rm_free(paths);
+    rm_free(which);
+    rm_free(now_files);
+    return err;
 }

@@ -386,24 +386,53 @@ static BOOL parse_proc(const WCHAR *s, SIZE_T len, RM_UNIQUE_PROCESS *p)
     return TRUE;
 }
 
-/* Adds the entries of one group value to r. A malformed entry makes the whole
- * session unreadable (ERROR_WRITE_FAULT) rather than silently dropping it. */
-static DWORD load_group(struct rm_resources *r, enum group_kind kind, const WCHAR *data, DWORD chars)
+/* The file paths of the commits being loaded, gathered so that they are
+ * identified together: one listing per directory for all of them (identify.c),
+ * however many commits and processes registered them. The strings stay in the
+ * group values read, which are kept until then. */
+struct pending_files
+{
+    const WCHAR **paths;  SIZE_T count, cap;
+    WCHAR **values;       SIZE_T nvalues, cap_values;
+};
+
+static void pending_free(struct pending_files *p)
+{
+    SIZE_T i;
+    for (i = 0; i < p->nvalues; i++) rm_free(p->values[i]);
+    rm_free(p->values);
+    rm_free(p->paths);
+    memset(p, 0, sizeof(*p));
+}
+
+/* Adds the entries of one group value to r (processes, services) or to the
+ * pending files (files: the value is then kept). A malformed entry makes the
+ * whole session unreadable (ERROR_WRITE_FAULT) rather than silently dropping it. */
+static DWORD load_group(struct rm_resources *r, struct pending_files *pf, enum group_kind kind, WCHAR *data,
+                        DWORD chars)
 {
     DWORD pos = 0, err = ERROR_SUCCESS;
     BOOL added;
 
+    if (kind == GROUP_FILES)
+    {
+        if ((err = rm_grow((void **)&pf->values, &pf->cap_values, pf->nvalues + 1, sizeof(*pf->values))))
+        {
+            rm_free(data);
+            return err;
+        }
+        pf->values[pf->nvalues++] = data;
+    }
     while (pos < chars && data[pos] && !err)
     {
         SIZE_T len = rm_wcsnlen(data + pos, chars - pos);
         if (kind == GROUP_FILES)
         {
-            struct rm_file f;
+            /* The value was read with two extra NULs (read_group): every entry,
+             * the last one too, ends with a NUL inside the buffer. */
             if (len > RM_MAX_PATH_CHARS) return ERROR_WRITE_FAULT;
-            if (!(err = rm_file_from_path(data + pos, len, &f)))
-                err = rm_resources_add_file(r, &f, &added);
-            else if (err == ERROR_BAD_ARGUMENTS)
-                err = ERROR_WRITE_FAULT;
+            if (!(err = rm_grow((void **)&pf->paths, &pf->cap, pf->count + 1, sizeof(*pf->paths))))
+                pf->paths[pf->count++] = data + pos;
         }
         else if (kind == GROUP_PROCS)
         {
@@ -420,41 +449,65 @@ static DWORD load_group(struct rm_resources *r, enum group_kind kind, const WCHA
         }
         pos += (DWORD)len + 1;
     }
+    if (kind != GROUP_FILES) rm_free(data);
+    return err;
+}
+
+/* Identifies the pending files and adds them to r. */
+static DWORD load_files(struct rm_resources *r, const struct pending_files *pf)
+{
+    struct rm_file *found;
+    DWORD err;
+    SIZE_T i;
+    BOOL added;
+
+    if (!pf->count) return ERROR_SUCCESS;
+    if (!(found = rm_alloc(pf->count * sizeof(*found)))) return ERROR_OUTOFMEMORY;
+    err = rm_files_identify(pf->paths, pf->count, found, FALSE);
+    /* A stored path the system rejects was not written by this DLL. */
+    if (err == ERROR_BAD_ARGUMENTS) err = ERROR_WRITE_FAULT;
+    for (i = 0; i < pf->count; i++)
+        if (!err) err = rm_resources_add_file(r, &found[i], &added);
+        else rm_file_clear(&found[i]);
+    rm_free(found);
     return err;
 }
 
 /* Brings r up to date; key is open on the session's slot and checked. */
 static DWORD sync_locked(HKEY key, struct rm_resources *r)
 {
+    struct pending_files pf;
     DWORD seq, commit, err;
     int kind;
 
     if ((err = read_fixed(key, sequence_value, REG_DWORD, &seq, sizeof(seq))))
         return err == ERROR_FILE_NOT_FOUND ? ERROR_WRITE_FAULT : err;
     if (seq < r->sequence) return ERROR_WRITE_FAULT;   /* a counter never goes back */
-    for (commit = r->sequence; commit < seq; commit++)
+    memset(&pf, 0, sizeof(pf));
+    for (commit = r->sequence; commit < seq && !err; commit++)
     {
         BOOL any = FALSE;
-        for (kind = GROUP_FILES; kind <= GROUP_SVCS; kind++)
+        for (kind = GROUP_FILES; kind <= GROUP_SVCS && !err; kind++)
         {
             WCHAR *data;
             DWORD chars;
-            if ((err = read_group(key, kind, commit, &data, &chars))) return err;
+            if ((err = read_group(key, kind, commit, &data, &chars))) break;
             if (!data) continue;
             any = TRUE;
-            err = load_group(r, kind, data, chars);
-            rm_free(data);
-            if (err) return err;
+            err = load_group(r, &pf, kind, data, chars);
         }
         /* Every commit writes at least one group, so a commit without any means
          * the counter was damaged; stopping here also bounds the loop by what is
          * really stored, whatever value Sequence holds. */
-        if (!any) return ERROR_WRITE_FAULT;
-        /* Loading is idempotent (sets drop duplicates), so a failure above simply
-         * makes the next sync read this commit again. */
-        r->sequence = commit + 1;
+        if (!err && !any) err = ERROR_WRITE_FAULT;
     }
-    return ERROR_SUCCESS;
+    /* The files of every commit read, identified together. Loading is idempotent
+     * (sets drop duplicates), so after a failure the next sync simply reads these
+     * commits again. */
+    if (!err) err = load_files(r, &pf);
+    if (!err) r->sequence = seq;
+    pending_free(&pf);
+    return err;
 }
 
 DWORD rm_store_sync(const struct rm_store_session *s, struct rm_resources *r)
@@ -526,9 +579,9 @@ DWORD rm_store_register(const struct rm_store_session *s, struct rm_resources *r
     HKEY k = NULL;
     int kind, tries;
 
-    /* Loading other processes' commits means identifying each of their files (an
-     * open per file, a directory scan per missing name under Wine): seconds for a
-     * session of thousands of files. That is done by rm_store_sync, which needs no
+    /* Loading other processes' commits means identifying each of their files (a
+     * listing of each of their directories, identify.c): tens of milliseconds and
+     * more for a session of thousands of files. That is done by rm_store_sync, which needs no
      * mutex (a commit becomes visible with its one Sequence write), BEFORE taking
      * the per-user mutex that every session call of the user waits on (5 s, then
      * ERROR_SEM_TIMEOUT). Under the mutex only a commit that arrived meanwhile is

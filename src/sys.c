@@ -11,10 +11,12 @@
  * Counted faults, <call>:<n>[+]: the n-th use of <call> (counted from 1) fails;
  * with "+", that use and every later one. <call> is RegCreateKeyExW,
  * RegSetValueExW, RegQueryValueExW, RegDeleteValueW, GenRandom, ReportEventW,
- * OpenServiceW or HandleQuery. Registry calls fail with ERROR_ACCESS_DENIED,
- * GenRandom with NTE_FAIL's Win32 equivalent ERROR_GEN_FAILURE, ReportEventW and
- * OpenServiceW (the check of whether the caller may stop a service) with
- * ERROR_ACCESS_DENIED.
+ * OpenServiceW, GetFileInformationByHandleEx or HandleQuery. Registry calls fail
+ * with ERROR_ACCESS_DENIED, GenRandom with NTE_FAIL's Win32 equivalent
+ * ERROR_GEN_FAILURE, ReportEventW and OpenServiceW (the check of whether the
+ * caller may stop a service) with ERROR_ACCESS_DENIED, GetFileInformationByHandleEx
+ * (a directory listing, identify.c) with ERROR_ACCESS_DENIED as a directory one
+ * may not read.
  * HandleQuery makes the handle scan's query of a handle never return, as a
  * synchronous pipe with a pending read does on Windows (handles.c); with a suffix
  * @<pid> (HandleQuery:1+@1234) only the handles of that process are counted and
@@ -32,7 +34,9 @@
  *    Windows for a process that is not long-path aware (Wine opens it).
  *  - FakeVolume: a file whose name starts with "rmfakevol<digit>" reports file
  *    index 0x00FA4E000000C0DE and volume serial number 0xFA4E000<digit>: files on
- *    "different volumes" sharing an index, which Wine cannot make.
+ *    "different volumes" sharing an index, which Wine cannot make. Directory
+ *    listings are refused meanwhile (ERROR_INVALID_PARAMETER, a file system without
+ *    the class), so that registration opens each file and sees the fake too.
  *
  * Without the variable the table holds the real functions and costs one indirect
  * call.
@@ -119,12 +123,12 @@ struct rm_syscalls rm_sys = {
     RegCreateKeyExW, RegOpenKeyExW, RegQueryValueExW, RegSetValueExW,
     RegDeleteValueW, RegDeleteTreeW, RegDeleteKeyW, RegCloseKey, gen_random,
     RegisterEventSourceW, ReportEventW, OpenServiceW,
-    CreateFileW, file_index, file_volume, file_process_ids,
+    CreateFileW, file_index, file_volume, file_process_ids, GetFileInformationByHandleEx,
 };
 
 /* ---- counted faults ------------------------------------------------------------- */
 
-enum fault_call { F_CREATE, F_SET, F_QUERY, F_DELETE, F_RANDOM, F_REPORT, F_OPEN_SERVICE, F_HANDLE, F_COUNT };
+enum fault_call { F_CREATE, F_SET, F_QUERY, F_DELETE, F_RANDOM, F_REPORT, F_OPEN_SERVICE, F_FILE_INFO_EX, F_HANDLE, F_COUNT };
 
 static struct fault
 {
@@ -193,6 +197,17 @@ static SC_HANDLE WINAPI faulty_open_service(SC_HANDLE scm, LPCWSTR name, DWORD a
         return NULL;
     }
     return OpenServiceW(scm, name, access);
+}
+
+/* A directory that cannot be listed (identify.c then opens its files one by one). */
+static BOOL WINAPI faulty_file_info_ex(HANDLE h, FILE_INFO_BY_HANDLE_CLASS cls, LPVOID buf, DWORD cb)
+{
+    if (fault_now(F_FILE_INFO_EX))
+    {
+        SetLastError(ERROR_ACCESS_DENIED);
+        return FALSE;
+    }
+    return GetFileInformationByHandleEx(h, cls, buf, cb);
 }
 
 BOOL rm_sys_handle_query_stalls(DWORD pid)
@@ -303,12 +318,26 @@ static DWORD WINAPI fake_volume(HANDLE h, DWORD *serial)
 
 /* ---- RSTRTMGR_FAULT ---------------------------------------------------------------- */
 
+/* FakeVolume's identities exist only for opened files: directories are refused
+ * as a file system without the listing class refuses them, so every file is
+ * opened (identify.c's fallback). */
+static BOOL WINAPI no_listing(HANDLE h, FILE_INFO_BY_HANDLE_CLASS cls, LPVOID buf, DWORD cb)
+{
+    if (cls == FileIdBothDirectoryInfo || cls == FileIdBothDirectoryRestartInfo)
+    {
+        SetLastError(ERROR_INVALID_PARAMETER);
+        return FALSE;
+    }
+    return GetFileInformationByHandleEx(h, cls, buf, cb);
+}
+
 static void arm(WCHAR *item)
 {
     static const struct { const WCHAR *name; enum fault_call call; } counted[] = {
         { L"RegCreateKeyExW", F_CREATE }, { L"RegSetValueExW", F_SET }, { L"RegQueryValueExW", F_QUERY },
         { L"RegDeleteValueW", F_DELETE }, { L"GenRandom", F_RANDOM }, { L"ReportEventW", F_REPORT },
-        { L"OpenServiceW", F_OPEN_SERVICE }, { L"HandleQuery", F_HANDLE },
+        { L"OpenServiceW", F_OPEN_SERVICE }, { L"GetFileInformationByHandleEx", F_FILE_INFO_EX },
+        { L"HandleQuery", F_HANDLE },
     };
     WCHAR *colon, *p;
     DWORD n = 0, pid = 0;
@@ -325,6 +354,7 @@ static void arm(WCHAR *item)
     {
         rm_sys.FileIndex = fake_index;
         rm_sys.FileVolume = fake_volume;
+        rm_sys.GetFileInformationByHandleEx = no_listing;
         rm_trace("fault injection armed: rmfakevol<n> files share an index on volume <n>");
         return;
     }
@@ -351,6 +381,7 @@ static void arm(WCHAR *item)
     case F_RANDOM: rm_sys.GenRandom = faulty_random; break;
     case F_REPORT: rm_sys.ReportEventW = faulty_report; break;
     case F_OPEN_SERVICE: rm_sys.OpenServiceW = faulty_open_service; break;
+    case F_FILE_INFO_EX: rm_sys.GetFileInformationByHandleEx = faulty_file_info_ex; break;
     default: break;   /* HandleQuery: handles.c asks rm_sys_handle_query_stalls */
     }
     rm_trace("fault injection armed: %ls use %lu%s%s", item, n, faults[counted[i].call].sticky ? " and later" : "",

@@ -1171,6 +1171,31 @@ static void test_same_index_other_volume(void **state)
     free(one); free(two);
 }
 
+/* Issue 12: a directory that cannot be listed (injected: GetFileInformationByHandleEx
+ * refused) costs speed, not answers: its files are opened one by one and the
+ * process holding one, registered in another case, is still found. */
+static void test_listing_refused_falls_back(void **state)
+{
+    WCHAR *held = rmt_make_file(L"listing-refused.dat"), args[MAX_PATH + 16], ops[2 * MAX_PATH], *p;
+    struct rmt_child *holder;
+    DWORD pid;
+    char *text;
+    (void)state;
+
+    swprintf(args, ARRAYSIZE(args), L"hold \"%ls\"", held);
+    holder = rmt_spawn_tracked(FALSE, 0, args, 15000);
+    pid = holder->pid;
+    for (p = held; *p; p++) *p = (WCHAR)towupper(*p);
+    swprintf(ops, ARRAYSIZE(ops), L"start reg \"%ls\" pids end", held);
+    text = run_script(L"GetFileInformationByHandleEx:1+", ops);
+    expect_pids(text, 0, &pid, 1);
+    free(text);
+    text = run_script(NULL, ops);
+    expect_pids(text, 0, &pid, 1);
+    free(text);
+    free(held);
+}
+
 static void test_exit_during_getlist(void **state)
 {
     WCHAR key[KEYBUF], *file = rmt_make_file(L"churned.dat");
@@ -1264,6 +1289,7 @@ int main(void)
         cmocka_unit_test_teardown(test_fast_path_self, teardown),
         cmocka_unit_test_teardown(test_self_mapping_without_fast_path, teardown),
         cmocka_unit_test_teardown(test_same_index_other_volume, teardown),
+        cmocka_unit_test_teardown(test_listing_refused_falls_back, teardown),
         cmocka_unit_test_teardown(test_exit_during_getlist, teardown),
     };
     return rmt_run_tests_fault_free(tests);

@@ -5,6 +5,7 @@
  * however a file is spelled.
  */
 #include "rmtest.h"
+#include "rmspawn.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@ static int teardown_end_all(void **state)
 {
     (void)state;
     rmt_end_all();
+    rmt_kill_all();
     if (saved_cwd[0])
     {
         SetCurrentDirectoryW(saved_cwd);
@@ -738,6 +740,84 @@ static void test_thousand_files(void **state)
     free(files);
 }
 
+/* Issue 12: a batch is identified by listing each directory once. Whatever the
+ * spelling (upper case, 8.3), the identity taken from the listing is the one the
+ * handle scan sees: RmGetList finds the process holding two files of a batch of
+ * 600 paths in two directories (existing, nonexistent, a stream, a trailing dot;
+ * not a directory, which makes RmGetList fail, spec 10), and the store holds each
+ * existing file once by identity. */
+static void test_batch_by_directory(void **state)
+{
+    enum { PER_DIR = 300 };
+    WCHAR key[KEYBUF], name[MAX_PATH], shortp[MAX_PATH], args[3 * MAX_PATH];
+    WCHAR *dir1 = rmt_path(L"batch-one"), *dir2 = rmt_path(L"batch-two"), *held1, *held2, *tmp;
+    LPCWSTR *files = calloc(2 * PER_DIR + 2, sizeof(*files));
+    RM_PROCESS_INFO info[4];
+    struct rmt_child *holder;
+    UINT needed = 0, n = ARRAYSIZE(info);
+    DWORD h, reasons = 0;
+    int i, nf = 0, total;
+    (void)state;
+
+    assert_non_null(files);
+    assert_true(CreateDirectoryW(dir1, NULL) || GetLastError() == ERROR_ALREADY_EXISTS);
+    assert_true(CreateDirectoryW(dir2, NULL) || GetLastError() == ERROR_ALREADY_EXISTS);
+    for (i = 0; i < PER_DIR; i++)
+    {
+        /* batch-one: every file exists; batch-two: one in three. */
+        swprintf(name, ARRAYSIZE(name), L"batch-one\\component-file-%03d.dll", i);
+        tmp = rmt_make_file(name);
+        files[nf++] = tmp;
+        swprintf(name, ARRAYSIZE(name), L"batch-two\\a-longer-component-name-%03d.dat", i);
+        files[nf++] = (i % 3) ? rmt_path(name) : rmt_make_file(name);
+    }
+    held1 = _wcsdup(files[2 * 7]);         /* batch-one\component-file-007.dll */
+    held2 = _wcsdup(files[2 * 9 + 1]);     /* batch-two\...-009.dat (9 % 3 == 0: exists) */
+    swprintf(args, ARRAYSIZE(args), L"hold \"%ls\" \"%ls\"", held1, held2);
+    holder = rmt_spawn_tracked(FALSE, 0, args, 15000);
+    assert_non_null(holder);
+
+    /* The held files in other spellings. */
+    free((void *)files[2 * 7]);
+    files[2 * 7] = upper_dup(held1);
+    if (GetShortPathNameW(held2, shortp, MAX_PATH) && _wcsicmp(shortp, held2))
+    {
+        printf("# held file registered by its 8.3 name: %ls\n", shortp);
+        free((void *)files[2 * 9 + 1]);
+        files[2 * 9 + 1] = _wcsdup(shortp);
+    }
+    swprintf(name, ARRAYSIZE(name), L"%ls:stream", files[4]);
+    files[nf++] = _wcsdup(name);                         /* a stream of an existing file */
+    swprintf(name, ARRAYSIZE(name), L"%ls.", files[6]);
+    files[nf++] = _wcsdup(name);                         /* a trailing dot */
+
+    h = start(key);
+    assert_int_equal(RmRegisterResources(h, (UINT)nf, files, 0, NULL, 0, NULL), ERROR_SUCCESS);
+    assert_int_equal(RmGetList(h, &needed, &n, info, &reasons), ERROR_SUCCESS);
+    assert_int_equal(needed, 1);
+    assert_int_equal(info[0].Process.dwProcessId, holder->pid);
+    /* Each existing file once, by identity; the held ones too. */
+    assert_int_equal(count_file_entries(h, held1, &total), 1);
+    assert_int_equal(count_file_entries(h, held2, NULL), 1);
+    assert_int_equal(count_file_entries(h, files[0], NULL), 1);
+    assert_int_equal(count_file_entries(h, files[3], NULL), 1);   /* nonexistent, by path */
+    assert_true(total >= 2 * PER_DIR);
+    /* Registering them again one by one adds nothing. */
+    for (i = 0; i < nf; i += 37)
+        assert_int_equal(RmRegisterResources(h, 1, &files[i], 0, NULL, 0, NULL), ERROR_SUCCESS);
+    assert_int_equal(rmt_sequence(h), 1);
+    rmt_end_ok(h);
+    rmt_kill_all();
+    for (i = 0; i < nf; i++)
+    {
+        DeleteFileW(files[i]);
+        free((void *)files[i]);
+    }
+    RemoveDirectoryW(dir1);
+    RemoveDirectoryW(dir2);
+    free(files); free(held1); free(held2); free(dir1); free(dir2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -759,6 +839,7 @@ int main(void)
         cmocka_unit_test_teardown(test_secondary_registration_visible, teardown_end_all),
         cmocka_unit_test_teardown(test_long_path, teardown_end_all),
         cmocka_unit_test_teardown(test_thousand_files, teardown_end_all),
+        cmocka_unit_test_teardown(test_batch_by_directory, teardown_end_all),
     };
     return rmt_run_tests(tests);
 }
