@@ -56,6 +56,11 @@ HANDLE rm_thread_start(LPTHREAD_START_ROUTINE fn, void *arg)
     return thread;
 }
 
+HMODULE rm_self_module(void)
+{
+    return self_module;
+}
+
 void rm_thread_exit(void)
 {
     FreeLibraryAndExitThread(self_module, 0);

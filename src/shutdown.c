@@ -345,8 +345,7 @@ static void set_stopped(struct rm_app *a, BOOL ok)
     rm_trace("%s %ls (pid %lu)", ok ? "stopped" : "could not stop", a->info.strAppName,
              a->info.Process.dwProcessId);
     if (!ok)
-        rm_event(RM_EVT_SHUTDOWN_FAILED, EVENTLOG_ERROR_TYPE,
-                 L"Application or service '%s' could not be shut down.", a->info.strAppName);
+        rm_event(RM_EVT_SHUTDOWN_FAILED, EVENTLOG_ERROR_TYPE, a->info.strAppName);
 }
 
 /* Event 10002, once per application or service RmShutdown acts on. */
@@ -354,8 +353,7 @@ static void log_shutting_down(struct target *tg, SIZE_T n)
 {
     SIZE_T i;
     for (i = 0; i < n; i++)
-        rm_event(RM_EVT_SHUTTING_DOWN, EVENTLOG_INFORMATION_TYPE,
-                 L"Shutting down application or service '%s'.", tg[i].app->info.strAppName);
+        rm_event(RM_EVT_SHUTTING_DOWN, EVENTLOG_INFORMATION_TYPE, tg[i].app->info.strAppName);
 }
 
 /* The query phase of windowed applications (GUI and Explorer): every one is asked
@@ -807,17 +805,18 @@ static HANDLE open_target(const struct rm_app *a)
     return h;
 }
 
-/* Event 10005; the data lists the entries that need the reboot, as Windows does. */
+/* Event 10005; its string lists the entries that need the reboot, one
+ * "Application <name>" line each, as Windows' event data does. */
 static void log_reboot_required(const struct rm_app_list *list)
 {
     WCHAR text[900];
-    SIZE_T i, used;
+    SIZE_T i, used = 0;
 
-    used = (SIZE_T)wsprintfW(text, L"Machine restart is required.");
+    text[0] = 0;
     for (i = 0; i < list->count && used < ARRAYSIZE(text) - CCH_RM_MAX_APP_NAME - 20; i++)
         if (list->items[i].info.ApplicationType == RmCritical)
             used += (SIZE_T)wsprintfW(text + used, L"\r\nApplication %s", list->items[i].info.strAppName);
-    rm_event(RM_EVT_REBOOT_REQUIRED, EVENTLOG_INFORMATION_TYPE, L"%s", text);
+    rm_event(RM_EVT_REBOOT_REQUIRED, EVENTLOG_INFORMATION_TYPE, text);
 }
 
 /* Logged when the session's reboot reasons become non-zero, whichever of RmGetList
@@ -1059,9 +1058,9 @@ static BOOL restart_wanted(const struct rm_app *a)
     if (a->group == GROUP_SERVICE) return TRUE;
     if (a->no_restart)
     {
-        rm_event(RM_EVT_CANNOT_RESTART, EVENTLOG_WARNING_TYPE,
-                 L"Application '%s' (pid %lu) cannot be restarted - %s", a->info.strAppName,
-                 a->info.Process.dwProcessId, a->no_restart);
+        WCHAR pid[12];
+        wsprintfW(pid, L"%lu", a->info.Process.dwProcessId);
+        rm_event(RM_EVT_CANNOT_RESTART, EVENTLOG_WARNING_TYPE, a->info.strAppName, pid, a->no_restart);
         return FALSE;
     }
     if (!a->info.bRestartable)
@@ -1181,15 +1180,13 @@ DWORD rm_restart(struct rm_session *s, RM_WRITE_STATUS_CALLBACK cb)
             progress_step(&c.progress);
             continue;
         }
-        rm_event(RM_EVT_RESTARTING, EVENTLOG_INFORMATION_TYPE,
-                 L"Restarting application or service '%s'.", a->info.strAppName);
+        rm_event(RM_EVT_RESTARTING, EVENTLOG_INFORMATION_TYPE, a->info.strAppName);
         ok = a->group == GROUP_SERVICE ? restart_service(&c, a->info.strServiceShortName) : restart_app(a);
         if (c.cancelled && !ok) { err = ERROR_CANCELLED; break; }
         a->info.AppStatus |= ok ? RmStatusRestarted : RmStatusErrorOnRestart;
         rm_trace("%s %ls", ok ? "restarted" : "could not restart", a->info.strAppName);
         if (!ok)
-            rm_event(RM_EVT_RESTART_FAILED, EVENTLOG_ERROR_TYPE,
-                     L"Application or service '%s' could not be restarted.", a->info.strAppName);
+            rm_event(RM_EVT_RESTART_FAILED, EVENTLOG_ERROR_TYPE, a->info.strAppName);
         progress_step(&c.progress);
         if (c.cancelled) { err = ERROR_CANCELLED; break; }
     }

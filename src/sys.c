@@ -7,7 +7,9 @@
  *     RSTRTMGR_FAULT=<call>:<n>[+]
  *
  * where <call> is RegCreateKeyExW, RegSetValueExW, RegQueryValueExW,
- * RegDeleteValueW, GenRandom, ReportEventW, OpenServiceW or HandleQuery, and <n>
+ * RegDeleteValueW, GenRandom, ReportEventW, OpenServiceW, EventSourceKey (the
+ * creation of the event source's key in HKLM, as for a caller that may not write
+ * there) or HandleQuery, and <n>
  * counts that call's uses from 1: the n-th
  * use fails (with "+", that use and every later one). Registry calls fail with
  * ERROR_ACCESS_DENIED, GenRandom with NTE_FAIL's Win32 equivalent
@@ -31,7 +33,7 @@ static DWORD WINAPI gen_random(BYTE *buf, DWORD len)
 struct rm_syscalls rm_sys = {
     RegCreateKeyExW, RegOpenKeyExW, RegQueryValueExW, RegSetValueExW,
     RegDeleteValueW, RegDeleteTreeW, RegDeleteKeyW, RegCloseKey, gen_random,
-    RegisterEventSourceW, ReportEventW, OpenServiceW,
+    RegisterEventSourceW, ReportEventW, OpenServiceW, RegCreateKeyExW,
 };
 
 /* ---- fault injection ------------------------------------------------------ */
@@ -134,6 +136,7 @@ static BOOL CALLBACK init_once(INIT_ONCE *once, void *param, void **ctx)
     else if (!rm_wcsicmp(spec, L"GenRandom")) rm_sys.GenRandom = faulty_random;
     else if (!rm_wcsicmp(spec, L"ReportEventW")) rm_sys.ReportEventW = faulty_report;
     else if (!rm_wcsicmp(spec, L"OpenServiceW")) rm_sys.OpenServiceW = faulty_open_service;
+    else if (!rm_wcsicmp(spec, L"EventSourceKey")) rm_sys.EventSourceKey = faulty_create;
     else if (!rm_wcsicmp(spec, L"HandleQuery")) stall_armed = TRUE;
     else return TRUE;
     rm_trace("fault injection armed: %ls use %lu%s", spec, n, fault.sticky ? " and later" : "");
