@@ -7,7 +7,8 @@
 #     wrong architecture or not ours: refused, nothing changed (hashes, timestamps,
 #     the override);
 #   - install: the program gets ours (its version resource, and a real session),
-#     with the standard search and with LOAD_LIBRARY_SEARCH_SYSTEM32 (NSIS 3, Go);
+#     with the standard search, with LOAD_LIBRARY_SEARCH_SYSTEM32 (NSIS 3, Go) and
+#     by its full System32 path;
 #     --status says so;
 #   - a second install is harmless, and uninstall still restores the originals;
 #   - uninstall: Wine's builtin again, the files byte for byte with their
@@ -178,6 +179,7 @@ sed 's/^/#   /' "$scratch/wi.out"
 check "install into \$WINEPREFIX succeeds" [ "$wi_rc" = 0 ]
 check "a program in another folder loading rstrtmgr.dll by name gets ours" expect_ours
 check "with LOAD_LIBRARY_SEARCH_SYSTEM32 too (NSIS 3, Go)" expect_ours --system32
+check "and by its full System32 path" expect_ours --fullpath
 probe --session
 check "  and it works (a session with a key, ended once)" [ "$probe_rc" = 0 ]
 check "system32 holds our x64 DLL" cmp -s "$sys32" "$dll64"
@@ -208,6 +210,7 @@ wi --prefix "$pfx" --uninstall
 check "uninstall succeeds" [ "$wi_rc" = 0 ]
 check "a program away from our DLL gets Wine's builtin again" expect_builtin
 check "  with LOAD_LIBRARY_SEARCH_SYSTEM32 too" expect_builtin --system32
+check "  and by its full System32 path" expect_builtin --fullpath
 check "files, record and override exactly as before install" [ "$original" = "$(snapshot)" ]
 wi --prefix "$pfx" --status
 check "--status names Wine's builtin" grep -q "^64-bit programs load: Wine's builtin" "$scratch/wi.out"

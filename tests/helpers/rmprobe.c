@@ -3,11 +3,12 @@
  * Loads the DLL the way installers do and reports, from inside the process, what
  * was mapped. Used by the tests of tools/wine-install and of the installed package.
  *
- *   rmprobe [--system32] [--session]
+ *   rmprobe [--system32 | --fullpath] [--session]
  *     (default)   LoadLibraryW(L"rstrtmgr.dll"): the standard search order, as an
  *                 import or a plain LoadLibrary of the name does
  *     --system32  LoadLibraryExW(..., LOAD_LIBRARY_SEARCH_SYSTEM32): System32 only,
  *                 as NSIS 3's System plugin and Go's NewLazySystemDLL do
+ *     --fullpath  LoadLibraryW(<system directory>\rstrtmgr.dll)
  *     --session   also RmStartSession + RmEndSession through GetProcAddress
  *
  * Prints one line and exits with:
@@ -91,8 +92,10 @@ static int check_session(HMODULE m)
 
 int main(int argc, char **argv)
 {
-    BOOL system32 = FALSE, session = FALSE;
+    BOOL system32 = FALSE, fullpath = FALSE, session = FALSE;
     char path[MAX_PATH], product[128] = "", version[64] = "?";
+    WCHAR full[MAX_PATH];
+    UINT len;
     HMODULE m;
     int i;
 
@@ -100,15 +103,25 @@ int main(int argc, char **argv)
     for (i = 1; i < argc; i++)
     {
         if (!strcmp(argv[i], "--system32")) system32 = TRUE;
+        else if (!strcmp(argv[i], "--fullpath")) fullpath = TRUE;
         else if (!strcmp(argv[i], "--session")) session = TRUE;
         else
         {
-            fprintf(stderr, "usage: rmprobe [--system32] [--session]\n");
+            fprintf(stderr, "usage: rmprobe [--system32 | --fullpath] [--session]\n");
             return 64;
         }
     }
-    m = system32 ? LoadLibraryExW(L"rstrtmgr.dll", NULL, LOAD_LIBRARY_SEARCH_SYSTEM32)
-                 : LoadLibraryW(L"rstrtmgr.dll");
+    if (fullpath)
+    {
+        len = GetSystemDirectoryW(full, MAX_PATH - 14);
+        if (!len || len >= MAX_PATH - 14) return 3;
+        lstrcatW(full, L"\\rstrtmgr.dll");
+        m = LoadLibraryW(full);
+    }
+    else if (system32)
+        m = LoadLibraryExW(L"rstrtmgr.dll", NULL, LOAD_LIBRARY_SEARCH_SYSTEM32);
+    else
+        m = LoadLibraryW(L"rstrtmgr.dll");
     if (!m)
     {
         printf("none error %lu\n", GetLastError());
