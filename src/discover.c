@@ -509,17 +509,18 @@ static DWORD add_user(struct rm_app_list *l, struct rm_services *svcs, const str
 
 /* ---- the reboot decision ------------------------------------------------------------- */
 
-/* Event 10005; the data lists the entries that need the reboot, as Windows does. */
+/* Event 10005; its string lists the entries that need the reboot, one
+ * "Application <name>" line each, as Windows' event data does. */
 static void log_reboot_required(const struct rm_app_list *list)
 {
     WCHAR text[900];
-    SIZE_T i, used;
+    SIZE_T i, used = 0;
 
-    used = (SIZE_T)wsprintfW(text, L"Machine restart is required.");
+    text[0] = 0;
     for (i = 0; i < list->count && used < ARRAYSIZE(text) - CCH_RM_MAX_APP_NAME - 20; i++)
         if (list->items[i].info.ApplicationType == RmCritical)
             used += (SIZE_T)wsprintfW(text + used, L"\r\nApplication %s", list->items[i].info.strAppName);
-    rm_event(RM_EVT_REBOOT_REQUIRED, EVENTLOG_INFORMATION_TYPE, L"%s", text);
+    rm_event(RM_EVT_REBOOT_REQUIRED, EVENTLOG_INFORMATION_TYPE, text);
 }
 /* Logged when the session's reboot reasons become non-zero, whichever of RmGetList
  * and RmShutdown finds it (spec U10): once per change, not on every call of an

@@ -29,16 +29,16 @@ static DWORD get_session(DWORD handle, BOOL primary_only, struct rm_session **s)
 }
 
 /* Events 10000/10001: "Starting session %1 - %2." / "Ending session %1 started %2." */
-static void log_session_event(DWORD id, DWORD handle)
+static void log_session_event(BOOL start, DWORD handle)
 {
     struct rm_session *s;
-    WCHAR when[32];
+    WCHAR number[12], when[32];
 
     if (rm_session_get(handle, &s)) return;
+    wsprintfW(number, L"%lu", handle);
     rm_event_time(&s->opened, when);
-    rm_event(id, EVENTLOG_INFORMATION_TYPE,
-             id == RM_EVT_SESSION_START ? L"Starting session %lu - %s." : L"Ending session %lu started %s.",
-             handle, when);
+    if (start) rm_event(RM_EVT_SESSION_START, EVENTLOG_INFORMATION_TYPE, number, when);
+    else rm_event(RM_EVT_SESSION_END, EVENTLOG_INFORMATION_TYPE, number, when);
     rm_session_put(s);
 }
 
@@ -67,7 +67,7 @@ DWORD WINAPI RmStartSession(DWORD *pSessionHandle, DWORD dwSessionFlags, WCHAR s
     memcpy(strSessionKey, key, sizeof(key));   /* exactly 33 WCHARs */
     SecureZeroMemory(key, sizeof(key));
     rm_trace("RmStartSession: session %lu (slot %lu)", handle, st.slot);
-    log_session_event(RM_EVT_SESSION_START, handle);
+    log_session_event(TRUE, handle);
     RETURN(ERROR_SUCCESS);
 }
 
@@ -104,7 +104,7 @@ DWORD WINAPI RmEndSession(DWORD dwSessionHandle)
     }
     if (s->role == RM_ROLE_PRIMARY)
     {
-        log_session_event(RM_EVT_SESSION_END, dwSessionHandle);
+        log_session_event(FALSE, dwSessionHandle);
         /* Removes the session and everything registered in it. If the store cannot
          * be changed the handle stays valid, so the caller may try again. */
         err = rm_store_delete(&s->store);
@@ -168,9 +168,13 @@ DWORD WINAPI RmRegisterResources(DWORD dwSessionHandle, UINT nFiles, LPCWSTR rgs
             rm_session_unlock(s);
         }
         if (!err)
-            rm_event(RM_EVT_REGISTERING, EVENTLOG_INFORMATION_TYPE,
-                     L"Registering %u file(s), %u process(es), %u service(s).", nFiles, nApplications,
-                     nServices);
+        {
+            WCHAR files[12], procs[12], svcs[12];
+            wsprintfW(files, L"%u", nFiles);
+            wsprintfW(procs, L"%u", nApplications);
+            wsprintfW(svcs, L"%u", nServices);
+            rm_event(RM_EVT_REGISTERING, EVENTLOG_INFORMATION_TYPE, files, procs, svcs);
+        }
         rm_resources_free(&batch);
     }
     rm_session_put(s);

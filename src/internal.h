@@ -104,6 +104,10 @@ struct rm_syscalls
     DWORD   (WINAPI *FileProcessIds)(HANDLE h, void *buf, ULONG cb);
     /* Directory listings (identify.c): a directory that cannot be listed. */
     BOOL    (WINAPI *GetFileInformationByHandleEx)(HANDLE, FILE_INFO_BY_HANDLE_CLASS, LPVOID, DWORD);
+    /* RegCreateKeyExW of the event source's key (HKLM), apart so that a test can
+     * refuse it alone (fault "EventSourceKey") without moving the store's counts. */
+    LSTATUS (WINAPI *EventSourceKey)(HKEY, LPCWSTR, DWORD, LPWSTR, DWORD, REGSAM,
+                                     LPSECURITY_ATTRIBUTES, PHKEY, LPDWORD);
 };
 extern struct rm_syscalls rm_sys;
 /* SHA-256 of data, through the system's CNG provider (bcrypt, as the random
@@ -155,27 +159,30 @@ const char *rm_error_name(DWORD code);
  * call; such a worker ends with rm_thread_exit() (never returns). */
 HANDLE rm_thread_start(LPTHREAD_START_ROUTINE fn, void *arg);
 DECLSPEC_NORETURN void rm_thread_exit(void);
+/* This DLL's module handle (its message table, its path; thread.c). */
+HMODULE rm_self_module(void);
 
 /* ======================================================================== */
 /*  Event log (eventlog.c)                                                   */
 /* ======================================================================== */
 
-/* Windows' Restart Manager event IDs (spec 10). */
-enum
-{
-    RM_EVT_SESSION_START = 10000,    /* Starting session %1 - %2. */
-    RM_EVT_SESSION_END = 10001,      /* Ending session %1 started %2. */
-    RM_EVT_SHUTTING_DOWN = 10002,    /* Shutting down application or service '%3'. */
-    RM_EVT_RESTARTING = 10003,       /* Restarting application or service '%3'. */
-    RM_EVT_REGISTERING = 10004,      /* Registering %2 file(s), %3 process(es), %4 service(s). */
-    RM_EVT_REBOOT_REQUIRED = 10005,  /* Machine restart is required. */
-    RM_EVT_SHUTDOWN_FAILED = 10006,  /* ... could not be shut down. */
-    RM_EVT_RESTART_FAILED = 10007,   /* ... could not be restarted. */
-    RM_EVT_CANNOT_RESTART = 10010,   /* Application '%3' (pid %2) cannot be restarted - %9. */
-};
-/* Writes one event (EVENTLOG_*_TYPE) whose text is formatted like wsprintfW;
- * never fails the caller. */
-void rm_event(DWORD id, WORD type, const WCHAR *fmt, ...);
+/* The events, their IDs and insertion-string counts: events.h (their text:
+ * rstrtmgr.mc, the DLL's message table). */
+#include "events.h"
+
+/* rm_event(RM_EVT_xxx, EVENTLOG_xxx_TYPE, string, ...): writes one event with
+ * these insertion strings (%1, %2, ... of its message); the number of strings
+ * must be the one events.h gives the ID (checked at compile time). Never fails
+ * the caller. */
+#define rm_event(sym, type, ...) \
+    do \
+    { \
+        const WCHAR *rm_event_strings_[] = { __VA_ARGS__ }; \
+        _Static_assert(ARRAYSIZE(rm_event_strings_) == sym##_STRINGS, \
+                       #sym ": not the number of insertion strings of its message (events.h)"); \
+        rm_event_report((sym), (type), (WORD)ARRAYSIZE(rm_event_strings_), rm_event_strings_); \
+    } while (0)
+void rm_event_report(DWORD id, WORD type, WORD count, const WCHAR *const *strings);
 /* Formats a UTC FILETIME as "YYYY-MM-DDTHH:MM:SS.mmmZ" (buf: 32 chars). */
 void rm_event_time(const FILETIME *ft, WCHAR buf[32]);
 

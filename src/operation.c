@@ -138,8 +138,7 @@ void rm_call_set_stopped(struct rm_app *a, BOOL ok)
     rm_trace("%s %ls (pid %lu)", ok ? "stopped" : "could not stop", a->info.strAppName,
              a->info.Process.dwProcessId);
     if (!ok)
-        rm_event(RM_EVT_SHUTDOWN_FAILED, EVENTLOG_ERROR_TYPE,
-                 L"Application or service '%s' could not be shut down.", a->info.strAppName);
+        rm_event(RM_EVT_SHUTDOWN_FAILED, EVENTLOG_ERROR_TYPE, a->info.strAppName);
 }
 
 /* Event 10002, once per application or service RmShutdown acts on. */
@@ -147,8 +146,7 @@ void rm_call_log_shutting_down(struct target *tg, SIZE_T n)
 {
     SIZE_T i;
     for (i = 0; i < n; i++)
-        rm_event(RM_EVT_SHUTTING_DOWN, EVENTLOG_INFORMATION_TYPE,
-                 L"Shutting down application or service '%s'.", tg[i].app->info.strAppName);
+        rm_event(RM_EVT_SHUTTING_DOWN, EVENTLOG_INFORMATION_TYPE, tg[i].app->info.strAppName);
 }
 
 BOOL rm_terminate_wait(HANDLE process)

@@ -56,9 +56,9 @@ static BOOL restart_wanted(const struct rm_app *a)
     if (a->group == RM_GROUP_SERVICE) return TRUE;
     if (a->no_restart)
     {
-        rm_event(RM_EVT_CANNOT_RESTART, EVENTLOG_WARNING_TYPE,
-                 L"Application '%s' (pid %lu) cannot be restarted - %s", a->info.strAppName,
-                 a->info.Process.dwProcessId, a->no_restart);
+        WCHAR pid[12];
+        wsprintfW(pid, L"%lu", a->info.Process.dwProcessId);
+        rm_event(RM_EVT_CANNOT_RESTART, EVENTLOG_WARNING_TYPE, a->info.strAppName, pid, a->no_restart);
         return FALSE;
     }
     if (!a->info.bRestartable)
@@ -169,15 +169,13 @@ DWORD rm_restart(struct rm_session *s, RM_WRITE_STATUS_CALLBACK cb)
             rm_progress_step(&c.progress);
             continue;
         }
-        rm_event(RM_EVT_RESTARTING, EVENTLOG_INFORMATION_TYPE,
-                 L"Restarting application or service '%s'.", a->info.strAppName);
+        rm_event(RM_EVT_RESTARTING, EVENTLOG_INFORMATION_TYPE, a->info.strAppName);
         ok = a->group == RM_GROUP_SERVICE ? rm_svc_restart(&c, a->info.strServiceShortName) : restart_app(a);
         if (c.cancelled && !ok) { err = ERROR_CANCELLED; break; }
         a->info.AppStatus |= ok ? RmStatusRestarted : RmStatusErrorOnRestart;
         rm_trace("%s %ls", ok ? "restarted" : "could not restart", a->info.strAppName);
         if (!ok)
-            rm_event(RM_EVT_RESTART_FAILED, EVENTLOG_ERROR_TYPE,
-                     L"Application or service '%s' could not be restarted.", a->info.strAppName);
+            rm_event(RM_EVT_RESTART_FAILED, EVENTLOG_ERROR_TYPE, a->info.strAppName);
         rm_progress_step(&c.progress);
         if (c.cancelled) { err = ERROR_CANCELLED; break; }
     }

@@ -11,7 +11,9 @@
  * Counted faults, <call>:<n>[+]: the n-th use of <call> (counted from 1) fails;
  * with "+", that use and every later one. <call> is RegCreateKeyExW,
  * RegSetValueExW, RegQueryValueExW, RegDeleteValueW, GenRandom, ReportEventW,
- * OpenServiceW, GetFileInformationByHandleEx or HandleQuery. Registry calls fail
+ * OpenServiceW, GetFileInformationByHandleEx, EventSourceKey (the creation
+ * of the event source's key in HKLM, as for a caller that may not write there) or
+ * HandleQuery. Registry calls fail
  * with ERROR_ACCESS_DENIED, GenRandom with NTE_FAIL's Win32 equivalent
  * ERROR_GEN_FAILURE, ReportEventW and OpenServiceW (the check of whether the
  * caller may stop a service) with ERROR_ACCESS_DENIED, GetFileInformationByHandleEx
@@ -124,11 +126,12 @@ struct rm_syscalls rm_sys = {
     RegDeleteValueW, RegDeleteTreeW, RegDeleteKeyW, RegCloseKey, gen_random,
     RegisterEventSourceW, ReportEventW, OpenServiceW,
     CreateFileW, file_index, file_volume, file_process_ids, GetFileInformationByHandleEx,
+    RegCreateKeyExW,
 };
 
 /* ---- counted faults ------------------------------------------------------------- */
 
-enum fault_call { F_CREATE, F_SET, F_QUERY, F_DELETE, F_RANDOM, F_REPORT, F_OPEN_SERVICE, F_FILE_INFO_EX, F_HANDLE, F_COUNT };
+enum fault_call { F_CREATE, F_SET, F_QUERY, F_DELETE, F_RANDOM, F_REPORT, F_OPEN_SERVICE, F_FILE_INFO_EX, F_EVENT_KEY, F_HANDLE, F_COUNT };
 
 static struct fault
 {
@@ -197,6 +200,14 @@ static SC_HANDLE WINAPI faulty_open_service(SC_HANDLE scm, LPCWSTR name, DWORD a
         return NULL;
     }
     return OpenServiceW(scm, name, access);
+}
+
+/* The event source's key, refused as to a caller that may not write HKLM. */
+static LSTATUS WINAPI faulty_event_key(HKEY k, LPCWSTR sub, DWORD r, LPWSTR cls, DWORD opt,
+                                       REGSAM sam, LPSECURITY_ATTRIBUTES sa, PHKEY out, LPDWORD disp)
+{
+    if (fault_now(F_EVENT_KEY)) return ERROR_ACCESS_DENIED;
+    return RegCreateKeyExW(k, sub, r, cls, opt, sam, sa, out, disp);
 }
 
 /* A directory that cannot be listed (identify.c then opens its files one by one). */
@@ -337,7 +348,7 @@ static void arm(WCHAR *item)
         { L"RegCreateKeyExW", F_CREATE }, { L"RegSetValueExW", F_SET }, { L"RegQueryValueExW", F_QUERY },
         { L"RegDeleteValueW", F_DELETE }, { L"GenRandom", F_RANDOM }, { L"ReportEventW", F_REPORT },
         { L"OpenServiceW", F_OPEN_SERVICE }, { L"GetFileInformationByHandleEx", F_FILE_INFO_EX },
-        { L"HandleQuery", F_HANDLE },
+        { L"EventSourceKey", F_EVENT_KEY }, { L"HandleQuery", F_HANDLE },
     };
     WCHAR *colon, *p;
     DWORD n = 0, pid = 0;
@@ -382,6 +393,7 @@ static void arm(WCHAR *item)
     case F_REPORT: rm_sys.ReportEventW = faulty_report; break;
     case F_OPEN_SERVICE: rm_sys.OpenServiceW = faulty_open_service; break;
     case F_FILE_INFO_EX: rm_sys.GetFileInformationByHandleEx = faulty_file_info_ex; break;
+    case F_EVENT_KEY: rm_sys.EventSourceKey = faulty_event_key; break;
     default: break;   /* HandleQuery: handles.c asks rm_sys_handle_query_stalls */
     }
     rm_trace("fault injection armed: %ls use %lu%s%s", item, n, faults[counted[i].call].sticky ? " and later" : "",

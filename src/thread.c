@@ -1,5 +1,6 @@
 /*
- * thread.c - worker threads that may outlive the call that started them.
+ * thread.c - worker threads that may outlive the call that started them, and the
+ * module they run in.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -28,4 +29,13 @@ void rm_thread_exit(void)
     GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
                        (LPCWSTR)(void *)rm_thread_exit, &self);
     FreeLibraryAndExitThread(self, 0);
+}
+
+HMODULE rm_self_module(void)
+{
+    HMODULE self = NULL;
+    /* The module this code is linked into: the DLL (or a unit test's executable). */
+    GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+                       (LPCWSTR)(void *)rm_self_module, &self);
+    return self;
 }
