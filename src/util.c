@@ -33,11 +33,15 @@ BOOL rm_mul_ok(SIZE_T count, SIZE_T size, SIZE_T *out)
 
 BOOL rm_overlaps(const void *a, SIZE_T na, const void *b, SIZE_T nb)
 {
-    ULONG_PTR pa = (ULONG_PTR)a, pb = (ULONG_PTR)b;
+    ULONG_PTR pa = (ULONG_PTR)a, pb = (ULONG_PTR)b, la, lb;
     if (!a || !b || !na || !nb) return FALSE;
-    /* [pa, pa + na) and [pb, pb + nb) intersect; sizes are clamped at the top of
-     * the address space rather than wrapped. */
-    return pa < (pb + nb < pb ? (ULONG_PTR)-1 : pb + nb) && pb < (pa + na < pa ? (ULONG_PTR)-1 : pa + na);
+    /* The last byte of each range, clamped at the top of the address space rather
+     * than wrapped (an exclusive end would wrap to 0 for a range that reaches the
+     * top, and lose its last byte); they intersect when each starts by the other's
+     * last byte. */
+    la = pa + (na - 1) < pa ? (ULONG_PTR)-1 : pa + (na - 1);
+    lb = pb + (nb - 1) < pb ? (ULONG_PTR)-1 : pb + (nb - 1);
+    return pa <= lb && pb <= la;
 }
 
 DWORD rm_grow(void **items, SIZE_T *cap, SIZE_T need, SIZE_T elem)

@@ -1,0 +1,651 @@
+/*
+ * test_units.c - the DLL's internal pure functions, tested alone (issue 13): this
+ * program links rstrtmgr_core, the DLL's code without its entry points, and calls
+ * the functions directly, not through the exports. Every expectation comes from
+ * the specification (/work/shared/spec/restart-manager-api.md, "spec N.N") or from
+ * the contract in the function's header comment, never from what the code returns.
+ *
+ *   - rm_svc_order_deps   service stop/start order (src/operation.h, spec 8.4)
+ *   - rm_progress_*       progress reporting (src/operation.h, spec 2.4, 8.7)
+ *   - rm_filters_write    the RmGetFilterList buffer (src/filters.c, spec 5.11, U9)
+ *   - rm_error_name, rm_errname_lookup (src/shared/errnames.h, spec 3)
+ *   - rm_parse_dec, rm_store_parse_slot (src/shared/storelayout.h, spec 9)
+ *   - rm_overlaps         byte-range overlap (src/internal.h)
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <wchar.h>
+#include <cmocka.h>
+#include "operation.h"
+#include "shared/errnames.h"
+#include "shared/storelayout.h"
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+#define SENTINEL_DW 0xdeadbeefu   /* out-parameters are pre-filled with it */
+
+/* ======================================================================== */
+/*  Service order: rm_svc_order_deps                                         */
+/* ======================================================================== */
+
+/* Where index i stands in order (fails the test unless it is there exactly once;
+ * every index below n must be). */
+static SIZE_T position(const SIZE_T *order, SIZE_T n, SIZE_T i)
+{
+    SIZE_T k, found = n, seen = 0;
+    for (k = 0; k < n; k++)
+        if (order[k] == i) { found = k; seen++; }
+    assert_int_equal(seen, 1);
+    return found;
+}
+
+/* The order's contract: a permutation of 0..n-1 (each service exactly once). */
+static void assert_permutation(const SIZE_T *order, SIZE_T n)
+{
+    SIZE_T i;
+    assert_non_null(order);
+    for (i = 0; i < n; i++) assert_true(order[i] < n);
+    for (i = 0; i < n; i++) position(order, n, i);
+}
+
+/* The order for a given direction, checked to be a permutation; caller frees. */
+static SIZE_T *order_of(const WCHAR *const *names, WCHAR *const *deps, SIZE_T n, BOOL stopping)
+{
+    SIZE_T *order = rm_svc_order_deps(names, deps, n, stopping);
+    assert_permutation(order, n);
+    return order;
+}
+
+/* A chain C <- B <- A (A depends on B, B on C), listed out of order: dependents stop
+ * before what they depend on and start after it (operation.h; spec 8.4). */
+static void test_svc_chain(void **state)
+{
+    static WCHAR dep_b[] = L"B\0", dep_c[] = L"C\0";
+    const WCHAR *names[] = { L"C", L"A", L"B" };
+    WCHAR *deps[] = { NULL, dep_b, dep_c };
+    SIZE_T *order;
+    (void)state;
+
+    order = order_of(names, deps, 3, TRUE);      /* stop: A, B, C */
+    assert_int_equal(order[0], 1);
+    assert_int_equal(order[1], 2);
+    assert_int_equal(order[2], 0);
+    rm_free(order);
+    order = order_of(names, deps, 3, FALSE);     /* start: C, B, A */
+    assert_int_equal(order[0], 0);
+    assert_int_equal(order[1], 2);
+    assert_int_equal(order[2], 1);
+    rm_free(order);
+}
+
+/* A diamond (A depends on B and C, both on D): A stops first and D last, and the
+ * reverse on start (operation.h; spec 8.4). */
+static void test_svc_diamond(void **state)
+{
+    static WCHAR dep_a[] = L"B\0C\0", dep_b[] = L"D\0", dep_c[] = L"D\0";
+    const WCHAR *names[] = { L"D", L"B", L"A", L"C" };   /* D=0 B=1 A=2 C=3 */
+    WCHAR *deps[] = { NULL, dep_b, dep_a, dep_c };
+    SIZE_T *order;
+    (void)state;
+
+    order = order_of(names, deps, 4, TRUE);
+    assert_true(position(order, 4, 2) < position(order, 4, 1));   /* A before B */
+    assert_true(position(order, 4, 2) < position(order, 4, 3));   /* A before C */
+    assert_true(position(order, 4, 1) < position(order, 4, 0));   /* B before D */
+    assert_true(position(order, 4, 3) < position(order, 4, 0));   /* C before D */
+    assert_int_equal(order[0], 2);
+    assert_int_equal(order[3], 0);
+    rm_free(order);
+
+    order = order_of(names, deps, 4, FALSE);
+    assert_true(position(order, 4, 0) < position(order, 4, 1));   /* D before B */
+    assert_true(position(order, 4, 0) < position(order, 4, 3));   /* D before C */
+    assert_true(position(order, 4, 1) < position(order, 4, 2));   /* B before A */
+    assert_true(position(order, 4, 3) < position(order, 4, 2));   /* C before A */
+    assert_int_equal(order[0], 0);
+    assert_int_equal(order[3], 2);
+    rm_free(order);
+}
+
+/* Dependencies on services outside the set constrain nothing; names compare
+ * case-insensitively as service names do (rm_multi_sz_has, internal.h). */
+static void test_svc_outside_set(void **state)
+{
+    static WCHAR dep_a[] = L"RpcSs\0b\0", dep_b[] = L"Tcpip\0";
+    const WCHAR *names[] = { L"B", L"A" };
+    WCHAR *deps[] = { dep_b, dep_a };
+    SIZE_T *order;
+    (void)state;
+
+    order = order_of(names, deps, 2, TRUE);      /* A (depends on b) stops first */
+    assert_int_equal(order[0], 1);
+    assert_int_equal(order[1], 0);
+    rm_free(order);
+    order = order_of(names, deps, 2, FALSE);
+    assert_int_equal(order[0], 0);
+    assert_int_equal(order[1], 1);
+    rm_free(order);
+
+    /* Only outside dependencies: nothing orders them, both are there once. */
+    deps[1] = dep_b;
+    order = order_of(names, deps, 2, TRUE);
+    rm_free(order);
+}
+
+/* A cycle (A <-> B, a 3-cycle, a service depending on itself) ends, with every
+ * service exactly once, and what is outside the cycle still keeps its constraint:
+ * C, which depends on A, stops before A (svcctl.c: "the rest keep their order"). */
+static void test_svc_cycle(void **state)
+{
+    static WCHAR on_a[] = L"A\0", on_b[] = L"B\0", on_c[] = L"C\0", on_self[] = L"S\0";
+    const WCHAR *names[] = { L"A", L"B", L"C" };
+    const WCHAR *names3[] = { L"A", L"B", L"C", L"S" };
+    WCHAR *deps[] = { on_b, on_a, on_a };            /* A->B, B->A, C->A */
+    WCHAR *deps3[] = { on_b, on_c, on_a, on_self };  /* A->B->C->A, S->S */
+    SIZE_T *order;
+    BOOL stopping;
+    (void)state;
+
+    for (stopping = FALSE; stopping <= TRUE; stopping++)
+    {
+        order = order_of(names, deps, 3, stopping);
+        if (stopping) assert_true(position(order, 3, 2) < position(order, 3, 0));
+        else assert_true(position(order, 3, 0) < position(order, 3, 2));
+        rm_free(order);
+        rm_free(order_of(names3, deps3, 4, stopping));
+    }
+}
+
+/* One service, and none: nothing to order, no failure (operation.h: NULL only when
+ * out of memory). */
+static void test_svc_trivial(void **state)
+{
+    const WCHAR *names[] = { L"Only" };
+    WCHAR *deps[] = { NULL };
+    SIZE_T *order;
+    (void)state;
+
+    order = order_of(names, deps, 1, TRUE);
+    assert_int_equal(order[0], 0);
+    rm_free(order);
+    order = rm_svc_order_deps(names, deps, 0, FALSE);
+    assert_non_null(order);
+    rm_free(order);
+}
+
+/* ======================================================================== */
+/*  Progress: rm_progress_step / rm_progress_finish                          */
+/* ======================================================================== */
+
+static UINT reported[512];
+static SIZE_T nreported;
+
+static void record_progress(UINT percent)
+{
+    if (nreported < COUNT(reported)) reported[nreported] = percent;
+    nreported++;
+}
+
+/* Values only increase, stay within 0..100 and end with exactly one 100 (spec 2.4
+ * "strictly increasing", 8.7 "report 100 at the end"). */
+static void assert_progress_shape(void)
+{
+    SIZE_T i;
+    assert_true(nreported >= 1 && nreported <= COUNT(reported));
+    for (i = 0; i < nreported; i++) assert_true(reported[i] <= 100);
+    for (i = 1; i < nreported; i++) assert_true(reported[i] > reported[i - 1]);
+    assert_int_equal(reported[nreported - 1], 100);
+}
+
+/* Each step of seven reports the share done, which grew each time, and never 100;
+ * finish reports 100 (operation.h contract; spec 8.7 "share of the total"). */
+static void test_progress_share(void **state)
+{
+    struct progress p = { record_progress, 7, 0, 0, FALSE };
+    SIZE_T k;
+    (void)state;
+
+    nreported = 0;
+    for (k = 1; k <= 7; k++)
+    {
+        rm_progress_step(&p);
+        if (k < 7)
+        {
+            UINT v = reported[nreported - 1];
+            assert_int_equal(nreported, k);           /* 100/7 grows every step */
+            /* floor or ceiling of 100 k / 7 */
+            assert_true(v * 7 > 100 * k - 7 && v * 7 < 100 * k + 7);
+        }
+    }
+    assert_int_equal(nreported, 6);                   /* the last step: not 100 yet */
+    rm_progress_finish(&p);
+    assert_int_equal(nreported, 7);
+    assert_progress_shape();
+}
+
+/* More applications than percents: no value repeats, none goes back, one 100
+ * (spec 2.4, 8.7). */
+static void test_progress_many_steps(void **state)
+{
+    struct progress p = { record_progress, 1000, 0, 0, FALSE };
+    SIZE_T k;
+    (void)state;
+
+    nreported = 0;
+    for (k = 0; k < 1000; k++) rm_progress_step(&p);
+    for (k = 0; k < nreported; k++) assert_true(reported[k] < 100);
+    rm_progress_finish(&p);
+    assert_true(nreported <= 101);
+    assert_progress_shape();
+}
+
+/* More steps than the total announced (an application counted twice) never report
+ * past 100 nor 100 before the end (operation.h: "never 100" from a step). */
+static void test_progress_overrun(void **state)
+{
+    struct progress p = { record_progress, 2, 0, 0, FALSE };
+    SIZE_T k;
+    (void)state;
+
+    nreported = 0;
+    for (k = 0; k < 5; k++) rm_progress_step(&p);
+    assert_int_equal(nreported, 1);
+    assert_int_equal(reported[0], 50);
+    rm_progress_finish(&p);
+    assert_progress_shape();
+    assert_int_equal(nreported, 2);
+}
+
+/* 100 is reported once even when finish runs twice, and also for a call with
+ * nothing to do (operation.h "reports 100 once"; spec 8.7). */
+static void test_progress_finish_once(void **state)
+{
+    struct progress p = { record_progress, 0, 0, 0, FALSE };
+    (void)state;
+
+    nreported = 0;
+    rm_progress_step(&p);                             /* total 0: no share to report */
+    rm_progress_finish(&p);
+    rm_progress_finish(&p);
+    assert_int_equal(nreported, 1);
+    assert_int_equal(reported[0], 100);
+}
+
+/* The callback may be NULL (spec 2.4): steps and finish only count. */
+static void test_progress_null_callback(void **state)
+{
+    struct progress p = { NULL, 3, 0, 0, FALSE };
+    (void)state;
+
+    rm_progress_step(&p);
+    rm_progress_step(&p);
+    rm_progress_step(&p);
+    rm_progress_finish(&p);
+    assert_int_equal(p.done, 3);
+}
+
+/* ======================================================================== */
+/*  Filters: rm_filters_write (the RmGetFilterList buffer)                    */
+/* ======================================================================== */
+
+#define FILTER_EXE L"C:\\Program Files\\App\\app.exe"
+#define FILTER_SVC L"Spooler"
+#define REC sizeof(RM_FILTER_INFO)
+
+/* Adds one filter as RmAddFilter does (rm_filter_target, then rm_filters_add). */
+static void add_filter(struct rm_filters *fl, LPCWSTR module, const RM_UNIQUE_PROCESS *proc,
+                       LPCWSTR service, RM_FILTER_ACTION action)
+{
+    struct rm_filter f;
+    assert_int_equal(rm_filter_target(&f, module, proc, service), ERROR_SUCCESS);
+    f.action = action;
+    assert_int_equal(rm_filters_add(fl, &f), ERROR_SUCCESS);
+}
+
+/* Bytes of a string with its NUL. */
+static DWORD wbytes(const WCHAR *s)
+{
+    return (DWORD)((wcslen(s) + 1) * sizeof(WCHAR));
+}
+
+/* No filters: zero bytes needed, and a NULL buffer of size 0 is enough (spec 5.11:
+ * the needed size is the bytes needed). */
+static void test_filters_none(void **state)
+{
+    struct rm_filters fl = { 0 };
+    BYTE buf[64];
+    DWORD needed = SENTINEL_DW;
+    (void)state;
+
+    assert_int_equal(rm_filters_write(&fl, NULL, 0, &needed), ERROR_SUCCESS);
+    assert_int_equal(needed, 0);
+    needed = SENTINEL_DW;
+    assert_int_equal(rm_filters_write(&fl, buf, sizeof(buf), &needed), ERROR_SUCCESS);
+    assert_int_equal(needed, 0);
+}
+
+/* One service filter: one record, last (cbNextOffset 0), its string right after it,
+ * inside the buffer; one byte short is ERROR_MORE_DATA with the same size (spec 5.11,
+ * U9; filters.c layout comment). */
+static void test_filters_one(void **state)
+{
+    struct rm_filters fl = { 0 };
+    const DWORD size = REC + wbytes(FILTER_SVC);
+    union { BYTE b[256]; RM_FILTER_INFO align; } u;
+    BYTE *buf = u.b;
+    RM_FILTER_INFO *rec = (RM_FILTER_INFO *)buf;
+    DWORD needed;
+    (void)state;
+
+    add_filter(&fl, NULL, NULL, FILTER_SVC, RmNoRestart);
+    needed = SENTINEL_DW;
+    assert_int_equal(rm_filters_write(&fl, NULL, 0, &needed), ERROR_MORE_DATA);
+    assert_int_equal(needed, size);
+    needed = SENTINEL_DW;
+    assert_int_equal(rm_filters_write(&fl, buf, size - 1, &needed), ERROR_MORE_DATA);
+    assert_int_equal(needed, size);
+
+    memset(buf, 0xcc, sizeof(u.b));
+    needed = SENTINEL_DW;
+    assert_int_equal(rm_filters_write(&fl, buf, size, &needed), ERROR_SUCCESS);
+    assert_int_equal(needed, size);
+    assert_int_equal(rec->FilterAction, RmNoRestart);
+    assert_int_equal(rec->FilterTrigger, RmFilterTriggerService);
+    assert_int_equal(rec->cbNextOffset, 0);
+    assert_ptr_equal(rec->strServiceShortName, (WCHAR *)(buf + REC));
+    assert_memory_equal(buf + REC, FILTER_SVC, wbytes(FILTER_SVC));
+    assert_int_equal(buf[size], 0xcc);                /* nothing written past it */
+
+    /* A bigger buffer: the same answer. */
+    needed = SENTINEL_DW;
+    assert_int_equal(rm_filters_write(&fl, buf, sizeof(u.b), &needed), ERROR_SUCCESS);
+    assert_int_equal(needed, size);
+    rm_filters_free(&fl);
+}
+
+/* Several filters (file, process, service): all records first, chained by
+ * cbNextOffset = sizeof(RM_FILTER_INFO) and ended by 0, then the strings in record
+ * order, the process one without a string; the size is exactly records plus strings
+ * (spec 2.3 RM_FILTER_INFO, 5.11, U9; filters.c layout comment). */
+static void test_filters_several(void **state)
+{
+    struct rm_filters fl = { 0 };
+    const RM_UNIQUE_PROCESS proc = { 1234, { 0x89abcdef, 0x01234567 } };
+    const DWORD size = 3 * REC + wbytes(FILTER_EXE) + wbytes(FILTER_SVC);
+    union { BYTE b[1024]; RM_FILTER_INFO align; } u;
+    BYTE *buf = u.b, *p;
+    const RM_FILTER_INFO *rec[3];
+    DWORD needed, k;
+    (void)state;
+
+    add_filter(&fl, FILTER_EXE, NULL, NULL, RmNoShutdown);
+    add_filter(&fl, NULL, &proc, NULL, RmNoRestart);
+    add_filter(&fl, NULL, NULL, FILTER_SVC, RmNoShutdown);
+
+    needed = SENTINEL_DW;
+    assert_int_equal(rm_filters_write(&fl, buf, 0, &needed), ERROR_MORE_DATA);
+    assert_int_equal(needed, size);
+    assert_int_equal(rm_filters_write(&fl, buf, size - 1, &needed), ERROR_MORE_DATA);
+    assert_int_equal(needed, size);
+
+    memset(buf, 0xcc, sizeof(u.b));
+    needed = SENTINEL_DW;
+    assert_int_equal(rm_filters_write(&fl, buf, size, &needed), ERROR_SUCCESS);
+    assert_int_equal(needed, size);
+
+    /* Follow the chain as a caller does (spec 5.11). */
+    for (p = buf, k = 0; k < 3; k++)
+    {
+        rec[k] = (const RM_FILTER_INFO *)p;
+        assert_ptr_equal(p, buf + k * REC);
+        assert_int_equal(rec[k]->cbNextOffset, k < 2 ? REC : 0);
+        p += rec[k]->cbNextOffset;
+    }
+    assert_int_equal(rec[0]->FilterTrigger, RmFilterTriggerFile);
+    assert_int_equal(rec[0]->FilterAction, RmNoShutdown);
+    assert_ptr_equal(rec[0]->strFilename, (WCHAR *)(buf + 3 * REC));
+    assert_memory_equal(rec[0]->strFilename, FILTER_EXE, wbytes(FILTER_EXE));
+
+    assert_int_equal(rec[1]->FilterTrigger, RmFilterTriggerProcess);
+    assert_int_equal(rec[1]->FilterAction, RmNoRestart);
+    assert_memory_equal(&rec[1]->Process, &proc, sizeof(proc));
+
+    assert_int_equal(rec[2]->FilterTrigger, RmFilterTriggerService);
+    assert_int_equal(rec[2]->FilterAction, RmNoShutdown);
+    assert_ptr_equal(rec[2]->strServiceShortName, (WCHAR *)(buf + 3 * REC + wbytes(FILTER_EXE)));
+    assert_memory_equal(rec[2]->strServiceShortName, FILTER_SVC, wbytes(FILTER_SVC));
+    assert_int_equal(buf[size], 0xcc);
+    rm_filters_free(&fl);
+}
+
+/* The same service filtered again: the latest call wins, still one record (spec
+ * 5.9 "the latest call wins"). */
+static void test_filters_latest_wins(void **state)
+{
+    struct rm_filters fl = { 0 };
+    union { BYTE b[256]; RM_FILTER_INFO rec; } u;
+    DWORD needed;
+    (void)state;
+
+    add_filter(&fl, NULL, NULL, FILTER_SVC, RmNoShutdown);
+    add_filter(&fl, NULL, NULL, L"SPOOLER", RmNoRestart);
+    assert_int_equal(rm_filters_write(&fl, u.b, sizeof(u.b), &needed), ERROR_SUCCESS);
+    assert_int_equal(needed, REC + wbytes(FILTER_SVC));
+    assert_int_equal(u.rec.FilterAction, RmNoRestart);
+    assert_int_equal(u.rec.cbNextOffset, 0);
+    rm_filters_free(&fl);
+}
+
+/* ======================================================================== */
+/*  Error names: rm_error_name, rm_errname_lookup                              */
+/* ======================================================================== */
+
+#define N(code) { code, #code }
+static const struct { DWORD code; const char *name; } known[] = {
+    /* spec 3: every code the API returns */
+    N(ERROR_SUCCESS), N(ERROR_FILE_NOT_FOUND), N(ERROR_ACCESS_DENIED), N(ERROR_INVALID_HANDLE),
+    N(ERROR_OUTOFMEMORY), N(ERROR_WRITE_FAULT), N(ERROR_SEM_TIMEOUT), N(ERROR_BAD_ARGUMENTS),
+    N(ERROR_MORE_DATA), N(ERROR_FAIL_NOACTION_REBOOT), N(ERROR_FAIL_SHUTDOWN),
+    N(ERROR_FAIL_RESTART), N(ERROR_MAX_SESSIONS_REACHED), N(ERROR_REQUEST_OUT_OF_SEQUENCE),
+    N(ERROR_SESSION_CREDENTIAL_CONFLICT), N(ERROR_CANCELLED),
+    /* the rest of errnames.h's table, against winerror.h */
+    N(ERROR_INVALID_FUNCTION), N(ERROR_PATH_NOT_FOUND), N(ERROR_NOT_ENOUGH_MEMORY),
+    N(ERROR_INVALID_DATA), N(ERROR_NOT_SAME_DEVICE), N(ERROR_GEN_FAILURE),
+    N(ERROR_SHARING_VIOLATION), N(ERROR_LOCK_VIOLATION), N(ERROR_BAD_NETPATH),
+    N(ERROR_FILE_EXISTS), N(ERROR_INVALID_PARAMETER), N(ERROR_DISK_FULL),
+    N(ERROR_CALL_NOT_IMPLEMENTED), N(ERROR_INVALID_NAME), N(ERROR_BAD_PATHNAME),
+    N(ERROR_ALREADY_EXISTS), N(ERROR_BAD_EXE_FORMAT), N(ERROR_FILENAME_EXCED_RANGE),
+    N(ERROR_DIRECTORY), N(ERROR_PARTIAL_COPY), N(ERROR_SERVICE_REQUEST_TIMEOUT),
+    N(ERROR_SERVICE_ALREADY_RUNNING), N(ERROR_SERVICE_DISABLED), N(ERROR_SERVICE_DOES_NOT_EXIST),
+    N(ERROR_SERVICE_CANNOT_ACCEPT_CTRL), N(ERROR_SERVICE_NOT_ACTIVE), N(ERROR_OLD_WIN_VERSION),
+    N(ERROR_NOT_FOUND), N(ERROR_UNABLE_TO_REMOVE_REPLACED), N(ERROR_UNABLE_TO_MOVE_REPLACEMENT),
+    N(ERROR_UNABLE_TO_MOVE_REPLACEMENT_2), N(ERROR_PRIVILEGE_NOT_HELD), N(ERROR_TIMEOUT),
+};
+
+/* Every code the API returns (spec 3), and every other code in the table, is named
+ * after its winerror.h symbol, and the table holds each code once (errnames.h). */
+static void test_error_names_known(void **state)
+{
+    SIZE_T i, j;
+    (void)state;
+
+    for (i = 0; i < COUNT(known); i++)
+    {
+        const char *name = rm_error_name(known[i].code);
+        if (strcmp(name, known[i].name)) fail_msg("%lu is named %s, not %s", known[i].code, name, known[i].name);
+        assert_string_equal(rm_errname_lookup(known[i].code), known[i].name);
+    }
+    assert_int_equal(COUNT(rm_errnames), COUNT(known));   /* this list covers the table */
+    for (i = 0; i < COUNT(rm_errnames); i++)
+        for (j = i + 1; j < COUNT(rm_errnames); j++)
+            assert_int_not_equal(rm_errnames[i].code, rm_errnames[j].code);
+}
+
+/* An unknown code: no name from the lookup (errnames.h "NULL for a code without a
+ * name"), and the trace's name is printable and no other code's name. */
+static void test_error_names_unknown(void **state)
+{
+    const DWORD unknown[] = { 4, 999, 0x12345678, 0xffffffff };
+    SIZE_T i, j;
+    (void)state;
+
+    for (i = 0; i < COUNT(unknown); i++)
+    {
+        const char *name = rm_error_name(unknown[i]);
+        assert_null(rm_errname_lookup(unknown[i]));
+        assert_non_null(name);
+        for (j = 0; j < COUNT(rm_errnames); j++) assert_string_not_equal(name, rm_errnames[j].name);
+    }
+}
+
+/* ======================================================================== */
+/*  Store layout: rm_parse_dec, rm_store_parse_slot                            */
+/* ======================================================================== */
+
+/* The decimal number at the start: digits taken, at most 9 (no overflow), 0 for a
+ * string that does not start with one (storelayout.h contract). */
+static void test_parse_dec(void **state)
+{
+    static const struct { const WCHAR *s; SIZE_T taken; DWORD value; } cases[] = {
+        { L"0", 1, 0 },               { L"7", 1, 7 },
+        { L"42", 2, 42 },             { L"0063", 4, 63 },
+        { L"12ab", 2, 12 },           { L"3000 ms", 4, 3000 },
+        { L"999999999", 9, 999999999 },
+        { L"1234567890", 9, 123456789 },   /* the tenth digit is left */
+        { L"4294967296", 9, 429496729 },   /* past MAXDWORD: no wrap */
+        { L"", 0, 0 },                { L"x1", 0, 0 },
+        { L"-5", 0, 0 },              { L"+5", 0, 0 },
+        { L" 5", 0, 0 },              { L"\x0661", 0, 0 },   /* Arabic-Indic one */
+    };
+    SIZE_T i;
+    (void)state;
+
+    for (i = 0; i < COUNT(cases); i++)
+    {
+        DWORD v = SENTINEL_DW;
+        assert_int_equal(rm_parse_dec(cases[i].s, &v), cases[i].taken);
+        assert_int_equal(v, cases[i].value);
+    }
+}
+
+/* A slot key is "Session" and 4 or more digits, nothing else (storelayout.h; spec
+ * 9 "SessionNNNN, four decimal digits"). */
+static void test_parse_slot(void **state)
+{
+    static const struct { const WCHAR *s; BOOL ok; DWORD slot; } cases[] = {
+        { L"Session0000", TRUE, 0 },   { L"Session0063", TRUE, 63 },
+        { L"Session0064", TRUE, 64 },  { L"Session12345", TRUE, 12345 },
+        { L"Session000", FALSE, 0 },   { L"Session", FALSE, 0 },
+        { L"Session0001x", FALSE, 0 }, { L"Session00 01", FALSE, 0 },
+        { L"Session-001", FALSE, 0 },  { L"Sessio0001", FALSE, 0 },
+        { L"XSession0001", FALSE, 0 }, { L"RegFiles0000", FALSE, 0 },
+        { L"", FALSE, 0 },
+    };
+    SIZE_T i;
+    (void)state;
+
+    for (i = 0; i < COUNT(cases); i++)
+    {
+        DWORD slot = SENTINEL_DW;
+        BOOL ok = rm_store_parse_slot(cases[i].s, &slot);
+        if (ok != cases[i].ok) fail_msg("%ls: %d, expected %d", cases[i].s, ok, cases[i].ok);
+        if (ok) assert_int_equal(slot, cases[i].slot);
+    }
+}
+
+/* ======================================================================== */
+/*  Byte ranges: rm_overlaps                                                   */
+/* ======================================================================== */
+
+/* Both argument orders give the same answer (the contract is symmetric). */
+static BOOL overlaps(ULONG_PTR a, SIZE_T na, ULONG_PTR b, SIZE_T nb)
+{
+    BOOL ab = rm_overlaps((const void *)a, na, (const void *)b, nb);
+    BOOL ba = rm_overlaps((const void *)b, nb, (const void *)a, na);
+    assert_int_equal(ab, ba);
+    return ab;
+}
+
+/* Ranges [a, a+na) and [b, b+nb) overlap exactly when they share a byte: adjacent
+ * ones do not, overlapping, contained and equal ones do (internal.h contract). */
+static void test_overlaps_plain(void **state)
+{
+    BYTE buf[32] = { 0 };
+    ULONG_PTR p = (ULONG_PTR)buf;
+    (void)state;
+
+    assert_false(overlaps(p, 8, p + 8, 8));          /* adjacent */
+    assert_false(overlaps(p, 8, p + 9, 8));          /* apart */
+    assert_true(overlaps(p, 8, p + 7, 8));           /* one byte shared */
+    assert_true(overlaps(p, 32, p + 4, 2));          /* contained */
+    assert_false(overlaps(p, 1, p + 31, 1));         /* first and last byte */
+    assert_true(overlaps(p + 5, 1, p + 5, 1));       /* the same byte */
+    assert_true(overlaps(p, 16, p, 16));             /* equal */
+}
+
+/* NULL or empty ranges share no byte, even inside another (internal.h contract). */
+static void test_overlaps_empty(void **state)
+{
+    BYTE buf[32] = { 0 };
+    ULONG_PTR p = (ULONG_PTR)buf;
+    (void)state;
+
+    assert_false(overlaps(p, 0, p, 32));
+    assert_false(overlaps(p + 4, 0, p, 32));
+    assert_false(overlaps(p, 0, p, 0));
+    assert_false(overlaps(0, 32, p, 32));
+    assert_false(overlaps(0, (SIZE_T)-1, 0, (SIZE_T)-1));
+}
+
+/* At the top of the address space: sizes that would wrap past it cover only up to
+ * it (no byte at a low address), and the last byte of the address space counts
+ * like any other (internal.h: "share a byte"; "clamped ... rather than wrapped"). */
+static void test_overlaps_wraparound(void **state)
+{
+    const ULONG_PTR top = (ULONG_PTR)-1;
+    const SIZE_T huge = (SIZE_T)-1;
+    (void)state;
+
+    assert_false(overlaps(top - 15, huge, 16, 16));  /* wrapping would reach 16 */
+    assert_false(overlaps(top - 15, 32, 8, 8));      /* ends 16 past the top */
+    assert_true(overlaps(top - 15, huge, top - 3, 2));
+    assert_true(overlaps(16, huge, top - 15, 16));   /* covers everything above 16 */
+    assert_true(overlaps(top - 15, 16, top, 1));     /* both hold the last byte */
+    assert_true(overlaps(top, 1, top, 1));
+    assert_true(overlaps(top - 15, 32, top, 1));
+    assert_false(overlaps(top - 15, 15, top, 1));    /* ends just below it */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_svc_chain),
+        cmocka_unit_test(test_svc_diamond),
+        cmocka_unit_test(test_svc_outside_set),
+        cmocka_unit_test(test_svc_cycle),
+        cmocka_unit_test(test_svc_trivial),
+        cmocka_unit_test(test_progress_share),
+        cmocka_unit_test(test_progress_many_steps),
+        cmocka_unit_test(test_progress_overrun),
+        cmocka_unit_test(test_progress_finish_once),
+        cmocka_unit_test(test_progress_null_callback),
+        cmocka_unit_test(test_filters_none),
+        cmocka_unit_test(test_filters_one),
+        cmocka_unit_test(test_filters_several),
+        cmocka_unit_test(test_filters_latest_wins),
+        cmocka_unit_test(test_error_names_known),
+        cmocka_unit_test(test_error_names_unknown),
+        cmocka_unit_test(test_parse_dec),
+        cmocka_unit_test(test_parse_slot),
+        cmocka_unit_test(test_overlaps_plain),
+        cmocka_unit_test(test_overlaps_empty),
+        cmocka_unit_test(test_overlaps_wraparound),
+    };
+    /* No crash dialogs (a crash must fail the run, not wait), unbuffered output. */
+    SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);
+    setvbuf(stdout, NULL, _IONBF, 0);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
