@@ -380,7 +380,7 @@ static void arm(WCHAR *item)
     faults[counted[i].call].sticky = (*p == L'+');
     if (*p == L'+') p++;
     if (*p == L'@' && counted[i].call == F_HANDLE)
-        p += 1 + rm_parse_dec(p + 1, &pid);
+        rm_parse_dec(p + 1, &pid);   /* the last field: nothing follows it */
     faults[counted[i].call].pid = pid;
     faults[counted[i].call].fail_at = (LONG)n;
     switch (counted[i].call)
