@@ -2,7 +2,7 @@
  * discover.c - RmGetList: who uses the registered resources, recomputed per call.
  *
  * Users of registered files are the processes that hold a handle to one
- * (handles.c) or have it loaded as their executable or a module (below). Then
+ * (fileusers.c) or have it loaded as their executable or a module (below). Then
  * come the registered processes that are still the same process (PID and start
  * time), the registered services that run, and the running services that depend
  * on them. A process hosting services is reported once per hosted service
@@ -553,7 +553,7 @@ DWORD rm_discover(struct rm_session *s, struct rm_app_list *out)
             return ERROR_ACCESS_DENIED;
         }
 
-    if ((err = rm_handles_find_users(r, &users, &s->cancel, s->cancel_event))) goto done;
+    if ((err = rm_file_users(r, &users, &s->cancel, s->cancel_event))) goto done;
     if ((err = find_module_users(r, &users, &s->cancel))) goto done;
     /* A registered process counts only while it is the same process (PID and
      * creation time): a reused PID is somebody else. */

@@ -1,22 +1,16 @@
 /*
- * handles.c - which processes hold an open handle to a registered file.
+ * handles.c - the system handle table: which processes hold an open handle to one
+ * of a set of files (rm_idset), for the files the kernel would not answer for
+ * itself (fileusers.c).
  *
- * Two ways, giving the same answer:
- *  - Fast path (real Windows): NtQueryInformationFile(FileProcessIdsUsingFileInformation)
- *    on each registered file asks the kernel directly. It is decided per file: a
- *    file the kernel does not answer for (the open fails, access denied, a file
- *    system without that class) goes to the handle table, the others do not. The
- *    kernel counts the handle we open to ask, so our own PID in its answer only
- *    means "look at our own handles and mappings" (see check_self below).
- *  - Handle table (files the kernel did not answer for; every file under Wine,
- *    which answers STATUS_NOT_IMPLEMENTED): one SystemExtendedHandleInformation
- *    snapshot; every File handle of another process is duplicated and identified by
- *    its file index first (FileInternalInformation: one query, no volume lookup),
- *    and only a handle whose index is a registered file's index is asked for its
- *    volume's serial number, so identity stays volume + file index, never a name.
- *    Our own handles are queried as they are, without duplicating them. Processes
- *    already known to use a registered file are skipped before anything is
- *    duplicated. The File type index is learnt at run time from a handle we open.
+ * One SystemExtendedHandleInformation snapshot; every File handle of another
+ * process is duplicated and identified by its file index first
+ * (FileInternalInformation: one query, no volume lookup), and only a handle whose
+ * index is a registered file's index is asked for its volume's serial number, so
+ * identity stays volume + file index, never a name. Our own handles are queried as
+ * they are, without duplicating them. Processes already known to use a registered
+ * file are skipped before anything is duplicated. The File type index is learnt at
+ * run time from a handle we open.
  *
  * Hang-proofing: on Windows, querying a synchronous file or pipe handle with a read
  * pending blocks until the read completes, possibly forever. The queries run on
@@ -35,7 +29,6 @@
  */
 #include "internal.h"
 #include "ntapi.h"
-#include <psapi.h>
 
 #define RM_HANDLE_STALL_MS    250   /* a query that has not answered by then is stuck */
 #define RM_MAX_STUCK_WORKERS  64    /* stuck queries a process keeps waiting at most */
@@ -102,75 +95,6 @@ static void learn_file_type(const RM_HANDLE_INFO_EX *info, HANDLE probe)
             file_type_index = info->Handles[i].ObjectTypeIndex;
             return;
         }
-}
-
-/* ---- the registered identities a scan looks for ---------------------------------- */
-
-/* Where a registered file is looked for: in other processes' handles (a file the
- * kernel did not answer for), in ours (also a file whose kernel answer named us). */
-enum { SCOPE_OTHERS = 1, SCOPE_SELF = 2 };
-
-struct wanted_id
-{
-    ULONGLONG index;
-    DWORD volume;
-    DWORD scope;                     /* 0 = empty slot */
-};
-
-/* Open addressing keyed by the file index alone, so that the cheap first query
- * (the index) can rule a handle out before its volume is asked for. Two registered
- * files on different volumes may share an index: both are kept. */
-struct idset
-{
-    struct wanted_id *slots;
-    SIZE_T mask;
-};
-
-static SIZE_T index_slot(const struct idset *s, ULONGLONG index)
-{
-    index ^= index >> 33;                /* a 64-bit mix: file indexes are dense */
-    index *= 0xff51afd7ed558ccdull;
-    index ^= index >> 33;
-    return (SIZE_T)index & s->mask;
-}
-
-static DWORD idset_init(struct idset *s, SIZE_T n)
-{
-    SIZE_T cap = 16;
-    while (cap / 2 < n)
-    {
-        if (cap > ((SIZE_T)-1 >> 5)) return ERROR_OUTOFMEMORY;
-        cap *= 2;
-    }
-    if (!(s->slots = rm_alloc(cap * sizeof(*s->slots)))) return ERROR_OUTOFMEMORY;
-    s->mask = cap - 1;
-    return ERROR_SUCCESS;
-}
-
-/* Room was made by idset_init for every file. */
-static void idset_add(struct idset *s, const struct rm_file_id *id, DWORD scope)
-{
-    ULONGLONG index = ((ULONGLONG)id->index_high << 32) | id->index_low;
-    SIZE_T j;
-    for (j = index_slot(s, index); s->slots[j].scope; j = (j + 1) & s->mask)
-        if (s->slots[j].index == index && s->slots[j].volume == id->volume)
-        {
-            s->slots[j].scope |= scope;
-            return;
-        }
-    s->slots[j].index = index;
-    s->slots[j].volume = id->volume;
-    s->slots[j].scope = scope;
-}
-
-/* The scopes of the registered files with this index (and this volume, if given). */
-static DWORD idset_scope(const struct idset *s, ULONGLONG index, const DWORD *volume)
-{
-    DWORD scope = 0;
-    SIZE_T j;
-    for (j = index_slot(s, index); s->slots[j].scope; j = (j + 1) & s->mask)
-        if (s->slots[j].index == index && (!volume || s->slots[j].volume == *volume)) scope |= s->slots[j].scope;
-    return scope;
 }
 
 /* ---- workers and what every scan of this process shares ---------------------------- */
@@ -264,7 +188,7 @@ struct scan
     SIZE_T count;
     const struct scan_item *items;   /* the caller's, like procs, wanted and found */
     struct scan_proc *procs;
-    const struct idset *wanted;
+    const struct rm_idset *wanted;
     struct rm_pid_set *found;
 };
 
@@ -316,7 +240,7 @@ static BOOL end_query(struct worker *w, LONG seq)
 static void record(struct scan *sc, DWORD proc, DWORD pid, ULONGLONG index, DWORD volume, DWORD scope)
 {
     AcquireSRWLockExclusive(&sc->lock);
-    if (!sc->abandoned && (idset_scope(sc->wanted, index, &volume) & scope))
+    if (!sc->abandoned && (rm_idset_scope(sc->wanted, index, &volume) & scope))
     {
         sc->procs[proc].matched = TRUE;
         if (!sc->err) sc->err = rm_pid_set_add(sc->found, pid);
@@ -401,7 +325,7 @@ static DWORD WINAPI scan_worker(void *arg)
         if (!rm_sys.FileIndex(h, &index))
         {
             AcquireSRWLockShared(&sc->lock);
-            if (!sc->abandoned) scope = idset_scope(sc->wanted, index, NULL) & (own ? SCOPE_SELF : SCOPE_OTHERS);
+            if (!sc->abandoned) scope = rm_idset_scope(sc->wanted, index, NULL) & (own ? RM_SCOPE_SELF : RM_SCOPE_OTHERS);
             ReleaseSRWLockShared(&sc->lock);
             if (scope && rm_sys.FileVolume(h, &volume)) scope = 0;
         }
@@ -645,9 +569,8 @@ static DWORD build_items(const RM_HANDLE_INFO_EX *info, HANDLE probe, const HAND
     return ERROR_SUCCESS;
 }
 
-/* Scans the handle table for the files in wanted; adds their users to found. */
-static DWORD scan_handles(const struct idset *wanted, BOOL others, BOOL self, struct rm_pid_set *found,
-                          volatile LONG *cancel, HANDLE cancel_event)
+DWORD rm_handle_scan(const struct rm_idset *wanted, BOOL others, BOOL self, struct rm_pid_set *found,
+                     volatile LONG *cancel, HANDLE cancel_event)
 {
     static INIT_ONCE once = INIT_ONCE_STATIC_INIT;
     RM_HANDLE_INFO_EX *info = NULL;
@@ -684,217 +607,7 @@ done:
     return err;
 }
 
-/* ---- our own process ------------------------------------------------------------------- */
-
-/* Opens the file a mapped view of ours shows: the name is a native path
- * (\Device\HarddiskVolumeN\... on Windows, \??\C:\... under Wine), so it is
- * opened as one; a plain DOS path (Wine shows a few) as that. */
-static HANDLE open_mapped_name(const WCHAR *name)
-{
-    UNICODE_STRING us;
-    OBJECT_ATTRIBUTES oa;
-    IO_STATUS_BLOCK iosb;
-    HANDLE h;
-
-    if (name[0] != L'\\')
-        return CreateFileW(name, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
-                           FILE_FLAG_BACKUP_SEMANTICS, NULL);
-    RtlInitUnicodeString(&us, name);
-    InitializeObjectAttributes(&oa, &us, OBJ_CASE_INSENSITIVE, NULL, NULL);
-    if (!NT_SUCCESS(NtOpenFile(&h, FILE_READ_ATTRIBUTES | SYNCHRONIZE, &oa, &iosb,
-                               FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
-                               FILE_SYNCHRONOUS_IO_NONALERT | FILE_OPEN_FOR_BACKUP_INTENT)))
-        return INVALID_HANDLE_VALUE;
-    return h;
-}
-
-/* TRUE when we have a file of wanted (scope SELF) mapped as data: a mapping is a
- * use (the kernel's answer counts it), and it holds no handle a scan could see.
- * Images are modules, which discover.c checks in every process, ours included;
- * other processes' data mappings are not looked for (README, Known limits). */
-static BOOL self_maps_wanted(const struct idset *wanted)
-{
-    MEMORY_BASIC_INFORMATION mbi;
-    WCHAR *name;
-    BYTE *p = NULL;
-    BOOL hit = FALSE;
-    const DWORD cch = RM_MAX_PATH_CHARS + 16;
-
-    if (!(name = rm_alloc(cch * sizeof(WCHAR)))) return FALSE;
-    while (!hit && VirtualQuery(p, &mbi, sizeof(mbi)))
-    {
-        if (mbi.Type == MEM_MAPPED && mbi.BaseAddress == mbi.AllocationBase &&
-            GetMappedFileNameW(GetCurrentProcess(), mbi.BaseAddress, name, cch))
-        {
-            ULONGLONG index;
-            DWORD volume;
-            HANDLE h = open_mapped_name(name);
-            if (h != INVALID_HANDLE_VALUE)
-            {
-                /* As in the scan: the volume only for a registered index. */
-                hit = !rm_sys.FileIndex(h, &index) && (idset_scope(wanted, index, NULL) & SCOPE_SELF) &&
-                      !rm_sys.FileVolume(h, &volume) && (idset_scope(wanted, index, &volume) & SCOPE_SELF);
-                CloseHandle(h);
-            }
-        }
-        if ((BYTE *)mbi.BaseAddress + mbi.RegionSize <= p) break;
-        p = (BYTE *)mbi.BaseAddress + mbi.RegionSize;
-    }
-    rm_free(name);
-    return hit;
-}
-
-/* ---- the fast path ------------------------------------------------------------------ */
-
-static BOOL fast_path_off;
-
-static BOOL CALLBACK fast_path_init(INIT_ONCE *once, void *param, void **ctx)
-{
-    WCHAR v[16];
-    (void)once; (void)param; (void)ctx;
-    /* RSTRTMGR_DISCOVERY=handles forces the handle table even where the kernel
-     * could answer, so that both paths can be compared on one machine. */
-    if (GetEnvironmentVariableW(L"RSTRTMGR_DISCOVERY", v, ARRAYSIZE(v)) && !rm_wcsicmp(v, L"handles"))
-        fast_path_off = TRUE;
-    return TRUE;
-}
-
-/* Volumes whose system answered STATUS_NOT_IMPLEMENTED: it lacks the class (Wine
- * does for every file), so their files are not asked again in this process. Any
- * other refusal is about one file, this time (access denied, a file system
- * without the class). */
-static SRWLOCK unimplemented_lock = SRWLOCK_INIT;
-static DWORD unimplemented[16];
-static LONG nunimplemented;
-
-static BOOL volume_unimplemented(DWORD volume)
-{
-    LONG i;
-    BOOL hit = FALSE;
-    AcquireSRWLockShared(&unimplemented_lock);
-    for (i = 0; i < nunimplemented && !hit; i++) hit = unimplemented[i] == volume;
-    ReleaseSRWLockShared(&unimplemented_lock);
-    return hit;
-}
-
-static void note_unimplemented(DWORD volume)
-{
-    AcquireSRWLockExclusive(&unimplemented_lock);
-    if (nunimplemented < (LONG)ARRAYSIZE(unimplemented)) unimplemented[nunimplemented++] = volume;
-    ReleaseSRWLockExclusive(&unimplemented_lock);
-    rm_trace("discovery: volume %08lx cannot list a file's processes; its files go to the handle table",
-             volume);
-}
-
-/* Asks the kernel which processes have f open, adding them to found. *answered is
- * FALSE when it would not say (then the handle table must); *self when it named
- * us, which our own handle to ask always makes it do. */
-static DWORD fast_query(const struct rm_file *f, struct rm_pid_set *found, BOOL *answered, BOOL *self)
-{
-    ULONG size = 4096;
-    RM_FILE_PROCESS_IDS *ids = NULL;
-    DWORD err = ERROR_SUCCESS, e, me = GetCurrentProcessId();
-    WCHAR *copy;
-    const WCHAR *name;
-    HANDLE h;
-    ULONG i;
-
-    *answered = *self = FALSE;
-    /* Stored paths have no \\?\ prefix: a long one needs it back, or it does not
-     * open in a process that is not long-path aware. */
-    if (!(name = rm_system_form(f->path, &copy))) return ERROR_OUTOFMEMORY;
-    h = rm_sys.CreateFileW(name, FILE_READ_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
-                           NULL, OPEN_EXISTING, 0, NULL);
-    e = h == INVALID_HANDLE_VALUE ? GetLastError() : ERROR_SUCCESS;
-    rm_free(copy);
-    /* Not opened is not "nobody uses it": the handle table will tell. */
-    if (h == INVALID_HANDLE_VALUE)
-    {
-        rm_trace("discovery: %ls does not open (%lu); its users come from the handle table", f->path, e);
-        return ERROR_SUCCESS;
-    }
-    for (;;)
-    {
-        if (!(ids = rm_alloc(size))) { err = ERROR_OUTOFMEMORY; break; }
-        e = rm_sys.FileProcessIds(h, ids, size);
-        if (!e)
-        {
-            ULONG max = (size - FIELD_OFFSET(RM_FILE_PROCESS_IDS, ProcessIdList)) / sizeof(ULONG_PTR);
-            *answered = TRUE;
-            for (i = 0; i < ids->NumberOfProcessIdsInList && i < max && !err; i++)
-            {
-                if ((DWORD)ids->ProcessIdList[i] == me) *self = TRUE;
-                else err = rm_pid_set_add(found, (DWORD)ids->ProcessIdList[i]);
-            }
-            break;
-        }
-        rm_free(ids);
-        ids = NULL;
-        if (e == ERROR_MORE_DATA)
-        {
-            if (size >= (64u << 20)) { err = ERROR_OUTOFMEMORY; break; }
-            size *= 4;
-            continue;
-        }
-        if (e == ERROR_CALL_NOT_IMPLEMENTED) note_unimplemented(f->id.volume);
-        else rm_trace("discovery: the kernel would not list the users of %ls (%lu); the handle table will",
-                      f->path, e);
-        break;
-    }
-    rm_free(ids);
-    CloseHandle(h);
-    return err;
-}
-
-/* ---- entry points ------------------------------------------------------------------------ */
-
-DWORD rm_handles_find_users(const struct rm_resources *r, struct rm_pid_set *found, volatile LONG *cancel,
-                            HANDLE cancel_event)
-{
-    static INIT_ONCE once = INIT_ONCE_STATIC_INIT;
-    struct idset wanted = { NULL, 0 };
-    SIZE_T i, with_id = 0, to_table = 0, self_only = 0;
-    DWORD err, me = GetCurrentProcessId();
-    BOOL answered, self;
-
-    for (i = 0; i < r->nfiles; i++) with_id += r->files[i].has_id && !r->files[i].is_dir;
-    if (!with_id) return ERROR_SUCCESS;
-    if ((err = idset_init(&wanted, with_id))) return err;
-
-    rm_sys_init();
-    InitOnceExecuteOnce(&once, fast_path_init, NULL, NULL);
-    for (i = 0; i < r->nfiles && !err; i++)
-    {
-        const struct rm_file *f = &r->files[i];
-        if (!f->has_id || f->is_dir) continue;
-        if (*cancel) { err = ERROR_CANCELLED; break; }
-        answered = self = FALSE;
-        if (!fast_path_off && !volume_unimplemented(f->id.volume)) err = fast_query(f, found, &answered, &self);
-        if (err) break;
-        if (!answered)
-        {
-            idset_add(&wanted, &f->id, SCOPE_OTHERS | SCOPE_SELF);
-            to_table++;
-        }
-        else if (self)
-        {
-            /* Our own handle to ask is one of those the kernel counted. */
-            idset_add(&wanted, &f->id, SCOPE_SELF);
-            self_only++;
-        }
-    }
-    if (!err && to_table < with_id)
-        rm_trace("discovery: the kernel answered for %lu of %lu files", (unsigned long)(with_id - to_table),
-                 (unsigned long)with_id);
-    if (!err && (to_table || (self_only && !rm_pid_set_has(found, me))))
-        err = scan_handles(&wanted, to_table != 0, !rm_pid_set_has(found, me), found, cancel, cancel_event);
-    /* A file we have mapped is one we use, handle or not (the kernel counts the
-     * mapping); other processes' mappings are their modules (discover.c). */
-    if (!err && (to_table || self_only) && !rm_pid_set_has(found, me) && self_maps_wanted(&wanted))
-        err = rm_pid_set_add(found, me);
-    rm_free(wanted.slots);
-    return err;
-}
+/* ---- who holds one file (the played fast path) -------------------------------------- */
 
 DWORD rm_handles_holders(HANDLE h, ULONG_PTR *pids, ULONG cap, ULONG *count)
 {

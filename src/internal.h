@@ -75,7 +75,7 @@ uint64_t rm_hash_bytes(const void *data, SIZE_T len, uint64_t seed);
 /* Every registry and random-number call of the store goes through this table so
  * that tests can inject failures (a registry write that fails must give
  * ERROR_WRITE_FAULT with nothing half-written), and so does the directory listing
- * of identify.c (a directory that cannot be listed). */
+ * of dirlist.c (a directory that cannot be listed). */
 struct rm_syscalls
 {
     LSTATUS (WINAPI *RegCreateKeyExW)(HKEY, LPCWSTR, DWORD, LPWSTR, DWORD, REGSAM,
@@ -91,7 +91,7 @@ struct rm_syscalls
     HANDLE  (WINAPI *RegisterEventSourceW)(LPCWSTR, LPCWSTR);
     BOOL    (WINAPI *ReportEventW)(HANDLE, WORD, WORD, DWORD, PSID, WORD, DWORD, LPCWSTR *, LPVOID);
     SC_HANDLE (WINAPI *OpenServiceW)(SC_HANDLE, LPCWSTR, DWORD);
-    /* Files (resources.c, handles.c), so that tests can play what Wine lacks: the
+    /* Files (resources.c, fileusers.c, handles.c), so that tests can play what Wine lacks: the
      * kernel's list of a file's users (FileProcessIdsUsingFileInformation), with
      * Windows' path-length rule for the file it is asked about, and two volumes
      * whose files share an index. All return Win32 error codes. */
@@ -102,7 +102,7 @@ struct rm_syscalls
      * ERROR_MORE_DATA when cb is too small, ERROR_CALL_NOT_IMPLEMENTED when the
      * system does not implement the class at all, else the refusal's Win32 code. */
     DWORD   (WINAPI *FileProcessIds)(HANDLE h, void *buf, ULONG cb);
-    /* Directory listings (identify.c): a directory that cannot be listed. */
+    /* Directory listings (dirlist.c): a directory that cannot be listed. */
     BOOL    (WINAPI *GetFileInformationByHandleEx)(HANDLE, FILE_INFO_BY_HANDLE_CLASS, LPVOID, DWORD);
     /* RegCreateKeyExW of the event source's key (HKLM), apart so that a test can
      * refuse it alone (fault "EventSourceKey") without moving the store's counts. */
@@ -122,6 +122,11 @@ void rm_sys_init(void);
 /* Fault injection for the handle scan: TRUE when this query of a handle of process
  * pid is to hang. */
 BOOL rm_sys_handle_query_stalls(DWORD pid);
+/* The handle table's answer to "who holds this file" (rm_handles_holders), which
+ * the played fast path of tests (fault "FastPath") reports as the kernel's. Set by
+ * fileusers.c before its first query: a pointer, so that sys.c, below every
+ * module, never calls up into one. */
+extern DWORD (*rm_sys_holders)(HANDLE h, ULONG_PTR *pids, ULONG cap, ULONG *count);
 
 /* ======================================================================== */
 /*  Tracing (trace.c)                                                        */
@@ -211,7 +216,7 @@ BOOL rm_process_alive(const RM_UNIQUE_PROCESS *p);
 BOOL rm_process_start_time(HANDLE process, FILETIME *start);
 
 /* ======================================================================== */
-/*  Registered resources (resources.c, identify.c)                           */
+/*  Registered resources (resources.c, identify.c, dirlist.c)                */
 /* ======================================================================== */
 
 struct rm_file_id
@@ -292,7 +297,7 @@ DWORD rm_resources_add_svc(struct rm_resources *r, WCHAR *name, BOOL *added);
 DWORD rm_file_from_path(const WCHAR *path, SIZE_T len, struct rm_file *f);
 /* The same for n paths at once (NUL-terminated, each checked by the caller to be
  * non-empty and at most RM_MAX_PATH_CHARS long), into out[0..n): the paths are
- * grouped by directory and each directory is listed once (identify.c says when a
+ * grouped by directory and each directory is listed once (dirlist.c says when a
  * file is opened instead). id_only: has_id, is_dir and id only, no strings (for
  * re-identifying stored canonical paths). ERROR_BAD_ARGUMENTS for a path
  * GetFullPathNameW rejects, ERROR_OUTOFMEMORY; on failure out holds nothing. */
@@ -308,6 +313,17 @@ void  rm_file_identify_open(const WCHAR *path, struct rm_file *f);
 /* The identity (volume serial number and file index) of whatever path names now;
  * FALSE when it cannot be opened. */
 BOOL  rm_path_identity(const WCHAR *path, struct rm_file_id *id);
+/* For dirlist.c, which opens through identify.c what a listing cannot answer:
+ * drops the Win32 namespace prefix (\\?\C:\x -> C:\x, \\?\UNC\s\x -> \\s\x, *len
+ * updated, *unc set for the second) ... */
+const WCHAR *rm_path_skip_prefix(const WCHAR *p, SIZE_T *len, BOOL *unc);
+/* ... stores a path (prefix dropped) and its comparison key in f ... */
+DWORD rm_file_set_path(struct rm_file *f, const WCHAR *p, SIZE_T len);
+/* ... describes a full path that cannot be opened (no identity; for a 32-bit
+ * caller under System32, the redirected path) ... */
+DWORD rm_file_not_opened(const WCHAR *full, struct rm_file *f);
+/* ... and identifies a full path by opening it (id_only: has_id, is_dir and id). */
+DWORD rm_file_by_opening(const WCHAR *full, struct rm_file *f, BOOL id_only);
 /* Resolves registered files that did not exist before and may now. */
 DWORD rm_resources_refresh(struct rm_resources *r);
 /* TRUE when r holds a file with this identity. */
@@ -325,16 +341,46 @@ BOOL  rm_pid_set_has(const struct rm_pid_set *s, DWORD pid);
 DWORD rm_pid_set_add(struct rm_pid_set *s, DWORD pid);
 void  rm_pid_set_free(struct rm_pid_set *s);
 
-/* handles.c: adds to found every process with an open handle to a registered file.
- * Stops with ERROR_CANCELLED when *cancel is set (cancel_event, if not NULL, is
- * set at the same time and ends a wait at once). ERROR_SEM_TIMEOUT when so many
- * handles do not answer that the scan gives up (the answer would be incomplete). */
-DWORD rm_handles_find_users(const struct rm_resources *r, struct rm_pid_set *found,
-                            volatile LONG *cancel, HANDLE cancel_event);
-/* The test fake of FileProcessIdsUsingFileInformation (sys.c): every process with a
- * handle to the file h is open on, this one included, from the handle table.
- * Writes up to cap PIDs; *count is the number of processes (more than cap: the
- * caller's buffer is too small). */
+/* The registered files' identities a search for their users looks for (idset.c),
+ * each with where it is looked for: in other processes' handles (a file the
+ * kernel did not answer for), in ours (also a file whose kernel answer named us).
+ * Keyed by the file index alone; two files on different volumes may share one. */
+enum { RM_SCOPE_OTHERS = 1, RM_SCOPE_SELF = 2 };
+struct rm_wanted_id
+{
+    ULONGLONG index;
+    DWORD volume;
+    DWORD scope;                     /* 0 = empty slot */
+};
+struct rm_idset
+{
+    struct rm_wanted_id *slots;
+    SIZE_T mask;
+};
+/* Makes room for n identities (rm_idset_add never grows the set). */
+DWORD rm_idset_init(struct rm_idset *s, SIZE_T n);
+void  rm_idset_add(struct rm_idset *s, const struct rm_file_id *id, DWORD scope);
+/* The scopes of the identities with this index (and this volume, if given). */
+DWORD rm_idset_scope(const struct rm_idset *s, ULONGLONG index, const DWORD *volume);
+void  rm_idset_free(struct rm_idset *s);
+
+/* fileusers.c: adds to found every process with an open handle to a registered
+ * file (the kernel's answer where it gives one, else the handle table), and this
+ * process when it has one mapped. Stops with ERROR_CANCELLED when *cancel is set
+ * (cancel_event, if not NULL, is set at the same time and ends a wait at once).
+ * ERROR_SEM_TIMEOUT when so many handles do not answer that the scan gives up
+ * (the answer would be incomplete). */
+DWORD rm_file_users(const struct rm_resources *r, struct rm_pid_set *found, volatile LONG *cancel,
+                    HANDLE cancel_event);
+/* handles.c: scans the handle table for the files in wanted: other processes'
+ * handles if others, ours if self; processes already in found are skipped. Adds
+ * the users to found. Errors as rm_file_users. */
+DWORD rm_handle_scan(const struct rm_idset *wanted, BOOL others, BOOL self, struct rm_pid_set *found,
+                     volatile LONG *cancel, HANDLE cancel_event);
+/* Every process with a handle to the file h is open on, this one included, from
+ * the handle table (what the played fast path of tests reports). Writes up to cap
+ * PIDs; *count is the number of processes (more than cap: the caller's buffer is
+ * too small). */
 DWORD rm_handles_holders(HANDLE h, ULONG_PTR *pids, ULONG cap, ULONG *count);
 /* The identity of an open file (rm_sys: file index, then the volume's serial). */
 BOOL  rm_handle_identity(HANDLE h, struct rm_file_id *id);

@@ -235,7 +235,7 @@ DWORD rm_batch_build(struct rm_resources *b, UINT nfiles, LPCWSTR *files, UINT n
         if (!len || len > RM_MAX_SVC_NAME_CHARS) return ERROR_BAD_ARGUMENTS;
     }
 
-    /* The files all at once: grouped by directory, one listing each (identify.c). */
+    /* The files all at once: grouped by directory, one listing each (dirlist.c). */
     if (nfiles)
     {
         struct rm_file *found = rm_alloc((SIZE_T)nfiles * sizeof(*found));
@@ -429,7 +429,7 @@ DWORD rm_resources_refresh(struct rm_resources *r)
      * entries of its directory, so each directory's stamp is taken first (one
      * cheap attribute query per directory) and only the files of directories
      * whose stamp moved are identified again: all of them together, one listing
-     * per directory (identify.c). */
+     * per directory (dirlist.c). */
     /* Files new to this set were identified when they were registered, before any
      * stamp of ours: their directory is checked in full once. */
     for (i = 0; i < r->nfiles; i++)

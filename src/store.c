@@ -387,7 +387,7 @@ static BOOL parse_proc(const WCHAR *s, SIZE_T len, RM_UNIQUE_PROCESS *p)
 }
 
 /* The file paths of the commits being loaded, gathered so that they are
- * identified together: one listing per directory for all of them (identify.c),
+ * identified together: one listing per directory for all of them (dirlist.c),
  * however many commits and processes registered them. The strings stay in the
  * group values read, which are kept until then. */
 struct pending_files
@@ -580,7 +580,7 @@ DWORD rm_store_register(const struct rm_store_session *s, struct rm_resources *r
     int kind, tries;
 
     /* Loading other processes' commits means identifying each of their files (a
-     * listing of each of their directories, identify.c): tens of milliseconds and
+     * listing of each of their directories, dirlist.c): tens of milliseconds and
      * more for a session of thousands of files. That is done by rm_store_sync, which needs no
      * mutex (a commit becomes visible with its one Sequence write), BEFORE taking
      * the per-user mutex that every session call of the user waits on (5 s, then

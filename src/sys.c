@@ -17,7 +17,7 @@
  * with ERROR_ACCESS_DENIED, GenRandom with NTE_FAIL's Win32 equivalent
  * ERROR_GEN_FAILURE, ReportEventW and OpenServiceW (the check of whether the
  * caller may stop a service) with ERROR_ACCESS_DENIED, GetFileInformationByHandleEx
- * (a directory listing, identify.c) with ERROR_ACCESS_DENIED as a directory one
+ * (a directory listing, dirlist.c) with ERROR_ACCESS_DENIED as a directory one
  * may not read.
  * HandleQuery makes the handle scan's query of a handle never return, as a
  * synchronous pipe with a pending read does on Windows (handles.c); with a suffix
@@ -116,7 +116,7 @@ static DWORD WINAPI file_process_ids(HANDLE h, void *buf, ULONG cb)
     if (st == RM_STATUS_INFO_LENGTH_MISMATCH || st == RM_STATUS_BUFFER_OVERFLOW || st == RM_STATUS_BUFFER_TOO_SMALL)
         return ERROR_MORE_DATA;
     /* Kept apart from every other refusal: the system lacks the class (Wine), the
-     * same answer for every file of the volume (handles.c remembers it). */
+     * same answer for every file of the volume (fileusers.c remembers it). */
     if (st == RM_STATUS_NOT_IMPLEMENTED) return ERROR_CALL_NOT_IMPLEMENTED;
     return status_error(st);
 }
@@ -210,7 +210,7 @@ static LSTATUS WINAPI faulty_event_key(HKEY k, LPCWSTR sub, DWORD r, LPWSTR cls,
     return RegCreateKeyExW(k, sub, r, cls, opt, sam, sa, out, disp);
 }
 
-/* A directory that cannot be listed (identify.c then opens its files one by one). */
+/* A directory that cannot be listed (dirlist.c then opens its files one by one). */
 static BOOL WINAPI faulty_file_info_ex(HANDLE h, FILE_INFO_BY_HANDLE_CLASS cls, LPVOID buf, DWORD cb)
 {
     if (fault_now(F_FILE_INFO_EX))
@@ -279,6 +279,8 @@ static HANDLE WINAPI fake_create(LPCWSTR path, DWORD access, DWORD share, LPSECU
     return CreateFileW(path, access, share, sa, disposition, flags, tmpl);
 }
 
+DWORD (*rm_sys_holders)(HANDLE h, ULONG_PTR *pids, ULONG cap, ULONG *count);
+
 static DWORD WINAPI fake_process_ids(HANDLE h, void *buf, ULONG cb)
 {
     RM_FILE_PROCESS_IDS *ids = buf;
@@ -293,7 +295,8 @@ static DWORD WINAPI fake_process_ids(HANDLE h, void *buf, ULONG cb)
     }
     if (cb < FIELD_OFFSET(RM_FILE_PROCESS_IDS, ProcessIdList)) return ERROR_MORE_DATA;
     cap = (ULONG)((cb - FIELD_OFFSET(RM_FILE_PROCESS_IDS, ProcessIdList)) / sizeof(ULONG_PTR));
-    if ((err = rm_handles_holders(h, ids->ProcessIdList, cap, &count))) return err;
+    if (!rm_sys_holders) return ERROR_CALL_NOT_IMPLEMENTED;
+    if ((err = rm_sys_holders(h, ids->ProcessIdList, cap, &count))) return err;
     if (count > cap) return ERROR_MORE_DATA;
     ids->NumberOfProcessIdsInList = count;
     return ERROR_SUCCESS;
@@ -331,7 +334,7 @@ static DWORD WINAPI fake_volume(HANDLE h, DWORD *serial)
 
 /* FakeVolume's identities exist only for opened files: directories are refused
  * as a file system without the listing class refuses them, so every file is
- * opened (identify.c's fallback). */
+ * opened (dirlist.c's fallback). */
 static BOOL WINAPI no_listing(HANDLE h, FILE_INFO_BY_HANDLE_CLASS cls, LPVOID buf, DWORD cb)
 {
     if (cls == FileIdBothDirectoryInfo || cls == FileIdBothDirectoryRestartInfo)
