@@ -91,12 +91,25 @@ void files_free(struct file_list *list);
 /* The full path of arg (malloc'd), or NULL with the error printed. */
 WCHAR *full_path(const WCHAR *arg);
 
-/* ---- Restart Manager helpers and commands (rmops.c, sessions.c) ---------------- */
+/* ---- showing what the Restart Manager said (report.c) -------------------------- */
 
 /* Words for an RM_APP_TYPE ("console application"). */
 const WCHAR *app_type_words(RM_APP_TYPE t, WCHAR buf[32]);
 /* Short keyword for an RM_APP_TYPE as used in JSON ("console"). */
 const WCHAR *app_type_key(RM_APP_TYPE t, WCHAR buf[32]);
+/* A table, one row per entry, columns as wide as their widest cell; with_status
+ * adds the RM_APP_STATUS column (after a shutdown). */
+void print_table(const RM_PROCESS_INFO *info, UINT n, BOOL with_status);
+/* The reboot reasons in words, on one line. */
+void print_reasons(DWORD reasons);
+/* The JSON members describing a list: "processes", "reboot_needed", "reboot_reasons",
+ * "reboot_reasons_code" (each line starting with a comma: the caller has opened the
+ * object and written at least one member). */
+void json_list_members(const RM_PROCESS_INFO *info, UINT n, DWORD reasons);
+/* A JSON member: "name": [ the strings ], starting with a comma as above. */
+void json_string_array(const WCHAR *name, WCHAR *const *items, size_t n);
+
+/* ---- Restart Manager commands (rmops.c, sessions.c) ---------------------------- */
 
 /* Options shared by the commands. */
 struct options
