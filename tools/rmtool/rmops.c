@@ -139,59 +139,77 @@ static int collect(const struct options *o, struct file_list *files, struct file
     return RMTOOL_EXIT_OK;
 }
 
+/* ---- what list and close start from ------------------------------------------------- */
+
+/* The operands expanded, a session with every file registered, and its list. */
+struct checked
+{
+    struct file_list files, operands;
+    DWORD h;                         /* (DWORD)-1: no session (no files, or it failed) */
+    RM_PROCESS_INFO *info;           /* malloc'd */
+    UINT n;
+    DWORD reasons;
+};
+
+/* RMTOOL_EXIT_OK, or RMTOOL_EXIT_ERROR with the error printed. Either way c is
+ * to be released with check_end. */
+static int check_begin(const struct options *o, struct checked *c)
+{
+    int rc;
+
+    memset(c, 0, sizeof(*c));
+    c->h = (DWORD)-1;
+    if ((rc = collect(o, &c->files, &c->operands)) || !c->files.count) return rc;
+    if (session_open(&c->files, &c->h) || get_list(c->h, &c->info, &c->n, &c->reasons))
+        return RMTOOL_EXIT_ERROR;
+    return RMTOOL_EXIT_OK;
+}
+
+static void check_end(struct checked *c)
+{
+    if (c->h != (DWORD)-1) session_close(c->h);
+    free(c->info);
+    files_free(&c->files);
+    files_free(&c->operands);
+}
+
+/* Opens the JSON object with its "paths" and "files" members. */
+static void json_checked(const struct checked *c)
+{
+    out_w(OUT_STDOUT, L"{\n  ");
+    json_string_array(L"paths", c->operands.items, c->operands.count);
+    out_w(OUT_STDOUT, L",\n  ");
+    json_string_array(L"files", c->files.items, c->files.count);
+}
+
 /* ---- list ---------------------------------------------------------------------------- */
 
 int cmd_list(const struct options *o)
 {
-    struct file_list files = { 0 }, operands = { 0 };
-    RM_PROCESS_INFO *info = NULL;
-    UINT n = 0;
-    DWORD h, reasons = 0, err;
-    int rc;
+    struct checked c;
+    int rc = check_begin(o, &c);
 
-    if ((rc = collect(o, &files, &operands))) goto done;
-    if (files.count)
-    {
-        if (session_open(&files, &h))
-        {
-            rc = RMTOOL_EXIT_ERROR;
-            goto done;
-        }
-        err = get_list(h, &info, &n, &reasons);
-        session_close(h);
-        if (err)
-        {
-            rc = RMTOOL_EXIT_ERROR;
-            goto done;
-        }
-    }
-    rc = reasons ? RMTOOL_EXIT_REBOOT : n ? RMTOOL_EXIT_IN_USE : RMTOOL_EXIT_OK;
-
+    if (rc) goto done;
+    rc = c.reasons ? RMTOOL_EXIT_REBOOT : c.n ? RMTOOL_EXIT_IN_USE : RMTOOL_EXIT_OK;
     if (o->json)
     {
-        out_w(OUT_STDOUT, L"{\n  ");
-        json_string_array(L"paths", operands.items, operands.count);
-        out_w(OUT_STDOUT, L",\n  ");
-        json_string_array(L"files", files.items, files.count);
-        json_list_members(info, n, reasons);
+        json_checked(&c);
+        json_list_members(c.info, c.n, c.reasons);
         out_f(OUT_STDOUT, L",\n  \"exit_code\": %d\n}\n", rc);
     }
-    else if (!files.count)
+    else if (!c.files.count)
         out_w(OUT_STDOUT, L"no files to check\n");
-    else if (!n)
-        out_f(OUT_STDOUT, L"no process uses %ls\n", files.count == 1 ? L"the file" : L"these files");
+    else if (!c.n)
+        out_f(OUT_STDOUT, L"no process uses %ls\n", c.files.count == 1 ? L"the file" : L"these files");
     else
     {
-        out_f(OUT_STDOUT, L"%u process%ls using %ls:\n", n, n == 1 ? L"" : L"es",
-              files.count == 1 ? L"the file" : L"these files");
-        print_table(info, n, FALSE);
-        print_reasons(reasons);
+        out_f(OUT_STDOUT, L"%u process%ls using %ls:\n", c.n, c.n == 1 ? L"" : L"es",
+              c.files.count == 1 ? L"the file" : L"these files");
+        print_table(c.info, c.n, FALSE);
+        print_reasons(c.reasons);
     }
-
 done:
-    free(info);
-    files_free(&files);
-    files_free(&operands);
+    check_end(&c);
     return rc;
 }
 
@@ -275,61 +293,45 @@ static void explain_shutdown(DWORD err)
 
 int cmd_close(const struct options *o)
 {
-    struct file_list files = { 0 }, operands = { 0 };
-    RM_PROCESS_INFO *info = NULL, *after = NULL;
-    UINT n = 0, n_after = 0;
-    DWORD h = (DWORD)-1, reasons = 0, reasons_after = 0, sd = ERROR_SUCCESS;
+    struct checked c;
+    RM_PROCESS_INFO *after = NULL;
+    UINT n_after = 0;
+    DWORD reasons_after = 0, sd = ERROR_SUCCESS;
     BOOL have_after = FALSE;
-    int rc;
+    int rc = check_begin(o, &c);
 
-    if ((rc = collect(o, &files, &operands))) goto done;
-    if (files.count)
-    {
-        if (session_open(&files, &h))
-        {
-            rc = RMTOOL_EXIT_ERROR;
-            goto done;
-        }
-        if (get_list(h, &info, &n, &reasons))
-        {
-            rc = RMTOOL_EXIT_ERROR;
-            goto done;
-        }
-    }
-    if (n)
+    if (rc) goto done;
+    if (c.n)
     {
         if (!o->json)
         {
-            out_f(OUT_STDOUT, L"closing %u application%ls%ls%ls:\n", n, n == 1 ? L"" : L"s",
+            out_f(OUT_STDOUT, L"closing %u application%ls%ls%ls:\n", c.n, c.n == 1 ? L"" : L"s",
                   o->force ? L" (forced)" : L"",
                   o->only_registered ? L" (only if all are registered for restart)" : L"");
-            print_table(info, n, FALSE);
+            print_table(c.info, c.n, FALSE);
             out_flush(OUT_STDOUT);
         }
         progress_begin(o->json);
-        sd = RmShutdown(h, shutdown_flags(o), progress_cb);
+        sd = RmShutdown(c.h, shutdown_flags(o), progress_cb);
         progress_end();
         /* What happened to each one: the list carries the AppStatus history now. */
-        have_after = get_list(h, &after, &n_after, &reasons_after) == ERROR_SUCCESS;
+        have_after = get_list(c.h, &after, &n_after, &reasons_after) == ERROR_SUCCESS;
         rc = code_for(sd);
         if (!have_after && !rc) rc = RMTOOL_EXIT_ERROR;
     }
 
     if (o->json)
     {
-        out_w(OUT_STDOUT, L"{\n  ");
-        json_string_array(L"paths", operands.items, operands.count);
-        out_w(OUT_STDOUT, L",\n  ");
-        json_string_array(L"files", files.items, files.count);
-        out_f(OUT_STDOUT, L",\n  \"shutdown_called\": %ls", n ? L"true" : L"false");
+        json_checked(&c);
+        out_f(OUT_STDOUT, L",\n  \"shutdown_called\": %ls", c.n ? L"true" : L"false");
         out_f(OUT_STDOUT, L",\n  \"shutdown_result\": %lu", (unsigned long)sd);
-        if (have_after) json_list_members(after, n_after, reasons);
-        else json_list_members(info, n, reasons);
+        if (have_after) json_list_members(after, n_after, c.reasons);
+        else json_list_members(c.info, c.n, c.reasons);
         out_f(OUT_STDOUT, L",\n  \"exit_code\": %d\n}\n", rc);
     }
-    else if (!n)
-        out_w(OUT_STDOUT, files.count ? L"nothing to close: no process uses the files\n"
-                                      : L"no files to check\n");
+    else if (!c.n)
+        out_w(OUT_STDOUT, c.files.count ? L"nothing to close: no process uses the files\n"
+                                        : L"no files to check\n");
     else
     {
         if (have_after)
@@ -339,14 +341,11 @@ int cmd_close(const struct options *o)
         }
         if (!sd) out_w(OUT_STDOUT, L"all closed\n");
     }
-    if (n) explain_shutdown(sd);
+    if (c.n) explain_shutdown(sd);
 
 done:
-    if (h != (DWORD)-1) session_close(h);
-    free(info);
+    check_end(&c);
     free(after);
-    files_free(&files);
-    files_free(&operands);
     return rc;
 }
 
