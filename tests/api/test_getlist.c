@@ -333,6 +333,7 @@ static void test_buffer_too_small(void **state)
  * variable is left holding the size needed. */
 static void test_one_variable_for_both_counts(void **state)
 {
+    RMT_OUR_CHOICE("README: one variable passed as both counts of RmGetList");
     WCHAR *f = rmt_make_file(L"alias.txt");
     RM_PROCESS_INFO info[3];
     UINT n = 1;

@@ -96,8 +96,63 @@ BOOL rmt_is_our_dll(char *reason, size_t cch)
 void rmt_assert_our_dll(void)
 {
     char reason[512];
+    if (rmt_conformance())
+    {
+        if (!rmt_is_requested_dll(reason, sizeof(reason))) fail_msg("WRONG DLL UNDER TEST: %s", reason);
+        return;
+    }
     if (!rmt_is_our_dll(reason, sizeof(reason)))
         fail_msg("WRONG DLL UNDER TEST: %s", reason);
+}
+
+BOOL rmt_conformance(void)
+{
+    char v[8];
+    DWORD n = GetEnvironmentVariableA("RMT_CONFORMANCE", v, sizeof(v));
+    return n == 1 && v[0] == '1';
+}
+
+/* The directory part of a module's path (up to the last backslash), in dir. */
+static BOOL module_dir(HMODULE m, WCHAR *dir, DWORD cch)
+{
+    DWORD n = GetModuleFileNameW(m, dir, cch);
+    if (!n || n >= cch) return FALSE;
+    while (n && dir[n - 1] != L'\\') n--;
+    if (!n) return FALSE;
+    dir[n - 1] = 0;
+    return TRUE;
+}
+
+BOOL rmt_is_requested_dll(char *reason, size_t cch)
+{
+    HMODULE m = rmt_rstrtmgr_module();
+    WCHAR path[MAX_PATH], got[MAX_PATH], want[MAX_PATH];
+    char which[16];
+    DWORD n = GetEnvironmentVariableA("RMT_CONFORMANCE_DLL", which, sizeof(which));
+    BOOL system = n && n < sizeof(which) && !_stricmp(which, "system");
+    BOOL beside = n && n < sizeof(which) && !_stricmp(which, "beside");
+
+    if (!m)
+    {
+        snprintf(reason, cch, "rstrtmgr.dll could not be loaded (error %lu)", GetLastError());
+        return FALSE;
+    }
+    if (!GetModuleFileNameW(m, path, MAX_PATH)) path[0] = 0;
+    if (!system && !beside)
+    {
+        snprintf(reason, cch, "RMT_CONFORMANCE_DLL is neither 'system' nor 'beside' (%ls loaded)", path);
+        return FALSE;
+    }
+    if (!module_dir(m, got, MAX_PATH) ||
+        !(system ? GetSystemDirectoryW(want, MAX_PATH) != 0 : module_dir(NULL, want, MAX_PATH)))
+    {
+        snprintf(reason, cch, "cannot tell where rstrtmgr.dll (%ls) was loaded from", path);
+        return FALSE;
+    }
+    snprintf(reason, cch, "%ls%s (asked for the %s one)", path,
+             memcmp((const char *)m + 0x40, "Wine builtin DLL", 16) ? "" : ", Wine's builtin",
+             system ? "system directory's" : "test program's directory's");
+    return !_wcsicmp(got, want);
 }
 
 static WCHAR tempdir[MAX_PATH];

@@ -73,8 +73,26 @@ HMODULE rmt_rstrtmgr_module(void);
 /* TRUE when that module is this project's DLL (version resource), FALSE when it is
  * Wine's builtin stub or anything else; why is written to reason. */
 BOOL rmt_is_our_dll(char *reason, size_t cch);
-/* Fails the current test loudly unless our DLL is loaded. */
+/* Fails the current test loudly unless our DLL is loaded (in conformance mode:
+ * prints which DLL is loaded and goes on). */
 void rmt_assert_our_dll(void);
+
+/* ---- conformance mode: our expectations against another rstrtmgr.dll ------------ */
+
+/* TRUE when RMT_CONFORMANCE=1: the program runs against another rstrtmgr.dll
+ * (Windows' own, or any given one; tests/conformance.cmake sets it up), so the
+ * truths about Windows are checked and our own choices are not. */
+BOOL rmt_conformance(void);
+/* For a test of one of our documented choices (README, Choices: what Windows does
+ * is not known or not documented): skipped in conformance mode, with the choice
+ * named, since another DLL may choose otherwise. */
+#define RMT_OUR_CHOICE(what) \
+    do { if (rmt_conformance()) { print_message("SKIPPED in conformance mode: our choice: %s\n", what); \
+         skip(); } } while (0)
+/* In conformance mode, TRUE when the loaded rstrtmgr.dll is the one the run asked
+ * for: RMT_CONFORMANCE_DLL=beside (the copy next to this program) or system (the
+ * system directory's); where it is loaded from goes to reason either way. */
+BOOL rmt_is_requested_dll(char *reason, size_t cch);
 
 /* A fresh directory under %TEMP% for this test program (removed by rmt_cleanup). */
 const WCHAR *rmt_tempdir(void);

@@ -50,7 +50,7 @@ else()
   message(STATUS "SDK samples: ${RM_SDK_PAGE} not found; test_sdk_samples will be skipped")
 endif()
 
-rm_add_test(test_sdk_samples ${RM_SDK_DIR}/test_sdk_samples.c)
+rm_add_test(test_sdk_samples conformance ${RM_SDK_DIR}/test_sdk_samples.c)
 target_compile_definitions(test_sdk_samples PRIVATE RMSDK_HAVE_SEEDS=${RM_SDK_HAVE_SEEDS})
 if(RM_SDK_HAVE_SEEDS)
   # The stand-in for Calculator: rmhelper_gui.exe under a name no other test uses,
