@@ -284,3 +284,94 @@ void fmt_u64(WCHAR buf[24], ULONGLONG v)
     for (i = 0; i < n; i++) buf[i] = tmp[n - 1 - i];
     buf[n] = 0;
 }
+
+/* ---- JSON ------------------------------------------------------------------------------ */
+
+/* Starts an element of the open container: its comma and line, and its name. */
+static void json_element(struct json *j, const WCHAR *name)
+{
+    if (j->depth > 0)
+    {
+        int d = j->depth - 1, i;
+        if (!j->empty[d]) out_w(OUT_STDOUT, j->one_line[d] ? L", " : L",");
+        if (!j->one_line[d])
+        {
+            out_w(OUT_STDOUT, L"\n");
+            for (i = 0; i < j->depth; i++) out_w(OUT_STDOUT, L"  ");
+        }
+        j->empty[d] = FALSE;
+    }
+    if (name)
+    {
+        out_json_str(OUT_STDOUT, name);
+        out_w(OUT_STDOUT, L": ");
+    }
+}
+
+void json_open(struct json *j, const WCHAR *name, WCHAR bracket, BOOL one_line)
+{
+    WCHAR open[2] = { bracket, 0 };
+    json_element(j, name);
+    out_w(OUT_STDOUT, open);
+    if (j->depth < JSON_MAX_DEPTH)
+    {
+        j->empty[j->depth] = TRUE;
+        /* Inside a one-line container everything is on that line. */
+        j->one_line[j->depth] = one_line || (j->depth && j->one_line[j->depth - 1]);
+        j->closer[j->depth] = bracket == L'[' ? L']' : L'}';
+    }
+    j->depth++;
+}
+
+void json_close(struct json *j)
+{
+    WCHAR close[2] = { 0, 0 };
+    int d, i;
+    if (j->depth <= 0) return;                   /* unbalanced: a bug, not output */
+    d = --j->depth;
+    if (d >= JSON_MAX_DEPTH) return;
+    close[0] = j->closer[d];
+    if (!j->one_line[d] && !j->empty[d])
+    {
+        out_w(OUT_STDOUT, L"\n");
+        for (i = 0; i < d; i++) out_w(OUT_STDOUT, L"  ");
+    }
+    out_w(OUT_STDOUT, close);
+    if (!d) out_w(OUT_STDOUT, L"\n");
+}
+
+void json_str(struct json *j, const WCHAR *name, const WCHAR *v)
+{
+    json_element(j, name);
+    if (v) out_json_str(OUT_STDOUT, v);
+    else out_w(OUT_STDOUT, L"null");
+}
+
+void json_uint(struct json *j, const WCHAR *name, ULONGLONG v)
+{
+    WCHAR n[24];
+    json_element(j, name);
+    fmt_u64(n, v);
+    out_w(OUT_STDOUT, n);
+}
+
+void json_int(struct json *j, const WCHAR *name, LONGLONG v)
+{
+    WCHAR n[24];
+    json_element(j, name);
+    if (v < 0) out_w(OUT_STDOUT, L"-");
+    fmt_u64(n, v < 0 ? (ULONGLONG)0 - (ULONGLONG)v : (ULONGLONG)v);
+    out_w(OUT_STDOUT, n);
+}
+
+void json_bool(struct json *j, const WCHAR *name, BOOL v)
+{
+    json_element(j, name);
+    out_w(OUT_STDOUT, v ? L"true" : L"false");
+}
+
+void json_null(struct json *j, const WCHAR *name)
+{
+    json_element(j, name);
+    out_w(OUT_STDOUT, L"null");
+}

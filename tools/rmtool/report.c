@@ -89,21 +89,24 @@ static void bits_text(DWORD v, const struct bit_word *w, size_t nw, WCHAR *buf, 
     }
 }
 
-/* JSON array of the keys of v's bits; unknown bits as "0x..." strings. */
-static void bits_json(DWORD v, const struct bit_word *w, size_t nw)
+/* A JSON array of the keys of v's bits; unknown bits as "0x..." strings. */
+static void bits_json(struct json *j, const WCHAR *name, DWORD v, const struct bit_word *w, size_t nw)
 {
+    WCHAR hex[16];
     size_t i;
-    BOOL first = TRUE;
-    out_w(OUT_STDOUT, L"[");
+    json_open(j, name, L'[', TRUE);
     for (i = 0; i < nw; i++)
     {
         if (!(v & w[i].bit)) continue;
-        out_f(OUT_STDOUT, L"%ls\"%ls\"", first ? L"" : L", ", w[i].key);
-        first = FALSE;
+        json_str(j, NULL, w[i].key);
         v &= ~w[i].bit;
     }
-    if (v) out_f(OUT_STDOUT, L"%ls\"0x%lx\"", first ? L"" : L", ", (unsigned long)v);
-    out_w(OUT_STDOUT, L"]");
+    if (v)
+    {
+        swprintf(hex, ARRAYSIZE(hex), L"0x%lx", (unsigned long)v);
+        json_str(j, NULL, hex);
+    }
+    json_close(j);
 }
 
 /* ---- printing a list ----------------------------------------------------------------- */
@@ -200,9 +203,9 @@ void print_reasons(DWORD reasons)
         out_w(OUT_STDOUT, L"reboot needed: no\n");
 }
 
-static void json_process(const RM_PROCESS_INFO *e)
+static void json_process(struct json *j, const RM_PROCESS_INFO *e)
 {
-    WCHAR t[32], n[24], svc[CCH_RM_MAX_SVC_NAME + 1], name[CCH_RM_MAX_APP_NAME + 1];
+    WCHAR t[32], svc[CCH_RM_MAX_SVC_NAME + 1], name[CCH_RM_MAX_APP_NAME + 1];
     ULARGE_INTEGER ft;
 
     wcsncpy(svc, e->strServiceShortName, CCH_RM_MAX_SVC_NAME);
@@ -211,50 +214,38 @@ static void json_process(const RM_PROCESS_INFO *e)
     name[CCH_RM_MAX_APP_NAME] = 0;
     ft.LowPart = e->Process.ProcessStartTime.dwLowDateTime;
     ft.HighPart = e->Process.ProcessStartTime.dwHighDateTime;
-    fmt_u64(n, ft.QuadPart);
-    out_f(OUT_STDOUT, L"    {\"pid\": %lu, ", (unsigned long)e->Process.dwProcessId);
+    json_open(j, NULL, L'{', TRUE);
+    json_uint(j, L"pid", e->Process.dwProcessId);
     fmt_time_utc(t, &e->Process.ProcessStartTime);
-    out_f(OUT_STDOUT, L"\"start_time\": \"%ls\", \"start_filetime\": %ls, ", t, n);
-    out_f(OUT_STDOUT, L"\"type\": \"%ls\", \"type_code\": %ld, ", app_type_key(e->ApplicationType, t),
-          (long)e->ApplicationType);
-    out_w(OUT_STDOUT, L"\"name\": ");
-    out_json_str(OUT_STDOUT, name);
-    out_w(OUT_STDOUT, L", \"service\": ");
-    out_json_str(OUT_STDOUT, svc);
-    if (e->TSSessionId == (DWORD)RM_INVALID_TS_SESSION) out_w(OUT_STDOUT, L", \"ts_session\": null");
-    else out_f(OUT_STDOUT, L", \"ts_session\": %lu", (unsigned long)e->TSSessionId);
-    out_f(OUT_STDOUT, L", \"restartable\": %ls, \"status\": ", e->bRestartable ? L"true" : L"false");
-    bits_json(e->AppStatus, status_words, ARRAYSIZE(status_words));
-    out_f(OUT_STDOUT, L", \"status_code\": %lu}", (unsigned long)e->AppStatus);
+    json_str(j, L"start_time", t);
+    json_uint(j, L"start_filetime", ft.QuadPart);
+    json_str(j, L"type", app_type_key(e->ApplicationType, t));
+    json_int(j, L"type_code", (LONGLONG)e->ApplicationType);
+    json_str(j, L"name", name);
+    json_str(j, L"service", svc);
+    if (e->TSSessionId == (DWORD)RM_INVALID_TS_SESSION) json_null(j, L"ts_session");
+    else json_uint(j, L"ts_session", e->TSSessionId);
+    json_bool(j, L"restartable", e->bRestartable);
+    bits_json(j, L"status", e->AppStatus, status_words, ARRAYSIZE(status_words));
+    json_uint(j, L"status_code", e->AppStatus);
+    json_close(j);
 }
 
-/* The JSON members describing a list: "processes", "reboot_needed", "reboot_reasons",
- * "reboot_reasons_code" (each line starting with a comma: the caller has opened the
- * object and written at least one member). */
-void json_list_members(const RM_PROCESS_INFO *info, UINT n, DWORD reasons)
+void json_list_members(struct json *j, const RM_PROCESS_INFO *info, UINT n, DWORD reasons)
 {
     UINT k;
-    out_w(OUT_STDOUT, L",\n  \"processes\": [");
-    for (k = 0; k < n; k++)
-    {
-        out_w(OUT_STDOUT, k ? L",\n" : L"\n");
-        json_process(&info[k]);
-    }
-    out_w(OUT_STDOUT, n ? L"\n  ]" : L"]");
-    out_f(OUT_STDOUT, L",\n  \"reboot_needed\": %ls,\n  \"reboot_reasons\": ",
-          reasons ? L"true" : L"false");
-    bits_json(reasons, reason_words, ARRAYSIZE(reason_words));
-    out_f(OUT_STDOUT, L",\n  \"reboot_reasons_code\": %lu", (unsigned long)reasons);
+    json_open(j, L"processes", L'[', FALSE);
+    for (k = 0; k < n; k++) json_process(j, &info[k]);
+    json_close(j);
+    json_bool(j, L"reboot_needed", reasons != 0);
+    bits_json(j, L"reboot_reasons", reasons, reason_words, ARRAYSIZE(reason_words));
+    json_uint(j, L"reboot_reasons_code", reasons);
 }
 
-void json_string_array(const WCHAR *name, WCHAR *const *items, size_t n)
+void json_string_array(struct json *j, const WCHAR *name, WCHAR *const *items, size_t n)
 {
     size_t i;
-    out_f(OUT_STDOUT, L"\"%ls\": [", name);
-    for (i = 0; i < n; i++)
-    {
-        if (i) out_w(OUT_STDOUT, L", ");
-        out_json_str(OUT_STDOUT, items[i]);
-    }
-    out_w(OUT_STDOUT, L"]");
+    json_open(j, name, L'[', TRUE);
+    for (i = 0; i < n; i++) json_str(j, NULL, items[i]);
+    json_close(j);
 }

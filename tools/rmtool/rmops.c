@@ -174,12 +174,12 @@ static void check_end(struct checked *c)
 }
 
 /* Opens the JSON object with its "paths" and "files" members. */
-static void json_checked(const struct checked *c)
+static void json_checked(struct json *j, const struct checked *c)
 {
-    out_w(OUT_STDOUT, L"{\n  ");
-    json_string_array(L"paths", c->operands.items, c->operands.count);
-    out_w(OUT_STDOUT, L",\n  ");
-    json_string_array(L"files", c->files.items, c->files.count);
+    memset(j, 0, sizeof(*j));
+    json_open(j, NULL, L'{', FALSE);
+    json_string_array(j, L"paths", c->operands.items, c->operands.count);
+    json_string_array(j, L"files", c->files.items, c->files.count);
 }
 
 /* ---- list ---------------------------------------------------------------------------- */
@@ -193,9 +193,11 @@ int cmd_list(const struct options *o)
     rc = c.reasons ? RMTOOL_EXIT_REBOOT : c.n ? RMTOOL_EXIT_IN_USE : RMTOOL_EXIT_OK;
     if (o->json)
     {
-        json_checked(&c);
-        json_list_members(c.info, c.n, c.reasons);
-        out_f(OUT_STDOUT, L",\n  \"exit_code\": %d\n}\n", rc);
+        struct json j;
+        json_checked(&j, &c);
+        json_list_members(&j, c.info, c.n, c.reasons);
+        json_int(&j, L"exit_code", rc);
+        json_close(&j);
     }
     else if (!c.files.count)
         out_w(OUT_STDOUT, L"no files to check\n");
@@ -322,12 +324,14 @@ int cmd_close(const struct options *o)
 
     if (o->json)
     {
-        json_checked(&c);
-        out_f(OUT_STDOUT, L",\n  \"shutdown_called\": %ls", c.n ? L"true" : L"false");
-        out_f(OUT_STDOUT, L",\n  \"shutdown_result\": %lu", (unsigned long)sd);
-        if (have_after) json_list_members(after, n_after, c.reasons);
-        else json_list_members(c.info, c.n, c.reasons);
-        out_f(OUT_STDOUT, L",\n  \"exit_code\": %d\n}\n", rc);
+        struct json j;
+        json_checked(&j, &c);
+        json_bool(&j, L"shutdown_called", c.n != 0);
+        json_uint(&j, L"shutdown_result", sd);
+        if (have_after) json_list_members(&j, after, n_after, c.reasons);
+        else json_list_members(&j, c.info, c.n, c.reasons);
+        json_int(&j, L"exit_code", rc);
+        json_close(&j);
     }
     else if (!c.n)
         out_w(OUT_STDOUT, c.files.count ? L"nothing to close: no process uses the files\n"

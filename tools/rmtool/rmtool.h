@@ -58,6 +58,27 @@ BOOL out_is_console(enum out_stream s);
  * lone surrogate as its \uXXXX escape so nothing is lost. */
 void out_json_str(enum out_stream s, const WCHAR *text);
 
+/* A JSON writer to stdout that places its own commas, line breaks and indentation:
+ * members of an object are written with their name, items of an array with NULL.
+ * A container opened one_line stays on one line ({"pid": 1, "name": "x"}); the
+ * others put each element on a line of its own, indented two spaces a level. The
+ * outermost container's close ends the line. */
+#define JSON_MAX_DEPTH 8
+struct json
+{
+    int depth;
+    BOOL empty[JSON_MAX_DEPTH];      /* nothing in that container yet */
+    BOOL one_line[JSON_MAX_DEPTH];
+    WCHAR closer[JSON_MAX_DEPTH];    /* '}' or ']' */
+};
+void json_open(struct json *j, const WCHAR *name, WCHAR bracket, BOOL one_line);   /* '{' or '[' */
+void json_close(struct json *j);
+void json_str(struct json *j, const WCHAR *name, const WCHAR *v);                 /* NULL: null */
+void json_uint(struct json *j, const WCHAR *name, ULONGLONG v);
+void json_int(struct json *j, const WCHAR *name, LONGLONG v);
+void json_bool(struct json *j, const WCHAR *name, BOOL v);
+void json_null(struct json *j, const WCHAR *name);
+
 /* The symbolic name of a Win32 error code ("ERROR_BAD_ARGUMENTS"), or NULL. */
 const WCHAR *err_name(DWORD err);
 /* Prints "rmtool: <what> failed: <err> <NAME>" as one line on stderr. */
@@ -102,12 +123,11 @@ const WCHAR *app_type_key(RM_APP_TYPE t, WCHAR buf[32]);
 void print_table(const RM_PROCESS_INFO *info, UINT n, BOOL with_status);
 /* The reboot reasons in words, on one line. */
 void print_reasons(DWORD reasons);
-/* The JSON members describing a list: "processes", "reboot_needed", "reboot_reasons",
- * "reboot_reasons_code" (each line starting with a comma: the caller has opened the
- * object and written at least one member). */
-void json_list_members(const RM_PROCESS_INFO *info, UINT n, DWORD reasons);
-/* A JSON member: "name": [ the strings ], starting with a comma as above. */
-void json_string_array(const WCHAR *name, WCHAR *const *items, size_t n);
+/* The members describing a list, into the open JSON object: "processes",
+ * "reboot_needed", "reboot_reasons", "reboot_reasons_code". */
+void json_list_members(struct json *j, const RM_PROCESS_INFO *info, UINT n, DWORD reasons);
+/* A member "name": [ the strings ] on one line. */
+void json_string_array(struct json *j, const WCHAR *name, WCHAR *const *items, size_t n);
 
 /* ---- Restart Manager commands (rmops.c, sessions.c) ---------------------------- */
 

@@ -214,38 +214,47 @@ int cmd_sessions(const struct options *o)
 
     if (o->json)
     {
-        out_w(OUT_STDOUT, L"{\n  \"sessions\": [");
+        struct json j;
+        memset(&j, 0, sizeof(j));
+        json_open(&j, NULL, L'{', FALSE);
+        json_open(&j, L"sessions", L'[', FALSE);
         for (i = 0; i < n; i++)
         {
             const struct slot_info *s = &slots[i];
-            WCHAR t[32], ft[24];
-            out_w(OUT_STDOUT, i ? L",\n    " : L"\n    ");
-            out_f(OUT_STDOUT, L"{\"slot\": %lu, \"key\": \"Session%04lu\", ", (unsigned long)s->slot,
-                  (unsigned long)s->slot);
+            WCHAR t[32], key[16];
+            json_open(&j, NULL, L'{', TRUE);
+            json_uint(&j, L"slot", s->slot);
+            swprintf(key, ARRAYSIZE(key), L"Session%04lu", (unsigned long)s->slot);
+            json_str(&j, L"key", key);
             if (s->has_owner)
             {
                 ULARGE_INTEGER v;
                 v.LowPart = s->owner.ProcessStartTime.dwLowDateTime;
                 v.HighPart = s->owner.ProcessStartTime.dwHighDateTime;
-                fmt_u64(ft, v.QuadPart);
                 fmt_time_utc(t, &s->owner.ProcessStartTime);
-                out_f(OUT_STDOUT, L"\"owner_pid\": %lu, \"owner_start_time\": \"%ls\", "
-                      L"\"owner_start_filetime\": %ls, ", (unsigned long)s->owner.dwProcessId, t, ft);
+                json_uint(&j, L"owner_pid", s->owner.dwProcessId);
+                json_str(&j, L"owner_start_time", t);
+                json_uint(&j, L"owner_start_filetime", v.QuadPart);
             }
             else
-                out_w(OUT_STDOUT, L"\"owner_pid\": null, \"owner_start_time\": null, "
-                      L"\"owner_start_filetime\": null, ");
-            out_f(OUT_STDOUT, L"\"owner_alive\": %ls, \"owner_image\": ",
-                  s->alive == 1 ? L"true" : s->alive == 0 ? L"false" : L"null");
-            if (s->image[0]) out_json_str(OUT_STDOUT, s->image);
-            else out_w(OUT_STDOUT, L"null");
-            if (s->has_sequence) out_f(OUT_STDOUT, L", \"sequence\": %lu", (unsigned long)s->sequence);
-            else out_w(OUT_STDOUT, L", \"sequence\": null");
-            out_f(OUT_STDOUT, L", \"files\": %lu, \"processes\": %lu, \"services\": %lu, \"damaged\": %ls}",
-                  (unsigned long)s->files, (unsigned long)s->procs, (unsigned long)s->svcs,
-                  s->damaged || !s->has_sequence ? L"true" : L"false");
+            {
+                json_null(&j, L"owner_pid");
+                json_null(&j, L"owner_start_time");
+                json_null(&j, L"owner_start_filetime");
+            }
+            if (s->alive == 1 || s->alive == 0) json_bool(&j, L"owner_alive", s->alive == 1);
+            else json_null(&j, L"owner_alive");
+            json_str(&j, L"owner_image", s->image[0] ? s->image : NULL);
+            if (s->has_sequence) json_uint(&j, L"sequence", s->sequence);
+            else json_null(&j, L"sequence");
+            json_uint(&j, L"files", s->files);
+            json_uint(&j, L"processes", s->procs);
+            json_uint(&j, L"services", s->svcs);
+            json_bool(&j, L"damaged", s->damaged || !s->has_sequence);
+            json_close(&j);
         }
-        out_w(OUT_STDOUT, n ? L"\n  ]\n}\n" : L"]\n}\n");
+        json_close(&j);
+        json_close(&j);
     }
     else if (!n)
         out_w(OUT_STDOUT, L"no Restart Manager sessions\n");
