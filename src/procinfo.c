@@ -253,6 +253,7 @@ DWORD rm_proc_describe(DWORD pid, const struct rm_window_map *windows, RM_PROCES
     {
         if (GetLastError() != ERROR_ACCESS_DENIED) return ERROR_NOT_FOUND;   /* exited */
         /* It exists but tells us nothing: it cannot be shut down by us. */
+        rm_warn("process %lu cannot be opened (access denied): RmCritical, PermissionDenied", pid);
         rm_copy_name(info->strAppName, ARRAYSIZE(info->strAppName), L"(inaccessible process)");
         info->ApplicationType = RmCritical;
         *reasons |= RmRebootReasonPermissionDenied;
@@ -277,6 +278,12 @@ DWORD rm_proc_describe(DWORD pid, const struct rm_window_map *windows, RM_PROCES
 
     if (reason)
     {
+        /* Why an RmShutdown will refuse (350) or leave it alone, for the trace. */
+        rm_warn("process %lu (%ls) is RmCritical: %s", pid, image[0] ? image : L"?",
+                reason == RmRebootReasonDetectedSelf      ? "it is the caller (DetectedSelf)"
+                : reason == RmRebootReasonCriticalProcess ? "a critical system process (CriticalProcess)"
+                : reason == RmRebootReasonSessionMismatch ? "another terminal-services session (SessionMismatch)"
+                                                          : "another user's, or elevated above us (PermissionDenied)");
         /* A critical entry is named by its executable's file name (spec 2.3, D16),
          * not by its description. (D16 gives a service caller the "long name";
          * a caller in session 0 is taken to be a service.) */
