@@ -236,6 +236,36 @@ static double component_module_lists(int *nprocs)
     return rmt_now_s() - t0;
 }
 
+/* The walk of every process's address space by VirtualQueryEx, one query per
+ * region, as a search for data mappings (files mapped without a handle) must do.
+ * Under Wine each query is a round trip to the server. */
+static double component_mapped_walk(long *nregions)
+{
+    PROCESSENTRY32W pe;
+    HANDLE procs;
+    double t0 = rmt_now_s();
+    *nregions = 0;
+    if ((procs = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0)) == INVALID_HANDLE_VALUE) return 0;
+    pe.dwSize = sizeof(pe);
+    for (BOOL more = Process32FirstW(procs, &pe); more; more = Process32NextW(procs, &pe))
+    {
+        MEMORY_BASIC_INFORMATION mbi;
+        BYTE *p = NULL;
+        HANDLE h;
+        if (!pe.th32ProcessID) continue;
+        if (!(h = OpenProcess(PROCESS_QUERY_INFORMATION, FALSE, pe.th32ProcessID))) continue;
+        while (VirtualQueryEx(h, p, &mbi, sizeof(mbi)))
+        {
+            (*nregions)++;
+            if ((BYTE *)mbi.BaseAddress + mbi.RegionSize <= p) break;
+            p = (BYTE *)mbi.BaseAddress + mbi.RegionSize;
+        }
+        CloseHandle(h);
+    }
+    CloseHandle(procs);
+    return rmt_now_s() - t0;
+}
+
 /* The module floor: the list of loaded modules of every process by the cheapest
  * documented call, EnumProcessModulesEx (one read of the loader's list per module,
  * no names). Any check of loaded modules reads at least this. */
@@ -425,12 +455,13 @@ int main(void)
     WCHAR key[CCH_RM_SESSION_KEY + 1], base[MAX_PATH], sub[MAX_PATH], dllsrc[MAX_PATH];
     WCHAR **reg = NULL, **argv;
     /* Seconds per run: the floors, the toolhelp module lists, the three RmGetList calls. */
-    double fl_index[RUNS], fl_gfibh[RUNS], fl_mod[RUNS], comp_th[RUNS], g1[RUNS], g100[RUNS], g10k[RUNS];
-    double t0, m_index, m_gfibh, m_mod, m_th, m_1, m_100, m_10k, r1, r100, r10k;
+    double fl_index[RUNS], fl_gfibh[RUNS], fl_mod[RUNS], comp_th[RUNS], comp_walk[RUNS], g1[RUNS], g100[RUNS], g10k[RUNS];
+    double t0, m_index, m_gfibh, m_mod, m_th, m_walk, m_1, m_100, m_10k, r1, r100, r10k;
     struct floor_stats fs = {0}, fs2 = {0};
     DWORD s1 = SENTINEL, s100 = SENTINEL, s10k = SENTINEL, err;
     UINT needed1 = 0, needed100 = 0, needed10k = 0;
     int argc, i, f, nreg = 0, rc = 1, holders_found = 0, loaders_found = 0, self_holders = 0, np = 0, nm = 0;
+    long nregions = 0;
     char reason[512];
 
     argv = CommandLineToArgvW(GetCommandLineW(), &argc);
@@ -577,10 +608,11 @@ int main(void)
         fl_mod[i] = module_floor(&np, &nm);
         if ((g10k[i] = timed_getlist(s10k, &needed10k)) < 0) goto out;
         comp_th[i] = component_module_lists(&np);
+        comp_walk[i] = component_mapped_walk(&nregions);
         printf("run %d: floor_index %.1f ms, getlist_1 %.1f ms, floor_gfibh %.1f ms, getlist_100_unheld %.1f ms, "
-               "floor_modules %.1f ms, getlist_%d %.1f ms, modules_toolhelp %.1f ms\n", i + 1, fl_index[i] * 1e3,
-               g1[i] * 1e3, fl_gfibh[i] * 1e3, g100[i] * 1e3, fl_mod[i] * 1e3, N_REGISTERED, g10k[i] * 1e3,
-               comp_th[i] * 1e3);
+               "floor_modules %.1f ms, getlist_%d %.1f ms, modules_toolhelp %.1f ms, mapped_walk %.1f ms\n", i + 1,
+               fl_index[i] * 1e3, g1[i] * 1e3, fl_gfibh[i] * 1e3, g100[i] * 1e3, fl_mod[i] * 1e3, N_REGISTERED,
+               g10k[i] * 1e3, comp_th[i] * 1e3, comp_walk[i] * 1e3);
     }
     /* apps[] holds the last 10k result. */
     holders_found = count_listed(holders, HOLDERS, needed10k < MAX_APPS ? needed10k : MAX_APPS);
@@ -590,6 +622,7 @@ int main(void)
     m_gfibh = rmt_median(fl_gfibh, RUNS);
     m_mod = rmt_median(fl_mod, RUNS);
     m_th = rmt_median(comp_th, RUNS);
+    m_walk = rmt_median(comp_walk, RUNS);
     m_1 = rmt_median(g1, RUNS);
     m_100 = rmt_median(g100, RUNS);
     m_10k = rmt_median(g10k, RUNS);
@@ -610,6 +643,8 @@ int main(void)
            m_index > 0 ? m_mod / m_index : 0);
     printf("modules_toolhelp_median: %.1f ms (%.2f x the file-index floor)\n", m_th * 1e3,
            m_index > 0 ? m_th / m_index : 0);
+    printf("mapped_walk_median: %.1f ms (%.2f x the file-index floor), %ld regions in all processes\n",
+           m_walk * 1e3, m_index > 0 ? m_walk / m_index : 0, nregions);
     printf("getlist_1_held_median: %.1f ms (%.2f x the file-index floor), %u entries\n", m_1 * 1e3, r1, needed1);
     printf("getlist_100_unheld_median: %.1f ms (%.2f x the file-index floor), %u entries\n", m_100 * 1e3, r100,
            needed100);
