@@ -46,8 +46,8 @@ static HANDLE open_mapped_name(const WCHAR *name)
 
 /* TRUE when we have a file of wanted (scope SELF) mapped as data: a mapping is a
  * use (the kernel's answer counts it), and it holds no handle a scan could see.
- * Images are modules, which discover.c checks in every process, ours included;
- * other processes' data mappings are not looked for (README, Known limits). */
+ * Images are modules, and other processes' data mappings are found by walking
+ * their address spaces: both are discover.c's. */
 static BOOL self_maps_wanted(const struct rm_idset *wanted)
 {
     MEMORY_BASIC_INFORMATION mbi;
@@ -227,7 +227,7 @@ DWORD rm_file_users(const struct rm_resources *r, struct rm_pid_set *found, vola
     if (!err && (to_table || (self_only && !rm_pid_set_has(found, me))))
         err = rm_handle_scan(&wanted, to_table != 0, !rm_pid_set_has(found, me), found, cancel, cancel_event);
     /* A file we have mapped is one we use, handle or not (the kernel counts the
-     * mapping); other processes' mappings are their modules (discover.c). */
+     * mapping); other processes' mappings are discover.c's. */
     if (!err && (to_table || self_only) && !rm_pid_set_has(found, me) && self_maps_wanted(&wanted))
         err = rm_pid_set_add(found, me);
     rm_idset_free(&wanted);

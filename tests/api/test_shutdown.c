@@ -1107,6 +1107,7 @@ static int child_events(void)
 
 static void test_events_logged_and_never_fatal(void **state)
 {
+    RMT_OURS_ONLY("fault injection (RSTRTMGR_FAULT) and trace file");
     WCHAR *trace = rmt_path(L"events-trace.log"), env_trace[MAX_PATH + 32];
     const WCHAR *env[2] = { L"RSTRTMGR_FAULT=ReportEventW:1+", env_trace };
     static const char *const expected[] = {
@@ -1182,6 +1183,7 @@ static int child_getlist_cancel(const WCHAR *log_path)
 
 static void test_getlist_cancelled(void **state)
 {
+    RMT_OURS_ONLY("fault injection (RSTRTMGR_FAULT=HandleQuery)");
     static const WCHAR *const env[] = { L"RSTRTMGR_FAULT=HandleQuery:1+" };
     WCHAR *log = rmt_path(L"getlist-cancel.log");
     DWORD code = run_child("--child-getlist-cancel", log, env, 1, 0);

@@ -152,7 +152,17 @@ BOOL rmt_is_requested_dll(char *reason, size_t cch)
     snprintf(reason, cch, "%ls%s (asked for the %s one)", path,
              memcmp((const char *)m + 0x40, "Wine builtin DLL", 16) ? "" : ", Wine's builtin",
              system ? "system directory's" : "test program's directory's");
-    return !_wcsicmp(got, want);
+    if (!_wcsicmp(got, want)) return TRUE;
+    /* A 32-bit program on 64-bit Windows loads system DLLs from SysWOW64, which
+     * GetSystemDirectory does not name (Wine reports System32 for both). */
+    if (system)
+    {
+        BOOL wow = FALSE;
+        WCHAR wow_dir[MAX_PATH];
+        if (IsWow64Process(GetCurrentProcess(), &wow) && wow && GetSystemWow64DirectoryW(wow_dir, MAX_PATH))
+            return !_wcsicmp(got, wow_dir);
+    }
+    return FALSE;
 }
 
 static WCHAR tempdir[MAX_PATH];

@@ -74,7 +74,7 @@ HMODULE rmt_rstrtmgr_module(void);
  * Wine's builtin stub or anything else; why is written to reason. */
 BOOL rmt_is_our_dll(char *reason, size_t cch);
 /* Fails the current test loudly unless our DLL is loaded (in conformance mode:
- * prints which DLL is loaded and goes on). */
+ * unless the DLL the run asked for is loaded, rmt_is_requested_dll). */
 void rmt_assert_our_dll(void);
 
 /* ---- conformance mode: our expectations against another rstrtmgr.dll ------------ */
@@ -88,6 +88,11 @@ BOOL rmt_conformance(void);
  * named, since another DLL may choose otherwise. */
 #define RMT_OUR_CHOICE(what) \
     do { if (rmt_conformance()) { print_message("SKIPPED in conformance mode: our choice: %s\n", what); \
+         skip(); } } while (0)
+/* For a test that needs this DLL's own test hooks (RSTRTMGR_FAULT, its trace
+ * file): skipped in conformance mode, since another DLL has none. */
+#define RMT_OURS_ONLY(what) \
+    do { if (rmt_conformance()) { print_message("SKIPPED in conformance mode: needs this DLL's %s\n", what); \
          skip(); } } while (0)
 /* In conformance mode, TRUE when the loaded rstrtmgr.dll is the one the run asked
  * for: RMT_CONFORMANCE_DLL=beside (the copy next to this program) or system (the

@@ -55,11 +55,15 @@ static int fail(int step, const char *what)
     return 10 + step;
 }
 
-/* The rstrtmgr.dll next to this program. */
+/* The rstrtmgr.dll next to this program; in a conformance run against the
+ * system's DLL (tests/conformance.cmake), the one the loader finds by name. */
 static const WCHAR *dll_path(void)
 {
     static WCHAR path[MAX_PATH];
     WCHAR *slash;
+    char which[16];
+    DWORD n = GetEnvironmentVariableA("RMT_CONFORMANCE_DLL", which, sizeof(which));
+    if (n && n < sizeof(which) && !_stricmp(which, "system")) return L"rstrtmgr.dll";
     if (!path[0])
     {
         GetModuleFileNameW(NULL, path, MAX_PATH);

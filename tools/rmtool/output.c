@@ -290,7 +290,7 @@ void fmt_u64(WCHAR buf[24], ULONGLONG v)
 /* Starts an element of the open container: its comma and line, and its name. */
 static void json_element(struct json *j, const WCHAR *name)
 {
-    if (j->depth > 0)
+    if (j->depth > 0 && j->depth <= JSON_MAX_DEPTH)
     {
         int d = j->depth - 1, i;
         if (!j->empty[d]) out_w(OUT_STDOUT, j->one_line[d] ? L", " : L",");
@@ -329,7 +329,7 @@ void json_close(struct json *j)
     int d, i;
     if (j->depth <= 0) return;                   /* unbalanced: a bug, not output */
     d = --j->depth;
-    if (d >= JSON_MAX_DEPTH) return;
+    if (d >= JSON_MAX_DEPTH) return;   /* see JSON_MAX_DEPTH */
     close[0] = j->closer[d];
     if (!j->one_line[d] && !j->empty[d])
     {

@@ -33,6 +33,7 @@ static DWORD session_open(const struct file_list *files, DWORD *handle)
     if ((err = RmStartSession(handle, 0, key)))
     {
         report_api_error(L"RmStartSession", err);
+        *handle = (DWORD)-1;
         return err;
     }
     for (i = 0; i < files->count; i += REGISTER_BATCH)

@@ -63,7 +63,7 @@ void out_json_str(enum out_stream s, const WCHAR *text);
  * A container opened one_line stays on one line ({"pid": 1, "name": "x"}); the
  * others put each element on a line of its own, indented two spaces a level. The
  * outermost container's close ends the line. */
-#define JSON_MAX_DEPTH 8
+#define JSON_MAX_DEPTH 8   /* deeper is a caller's bug: the writer stays in bounds, the JSON is not valid */
 struct json
 {
     int depth;

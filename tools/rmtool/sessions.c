@@ -221,7 +221,7 @@ int cmd_sessions(const struct options *o)
         for (i = 0; i < n; i++)
         {
             const struct slot_info *s = &slots[i];
-            WCHAR t[32], key[16];
+            WCHAR t[32], key[32];
             json_open(&j, NULL, L'{', TRUE);
             json_uint(&j, L"slot", s->slot);
             swprintf(key, ARRAYSIZE(key), L"Session%04lu", (unsigned long)s->slot);
