@@ -6,7 +6,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "internal.h"
-#include "ntapi.h"   /* RtlUpcaseUnicodeChar */
+#include "listing.h"
 
 /* Under Wine, opening a file and asking its identity costs about a millisecond
  * (GetFileInformationByHandle asks the volume for its serial number every time),
@@ -36,35 +36,10 @@
  *  - a 32-bit caller's path under %windir%\System32, where the file system
  *    redirection decides which directory is meant.
  * A name the listing does not hold does not exist now. A directory that does not
- * exist holds nothing. */
+ * exist holds nothing. The listings themselves are listing.c's, which also keeps
+ * them for later calls while their directory's stamp says they still hold. */
 
-#define LIST_BUFFER_BYTES 65536      /* one FileIdBothDirectoryInfo read */
 #define NO_ITEM ((uint32_t)-1)
-
-struct lentry                        /* one entry of a listing */
-{
-    uint64_t file_id;
-    DWORD attrs;
-    uint32_t name, name_len;         /* long name, real case, in the pool */
-};
-
-struct lkey                          /* one name of an entry, upcased, in the pool */
-{
-    uint64_t hash;
-    uint32_t name, len;
-    uint32_t entry;
-    BOOL ambiguous;                  /* two entries have this name */
-};
-
-struct listing                       /* one directory, reused from group to group */
-{
-    struct lentry *entries;  SIZE_T nentries, cap_entries;
-    struct lkey *keys;       SIZE_T nkeys, cap_keys;
-    uint32_t *slots;         SIZE_T mask, cap_slots;   /* key index + 1, 0 = empty */
-    WCHAR *pool;             SIZE_T npool, cap_pool;
-    WCHAR *final;            SIZE_T final_len, cap_final;   /* canonical path, trailing '\' */
-    DWORD volume;
-};
 
 struct item                          /* one path of the batch */
 {
@@ -95,242 +70,16 @@ struct resolver
     WCHAR *gkeys;            SIZE_T ngkeys, cap_gkeys;   /* upcased directory paths */
     WCHAR *scratch;          SIZE_T cap_scratch;
     BYTE *buf;                                           /* LIST_BUFFER_BYTES */
-    struct listing list;
+    struct listing list;             /* this call's listing of the group ... */
+    const struct listing *cur;       /* ... or a kept one (the group's answer) */
     BOOL wow64;                      /* 32-bit caller on 64-bit Windows */
     WCHAR sys32[MAX_PATH + 16];      /* %windir%\System32\ */
     SIZE_T sys32_len;
 };
 
-/* Upcases n characters the way the file system compares names: ordinal, one
- * character at a time through the system's upcase table (RtlUpcaseUnicodeChar,
- * which NTFS's table and Wine's name lookup agree with), ASCII inline. Returns
- * TRUE when a character outside ASCII was met. */
-static BOOL name_upcase(WCHAR *dst, const WCHAR *src, SIZE_T n)
-{
-    BOOL wide = FALSE;
-    SIZE_T i;
-    for (i = 0; i < n; i++)
-    {
-        WCHAR c = src[i];
-        if (c < 0x80) dst[i] = (c >= L'a' && c <= L'z') ? (WCHAR)(c - (L'a' - L'A')) : c;
-        else
-        {
-            dst[i] = RtlUpcaseUnicodeChar(c);
-            wide = TRUE;
-        }
-    }
-    return wide;
-}
-
 static DWORD scratch_reserve(struct resolver *rs, SIZE_T chars)
 {
     return rm_grow((void **)&rs->scratch, &rs->cap_scratch, chars, sizeof(WCHAR));
-}
-
-/* ---- listings ---- */
-
-static void listing_free(struct listing *l)
-{
-    rm_free(l->entries);
-    rm_free(l->keys);
-    rm_free(l->slots);
-    rm_free(l->pool);
-    rm_free(l->final);
-    memset(l, 0, sizeof(*l));
-}
-
-/* Appends n characters (upcased when asked) to the listing's pool. */
-static DWORD pool_add(struct listing *l, const WCHAR *s, SIZE_T n, BOOL upcase, uint32_t *at)
-{
-    DWORD err;
-    if (l->npool + n >= UINT32_MAX) return ERROR_OUTOFMEMORY;
-    if ((err = rm_grow((void **)&l->pool, &l->cap_pool, l->npool + n, sizeof(WCHAR)))) return err;
-    if (upcase) name_upcase(l->pool + l->npool, s, n);
-    else memcpy(l->pool + l->npool, s, n * sizeof(WCHAR));
-    *at = (uint32_t)l->npool;
-    l->npool += n;
-    return ERROR_SUCCESS;
-}
-
-static DWORD key_add(struct listing *l, const WCHAR *name, SIZE_T n, uint32_t entry)
-{
-    struct lkey *k;
-    DWORD err;
-    if ((err = rm_grow((void **)&l->keys, &l->cap_keys, l->nkeys + 1, sizeof(*l->keys)))) return err;
-    k = &l->keys[l->nkeys];
-    if ((err = pool_add(l, name, n, TRUE, &k->name))) return err;
-    k->len = (uint32_t)n;
-    k->hash = rm_hash_bytes(l->pool + k->name, n * sizeof(WCHAR), 7);
-    k->entry = entry;
-    k->ambiguous = FALSE;
-    l->nkeys++;
-    return ERROR_SUCCESS;
-}
-
-static BOOL key_equals(const struct listing *l, const struct lkey *k, uint64_t hash, const WCHAR *up, SIZE_T n)
-{
-    return k->hash == hash && k->len == n && !memcmp(l->pool + k->name, up, n * sizeof(WCHAR));
-}
-
-/* Adds one FileIdBothDirectoryInfo entry: its long name, and its 8.3 name when it
- * has a distinct one. */
-static DWORD entry_add(struct listing *l, const FILE_ID_BOTH_DIR_INFO *e)
-{
-    SIZE_T n = e->FileNameLength / sizeof(WCHAR), sn = (SIZE_T)(BYTE)e->ShortNameLength / sizeof(WCHAR);
-    struct lentry *le;
-    uint32_t index;
-    DWORD err;
-
-    if ((n == 1 && e->FileName[0] == L'.') || (n == 2 && e->FileName[0] == L'.' && e->FileName[1] == L'.'))
-        return ERROR_SUCCESS;
-    if (!n || n > 0xFFFF || l->nentries >= UINT32_MAX - 1) return ERROR_SUCCESS;
-    if (sn > ARRAYSIZE(e->ShortName)) sn = 0;
-    if ((err = rm_grow((void **)&l->entries, &l->cap_entries, l->nentries + 1, sizeof(*l->entries)))) return err;
-    index = (uint32_t)l->nentries;
-    le = &l->entries[index];
-    le->file_id = (uint64_t)e->FileId.QuadPart;
-    le->attrs = e->FileAttributes;
-    le->name_len = (uint32_t)n;
-    if ((err = pool_add(l, e->FileName, n, FALSE, &le->name))) return err;
-    l->nentries++;
-    if ((err = key_add(l, e->FileName, n, index))) return err;
-    if (sn && (sn != n || CompareStringOrdinal(e->ShortName, (int)sn, e->FileName, (int)n, TRUE) != CSTR_EQUAL))
-        err = key_add(l, e->ShortName, sn, index);
-    return err;
-}
-
-/* The hash table over every name of the listing. Two entries with one upcased
- * name (Unix directories are case-sensitive; a generated 8.3 name may equal
- * another file's long name under Wine) leave the name ambiguous: the file
- * system, not the listing, then says which file it means. */
-static DWORD listing_index(struct listing *l)
-{
-    SIZE_T cap = 16, i, j;
-    DWORD err;
-
-    while (cap / 2 < l->nkeys + 1)
-    {
-        if (cap > ((SIZE_T)-1 >> 3)) return ERROR_OUTOFMEMORY;
-        cap *= 2;
-    }
-    if ((err = rm_grow((void **)&l->slots, &l->cap_slots, cap, sizeof(*l->slots)))) return err;
-    memset(l->slots, 0, cap * sizeof(*l->slots));
-    l->mask = cap - 1;
-    for (i = 0; i < l->nkeys; i++)
-    {
-        struct lkey *k = &l->keys[i];
-        BOOL dup = FALSE;
-        for (j = (SIZE_T)k->hash & l->mask; l->slots[j]; j = (j + 1) & l->mask)
-        {
-            struct lkey *o = &l->keys[l->slots[j] - 1];
-            if (key_equals(l, o, k->hash, l->pool + k->name, k->len))
-            {
-                if (o->entry != k->entry) o->ambiguous = TRUE;
-                dup = TRUE;
-                break;
-            }
-        }
-        if (!dup) l->slots[j] = (uint32_t)(i + 1);
-    }
-    return ERROR_SUCCESS;
-}
-
-/* The key for an upcased name, or NULL. */
-static const struct lkey *listing_find(const struct listing *l, const WCHAR *up, SIZE_T n)
-{
-    uint64_t hash = rm_hash_bytes(up, n * sizeof(WCHAR), 7);
-    SIZE_T j;
-    if (!l->slots) return NULL;
-    for (j = (SIZE_T)hash & l->mask; l->slots[j]; j = (j + 1) & l->mask)
-        if (key_equals(l, &l->keys[l->slots[j] - 1], hash, up, n)) return &l->keys[l->slots[j] - 1];
-    return NULL;
-}
-
-/* The directory's canonical path (its final path, as a file's final path is
- * read) with a trailing backslash; the path as given when the system cannot say. */
-static DWORD listing_final(struct listing *l, HANDLE h, const WCHAR *dir, SIZE_T dir_len)
-{
-    DWORD n = GetFinalPathNameByHandleW(h, NULL, 0, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS), got = 0;
-    DWORD err;
-
-    if ((err = rm_grow((void **)&l->final, &l->cap_final, (n > dir_len ? n : dir_len) + 2, sizeof(WCHAR))))
-        return err;
-    if (n) got = GetFinalPathNameByHandleW(h, l->final, n, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
-    if (!got || got >= n)
-    {
-        memcpy(l->final, dir, dir_len * sizeof(WCHAR));
-        got = (DWORD)dir_len;
-    }
-    /* The root comes back as "\\?\C:\", any other directory without the backslash. */
-    if (got && l->final[got - 1] != L'\\') l->final[got++] = L'\\';
-    l->final[got] = 0;
-    l->final_len = got;
-    return ERROR_SUCCESS;
-}
-
-/* Reads every entry of an open directory. *why is ERROR_SUCCESS when the listing
- * is complete, else the reason it is not. */
-static DWORD listing_read(struct listing *l, HANDLE h, BYTE *buf, DWORD *why)
-{
-    const SIZE_T head = offsetof(FILE_ID_BOTH_DIR_INFO, FileName);
-    DWORD err;
-
-    for (;;)
-    {
-        SIZE_T off = 0;
-        if (!rm_sys.GetFileInformationByHandleEx(h, FileIdBothDirectoryInfo, buf, LIST_BUFFER_BYTES))
-        {
-            DWORD e = GetLastError();
-            if (e != ERROR_NO_MORE_FILES) *why = e;
-            return ERROR_SUCCESS;
-        }
-        for (;;)
-        {
-            const FILE_ID_BOTH_DIR_INFO *e = (const FILE_ID_BOTH_DIR_INFO *)(buf + off);
-            if (off + head > LIST_BUFFER_BYTES || e->FileNameLength > LIST_BUFFER_BYTES - off - head)
-            {
-                *why = ERROR_INVALID_DATA;   /* never from a sane file system */
-                return ERROR_SUCCESS;
-            }
-            if ((err = entry_add(l, e))) return err;
-            if (!e->NextEntryOffset) break;
-            off += e->NextEntryOffset;
-        }
-    }
-}
-
-/* Opens and lists a directory (dir: NUL-terminated, with its trailing
- * backslash). *why is ERROR_SUCCESS when l holds the listing, else why it does
- * not (the error of the open when the directory cannot be opened). Returns
- * ERROR_OUTOFMEMORY or ERROR_SUCCESS. */
-static DWORD listing_load(struct listing *l, BYTE *buf, const WCHAR *dir, SIZE_T dir_len, DWORD *why)
-{
-    FILE_BASIC_INFO info;
-    WCHAR *copy;
-    const WCHAR *name = rm_system_form(dir, &copy);
-    DWORD err = ERROR_SUCCESS;
-    HANDLE h;
-
-    l->nentries = l->nkeys = l->npool = 0;
-    *why = ERROR_SUCCESS;
-    if (!name) return ERROR_OUTOFMEMORY;
-    h = CreateFileW(name, FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
-                    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
-                    FILE_FLAG_BACKUP_SEMANTICS, NULL);
-    if (h == INVALID_HANDLE_VALUE) *why = GetLastError();
-    rm_free(copy);
-    if (h == INVALID_HANDLE_VALUE) return ERROR_SUCCESS;
-    /* One volume query for the whole directory (the handle scan's query, so both
-     * sides agree): this is the call that costs about a millisecond under Wine. */
-    if (!GetFileInformationByHandleEx(h, FileBasicInfo, &info, sizeof(info))) *why = GetLastError();
-    else if (!(info.FileAttributes & FILE_ATTRIBUTE_DIRECTORY)) *why = ERROR_DIRECTORY;
-    else if ((*why = rm_sys.FileVolume(h, &l->volume)) == ERROR_SUCCESS)
-    {
-        if (!(err = listing_final(l, h, dir, dir_len)) && !(err = listing_read(l, h, buf, why)) && !*why)
-            err = listing_index(l);
-    }
-    CloseHandle(h);
-    return err;
 }
 
 /* ---- are listing IDs file indexes? ---- */
@@ -404,7 +153,7 @@ static void resolver_free(struct resolver *rs)
     rm_free(rs->gkeys);
     rm_free(rs->scratch);
     rm_free(rs->buf);
-    listing_free(&rs->list);
+    rm_listing_free(&rs->list);
 }
 
 /* Is this 32-bit caller's path under %windir%\System32 (after any \\?\)? */
@@ -465,7 +214,7 @@ static DWORD add_path(struct resolver *rs, const WCHAR *path, uint32_t index)
      * differ in case share one listing. */
     dir_len = i;
     if ((err = scratch_reserve(rs, dir_len + 1))) return err;
-    name_upcase(rs->scratch, full, dir_len);
+    rm_name_upcase(rs->scratch, full, dir_len);
     hash = rm_hash_bytes(rs->scratch, dir_len * sizeof(WCHAR), 8);
     for (j = (SIZE_T)hash & rs->gmask; rs->gslots[j]; j = (j + 1) & rs->gmask)
     {
@@ -498,7 +247,7 @@ static DWORD add_path(struct resolver *rs, const WCHAR *path, uint32_t index)
  * the directory's plus the entry's long name. */
 static DWORD file_from_entry(struct resolver *rs, const struct lentry *e, struct rm_file *f)
 {
-    struct listing *l = &rs->list;
+    const struct listing *l = rs->cur;
     SIZE_T n = l->final_len + e->name_len;
     DWORD err;
 
@@ -519,7 +268,7 @@ static DWORD file_from_entry(struct resolver *rs, const struct lentry *e, struct
  * is the directory's plus the name as given. */
 static DWORD file_missing(struct resolver *rs, const WCHAR *name, SIZE_T name_len, struct rm_file *f)
 {
-    struct listing *l = &rs->list;
+    const struct listing *l = rs->cur;
     SIZE_T n = l->final_len + name_len;
     DWORD err;
 
@@ -531,28 +280,11 @@ static DWORD file_missing(struct resolver *rs, const WCHAR *name, SIZE_T name_le
     return rm_file_set_path(f, rs->scratch, n);
 }
 
-/* Resolves every item of one directory. */
-static DWORD resolve_group(struct resolver *rs, const struct group *g)
+/* Resolves every item of one directory from rs->cur (listed) or by opening. */
+static DWORD resolve_items(struct resolver *rs, const struct group *g, BOOL listed, BOOL absent)
 {
-    const struct item *first = &rs->items[g->first];
-    const WCHAR *first_full = rs->pool + first->full;
-    SIZE_T dir_len = first->name_at;
-    DWORD err, why = ERROR_NOT_SUPPORTED;
-    BOOL listed, absent;
+    DWORD err;
     uint32_t i;
-
-    if (g->listable)
-    {
-        if ((err = scratch_reserve(rs, dir_len + 1))) return err;
-        memcpy(rs->scratch, first_full, dir_len * sizeof(WCHAR));
-        rs->scratch[dir_len] = 0;
-        if ((err = listing_load(&rs->list, rs->buf, rs->scratch, dir_len, &why))) return err;
-        if (why && why != ERROR_FILE_NOT_FOUND && why != ERROR_PATH_NOT_FOUND)
-            rm_warn("directory %ls cannot be listed (%lu): its files are opened one by one", rs->scratch, why);
-    }
-    listed = !why;
-    /* A directory that is not there holds no file: what opening each would say. */
-    absent = why == ERROR_FILE_NOT_FOUND || why == ERROR_PATH_NOT_FOUND;
 
     for (i = g->first; i != NO_ITEM; i = rs->items[i].next)
     {
@@ -576,11 +308,11 @@ static DWORD resolve_group(struct resolver *rs, const struct group *g)
             continue;
         }
         if ((err = scratch_reserve(rs, name_len + 1))) return err;
-        wide = name_upcase(rs->scratch, name, name_len);
-        k = listing_find(&rs->list, rs->scratch, name_len);
-        if (k && !k->ambiguous) e = &rs->list.entries[k->entry];
+        wide = rm_name_upcase(rs->scratch, name, name_len);
+        k = rm_listing_find(rs->cur, rs->scratch, name_len);
+        if (k && !k->ambiguous) e = &rs->cur->entries[k->entry];
         if (e && !(e->attrs & (FILE_ATTRIBUTE_REPARSE_POINT | FILE_ATTRIBUTE_DIRECTORY)) &&
-            e->file_id && e->file_id != (uint64_t)-1 && volume_ids_usable(&rs->list, e, full))
+            e->file_id && e->file_id != (uint64_t)-1 && volume_ids_usable(rs->cur, e, full))
             err = file_from_entry(rs, e, f);
         else if (!k && !wide)
             err = file_missing(rs, name, name_len, f);
@@ -589,6 +321,43 @@ static DWORD resolve_group(struct resolver *rs, const struct group *g)
         if (err) return err;
     }
     return ERROR_SUCCESS;
+}
+
+/* Resolves one directory's items: from a kept listing of it if its stamp allows,
+ * else from a new one (kept for later calls if the stamp allows), else by opening. */
+static DWORD resolve_group(struct resolver *rs, const struct group *g)
+{
+    const struct item *first = &rs->items[g->first];
+    const WCHAR *first_full = rs->pool + first->full, *key = rs->gkeys + g->key;
+    SIZE_T dir_len = first->name_at;
+    DWORD err, why = ERROR_NOT_SUPPORTED;
+    FILETIME write, create;
+    const struct listing *hit = NULL;
+    BOOL stamped = FALSE;
+
+    rs->cur = &rs->list;
+    if (g->listable)
+    {
+        if ((err = scratch_reserve(rs, dir_len + 1))) return err;
+        memcpy(rs->scratch, first_full, dir_len * sizeof(WCHAR));
+        rs->scratch[dir_len] = 0;
+        /* The stamp before the listing: a change after it moves the stamp. */
+        if ((stamped = rm_dir_stamp(rs->scratch, &write, &create)) &&
+            (hit = rm_kept_find(key, g->key_len, &write, &create)))
+        {
+            rs->cur = hit;
+            why = ERROR_SUCCESS;
+        }
+        else if ((err = rm_listing_load(&rs->list, rs->buf, rs->scratch, dir_len, &why)))
+            return err;
+        if (why && why != ERROR_FILE_NOT_FOUND && why != ERROR_PATH_NOT_FOUND)
+            rm_warn("directory %ls cannot be listed (%lu): its files are opened one by one", rs->scratch, why);
+    }
+    /* A directory that is not there holds no file: what opening each would say. */
+    err = resolve_items(rs, g, !why, why == ERROR_FILE_NOT_FOUND || why == ERROR_PATH_NOT_FOUND);
+    if (hit) rm_kept_release();
+    else if (!err && stamped && !why) rm_kept_put(key, g->key_len, &write, &create, &rs->list);
+    return err;
 }
 
 DWORD rm_files_identify(const WCHAR *const *paths, SIZE_T n, struct rm_file *out, BOOL id_only)

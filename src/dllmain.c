@@ -32,6 +32,7 @@ BOOL WINAPI DllMain(HINSTANCE instance, DWORD reason, void *reserved)
         rm_console_unload();
         rm_sessions_unload();
         rm_store_unload();
+        rm_listings_unload();
         rm_trace_unload();
     }
     return TRUE;

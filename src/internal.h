@@ -75,7 +75,7 @@ uint64_t rm_hash_bytes(const void *data, SIZE_T len, uint64_t seed);
 /* Every registry and random-number call of the store goes through this table so
  * that tests can inject failures (a registry write that fails must give
  * ERROR_WRITE_FAULT with nothing half-written), and so does the directory listing
- * of dirlist.c (a directory that cannot be listed). */
+ * of listing.c (a directory that cannot be listed). */
 struct rm_syscalls
 {
     LSTATUS (WINAPI *RegCreateKeyExW)(HKEY, LPCWSTR, DWORD, LPWSTR, DWORD, REGSAM,
@@ -102,7 +102,7 @@ struct rm_syscalls
      * ERROR_MORE_DATA when cb is too small, ERROR_CALL_NOT_IMPLEMENTED when the
      * system does not implement the class at all, else the refusal's Win32 code. */
     DWORD   (WINAPI *FileProcessIds)(HANDLE h, void *buf, ULONG cb);
-    /* Directory listings (dirlist.c): a directory that cannot be listed. */
+    /* Directory listings (listing.c): a directory that cannot be listed. */
     BOOL    (WINAPI *GetFileInformationByHandleEx)(HANDLE, FILE_INFO_BY_HANDLE_CLASS, LPVOID, DWORD);
     /* RegCreateKeyExW of the event source's key (HKLM), apart so that a test can
      * refuse it alone (fault "EventSourceKey") without moving the store's counts. */
@@ -302,6 +302,8 @@ DWORD rm_file_from_path(const WCHAR *path, SIZE_T len, struct rm_file *f);
  * re-identifying stored canonical paths). ERROR_BAD_ARGUMENTS for a path
  * GetFullPathNameW rejects, ERROR_OUTOFMEMORY; on failure out holds nothing. */
 DWORD rm_files_identify(const WCHAR *const *paths, SIZE_T n, struct rm_file *out, BOOL id_only);
+/* Frees the directory listings kept between calls (listing.c; DLL unload). */
+void  rm_listings_unload(void);
 void  rm_file_clear(struct rm_file *f);
 /* Stored paths are kept without the \\?\ prefix; a long one needs it back for
  * the file system calls of a process that is not long-path aware. Returns path

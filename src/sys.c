@@ -17,7 +17,7 @@
  * with ERROR_ACCESS_DENIED, GenRandom with NTE_FAIL's Win32 equivalent
  * ERROR_GEN_FAILURE, ReportEventW and OpenServiceW (the check of whether the
  * caller may stop a service) with ERROR_ACCESS_DENIED, GetFileInformationByHandleEx
- * (a directory listing, dirlist.c) with ERROR_ACCESS_DENIED as a directory one
+ * (a directory listing, listing.c) with ERROR_ACCESS_DENIED as a directory one
  * may not read.
  * HandleQuery makes the handle scan's query of a handle never return, as a
  * synchronous pipe with a pending read does on Windows (handles.c); with a suffix

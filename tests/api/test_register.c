@@ -818,6 +818,62 @@ static void test_batch_by_directory(void **state)
     free(files); free(held1); free(held2); free(dir1); free(dir2);
 }
 
+/* Listings are kept between calls while their directory's stamp holds (listing.c):
+ * a file created or deleted since must be seen by the next call. A name is stored
+ * in its real case when the listing holds it (it exists) and as given when not, so
+ * the stored spelling shows which listing answered. */
+static BOOL stored_ends_with(DWORD h, const WCHAR *tail)
+{
+    struct entries e;
+    size_t n = wcslen(tail);
+    BOOL found = FALSE;
+    int i;
+
+    read_entries(h, L"RegFiles", &e);
+    for (i = 0; i < e.n; i++)
+        if (wcslen(e.s[i]) >= n && !wcscmp(e.s[i] + wcslen(e.s[i]) - n, tail)) found = TRUE;
+    entries_free(&e);
+    return found;
+}
+
+static void test_kept_listing_follows_the_directory(void **state)
+{
+    WCHAR key[KEYBUF], *dir = rmt_path(L"kept"), *a, *b, *c;
+    LPCWSTR first[1], later[2];
+    DWORD h;
+    (void)state;
+
+    assert_true(CreateDirectoryW(dir, NULL) || GetLastError() == ERROR_ALREADY_EXISTS);
+    a = rmt_make_file(L"kept\\a.dat");
+    b = rmt_make_file(L"kept\\b.dat");
+    c = rmt_path(L"kept\\c.dat");
+    /* A directory last changed two seconds ago or more: its listing is kept. */
+    Sleep(2200);
+    h = start(key);
+    first[0] = upper_dup(a);
+    assert_int_equal(RmRegisterResources(h, 1, first, 0, NULL, 0, NULL), ERROR_SUCCESS);
+    assert_true(stored_ends_with(h, L"\\kept\\a.dat"));
+
+    /* c.dat appears, b.dat goes: the next call must not answer from the kept listing. */
+    HANDLE f = CreateFileW(c, GENERIC_WRITE, 0, NULL, CREATE_NEW, 0, NULL);
+    assert_true(f != INVALID_HANDLE_VALUE);
+    CloseHandle(f);
+    assert_true(DeleteFileW(b));
+    /* Old enough again, so that the stamp is trusted and compared with the kept one. */
+    Sleep(2200);
+    later[0] = upper_dup(c);
+    later[1] = upper_dup(b);
+    assert_int_equal(RmRegisterResources(h, 2, later, 0, NULL, 0, NULL), ERROR_SUCCESS);
+    assert_true(stored_ends_with(h, L"\\kept\\c.dat"));    /* exists: its real name */
+    assert_true(stored_ends_with(h, L"\\KEPT\\B.DAT") || stored_ends_with(h, L"\\kept\\B.DAT"));
+    rmt_end_ok(h);
+    DeleteFileW(a);
+    DeleteFileW(c);
+    RemoveDirectoryW(dir);
+    free((void *)first[0]); free((void *)later[0]); free((void *)later[1]);
+    free(a); free(b); free(c); free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -840,6 +896,7 @@ int main(void)
         cmocka_unit_test_teardown(test_long_path, teardown_end_all),
         cmocka_unit_test_teardown(test_thousand_files, teardown_end_all),
         cmocka_unit_test_teardown(test_batch_by_directory, teardown_end_all),
+        cmocka_unit_test_teardown(test_kept_listing_follows_the_directory, teardown_end_all),
     };
     return rmt_run_tests(tests);
 }
