@@ -211,87 +211,68 @@ static double floor_pass(enum floor_query q, struct floor_stats *st)
 
 /* ---- components (for reading the numbers, not targets) --------------------------- */
 
-/* Toolhelp module lists of every process (what RmGetList used to do). */
-static double component_module_lists(int *nprocs)
+/* Runs one_process on every process of the system (but the idle one) and times
+ * the whole; *nprocs counts them. */
+static double each_process(void (*one_process)(DWORD pid, long *count), long *count, int *nprocs)
 {
     PROCESSENTRY32W pe;
     HANDLE procs;
     double t0 = rmt_now_s();
+
     *nprocs = 0;
+    *count = 0;
     if ((procs = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0)) == INVALID_HANDLE_VALUE) return 0;
     pe.dwSize = sizeof(pe);
     for (BOOL more = Process32FirstW(procs, &pe); more; more = Process32NextW(procs, &pe))
     {
-        MODULEENTRY32W me;
-        HANDLE mods;
         if (!pe.th32ProcessID) continue;
         (*nprocs)++;
-        mods = CreateToolhelp32Snapshot(TH32CS_SNAPMODULE | TH32CS_SNAPMODULE32, pe.th32ProcessID);
-        if (mods == INVALID_HANDLE_VALUE) continue;
-        me.dwSize = sizeof(me);
-        for (BOOL m = Module32FirstW(mods, &me); m; m = Module32NextW(mods, &me)) {}
-        CloseHandle(mods);
+        one_process(pe.th32ProcessID, count);
     }
     CloseHandle(procs);
     return rmt_now_s() - t0;
 }
 
-/* The walk of every process's address space by VirtualQueryEx, one query per
- * region, as a search for data mappings (files mapped without a handle) must do.
- * Under Wine each query is a round trip to the server. */
-static double component_mapped_walk(long *nregions)
+/* Toolhelp module list (what RmGetList used to read); count: modules. */
+static void toolhelp_modules(DWORD pid, long *count)
 {
-    PROCESSENTRY32W pe;
-    HANDLE procs;
-    double t0 = rmt_now_s();
-    *nregions = 0;
-    if ((procs = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0)) == INVALID_HANDLE_VALUE) return 0;
-    pe.dwSize = sizeof(pe);
-    for (BOOL more = Process32FirstW(procs, &pe); more; more = Process32NextW(procs, &pe))
+    MODULEENTRY32W me;
+    HANDLE mods = CreateToolhelp32Snapshot(TH32CS_SNAPMODULE | TH32CS_SNAPMODULE32, pid);
+    if (mods == INVALID_HANDLE_VALUE) return;
+    me.dwSize = sizeof(me);
+    for (BOOL m = Module32FirstW(mods, &me); m; m = Module32NextW(mods, &me)) (*count)++;
+    CloseHandle(mods);
+}
+
+/* The walk of the address space by VirtualQueryEx, one query per region, as a
+ * search for data mappings (files mapped without a handle) must do; under Wine
+ * each query is carried out by the target process. count: regions. */
+static void address_space(DWORD pid, long *count)
+{
+    MEMORY_BASIC_INFORMATION mbi;
+    BYTE *p = NULL;
+    HANDLE h = OpenProcess(PROCESS_QUERY_INFORMATION, FALSE, pid);
+    if (!h) return;
+    while (VirtualQueryEx(h, p, &mbi, sizeof(mbi)))
     {
-        MEMORY_BASIC_INFORMATION mbi;
-        BYTE *p = NULL;
-        HANDLE h;
-        if (!pe.th32ProcessID) continue;
-        if (!(h = OpenProcess(PROCESS_QUERY_INFORMATION, FALSE, pe.th32ProcessID))) continue;
-        while (VirtualQueryEx(h, p, &mbi, sizeof(mbi)))
-        {
-            (*nregions)++;
-            if ((BYTE *)mbi.BaseAddress + mbi.RegionSize <= p) break;
-            p = (BYTE *)mbi.BaseAddress + mbi.RegionSize;
-        }
-        CloseHandle(h);
+        (*count)++;
+        if ((BYTE *)mbi.BaseAddress + mbi.RegionSize <= p) break;
+        p = (BYTE *)mbi.BaseAddress + mbi.RegionSize;
     }
-    CloseHandle(procs);
-    return rmt_now_s() - t0;
+    CloseHandle(h);
 }
 
-/* The module floor: the list of loaded modules of every process by the cheapest
- * documented call, EnumProcessModulesEx (one read of the loader's list per module,
- * no names). Any check of loaded modules reads at least this. */
-static double module_floor(int *nprocs, int *nmods)
+/* The module floor: the cheapest documented call, EnumProcessModulesEx (one read
+ * of the loader's list per module, no names). Any check of loaded modules reads
+ * at least this. count: modules. */
+static void enum_modules(DWORD pid, long *count)
 {
-    PROCESSENTRY32W pe;
-    HANDLE procs;
     static HMODULE mods[4096];
-    double t0 = rmt_now_s();
-
-    *nprocs = *nmods = 0;
-    if ((procs = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0)) == INVALID_HANDLE_VALUE) return 0;
-    pe.dwSize = sizeof(pe);
-    for (BOOL more = Process32FirstW(procs, &pe); more; more = Process32NextW(procs, &pe))
-    {
-        HANDLE h;
-        DWORD cb;
-        if (!pe.th32ProcessID) continue;
-        (*nprocs)++;
-        if (!(h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION | PROCESS_VM_READ, FALSE, pe.th32ProcessID)))
-            continue;
-        if (EnumProcessModulesEx(h, mods, sizeof(mods), &cb, LIST_MODULES_ALL)) *nmods += (int)(cb / sizeof(HMODULE));
-        CloseHandle(h);
-    }
-    CloseHandle(procs);
-    return rmt_now_s() - t0;
+    DWORD cb;
+    HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION | PROCESS_VM_READ, FALSE, pid);
+    if (!h) return;
+    if (EnumProcessModulesEx(h, mods, sizeof(mods), &cb, LIST_MODULES_ALL)) *count += (long)(cb / sizeof(HMODULE));
+    CloseHandle(h);
 }
 
 /* ---- holders ------------------------------------------------------------------------ */
@@ -460,8 +441,8 @@ int main(void)
     struct floor_stats fs = {0}, fs2 = {0};
     DWORD s1 = SENTINEL, s100 = SENTINEL, s10k = SENTINEL, err;
     UINT needed1 = 0, needed100 = 0, needed10k = 0;
-    int argc, i, f, nreg = 0, rc = 1, holders_found = 0, loaders_found = 0, self_holders = 0, np = 0, nm = 0;
-    long nregions = 0;
+    int argc, i, f, nreg = 0, rc = 1, holders_found = 0, loaders_found = 0, self_holders = 0, np = 0;
+    long nm = 0, nth = 0, nregions = 0;
     char reason[512];
 
     argv = CommandLineToArgvW(GetCommandLineW(), &argc);
@@ -605,10 +586,10 @@ int main(void)
         if ((g1[i] = timed_getlist(s1, &needed1)) < 0) goto out;
         if ((fl_gfibh[i] = floor_pass(FLOOR_GFIBH, &fs2)) < 0) goto out;
         if ((g100[i] = timed_getlist(s100, &needed100)) < 0) goto out;
-        fl_mod[i] = module_floor(&np, &nm);
+        fl_mod[i] = each_process(enum_modules, &nm, &np);
         if ((g10k[i] = timed_getlist(s10k, &needed10k)) < 0) goto out;
-        comp_th[i] = component_module_lists(&np);
-        comp_walk[i] = component_mapped_walk(&nregions);
+        comp_th[i] = each_process(toolhelp_modules, &nth, &np);
+        comp_walk[i] = each_process(address_space, &nregions, &np);
         printf("run %d: floor_index %.1f ms, getlist_1 %.1f ms, floor_gfibh %.1f ms, getlist_100_unheld %.1f ms, "
                "floor_modules %.1f ms, getlist_%d %.1f ms, modules_toolhelp %.1f ms, mapped_walk %.1f ms\n", i + 1,
                fl_index[i] * 1e3, g1[i] * 1e3, fl_gfibh[i] * 1e3, g100[i] * 1e3, fl_mod[i] * 1e3, N_REGISTERED,
@@ -634,7 +615,7 @@ int main(void)
     printf("file_handles_other_processes: %lu handles\n", (unsigned long)fs.file_handles);
     printf("file_handles_identified: %lu handles\n", (unsigned long)fs.identified);
     printf("processes_with_file_handles: %lu processes\n", (unsigned long)fs.processes);
-    printf("processes: %d, modules: %d\n", np, nm);
+    printf("processes: %d, modules: %ld\n", np, nm);
     printf("floor_file_index_median: %.1f ms (%.1f us per File handle)\n", m_index * 1e3,
            fs.file_handles ? m_index * 1e6 / (double)fs.file_handles : 0);
     printf("floor_getfileinformationbyhandle_median: %.1f ms (%.2f x the file-index floor)\n", m_gfibh * 1e3,
