@@ -88,26 +88,23 @@ static void test_svc_diamond(void **state)
     static WCHAR dep_a[] = L"B\0C\0", dep_b[] = L"D\0", dep_c[] = L"D\0";
     const WCHAR *names[] = { L"D", L"B", L"A", L"C" };   /* D=0 B=1 A=2 C=3 */
     WCHAR *deps[] = { NULL, dep_b, dep_a, dep_c };
-    SIZE_T *order;
+    /* Each dependent (first) and what it depends on (second): on stop the
+     * dependent goes first, on start the other way round. */
+    static const SIZE_T edges[][2] = { { 2, 1 }, { 2, 3 }, { 1, 0 }, { 3, 0 } };   /* A-B A-C B-D C-D */
+    SIZE_T *order, e;
+    int stop;
     (void)state;
 
-    order = order_of(names, deps, 4, TRUE);
-    assert_true(position(order, 4, 2) < position(order, 4, 1));   /* A before B */
-    assert_true(position(order, 4, 2) < position(order, 4, 3));   /* A before C */
-    assert_true(position(order, 4, 1) < position(order, 4, 0));   /* B before D */
-    assert_true(position(order, 4, 3) < position(order, 4, 0));   /* C before D */
-    assert_int_equal(order[0], 2);
-    assert_int_equal(order[3], 0);
-    rm_free(order);
-
-    order = order_of(names, deps, 4, FALSE);
-    assert_true(position(order, 4, 0) < position(order, 4, 1));   /* D before B */
-    assert_true(position(order, 4, 0) < position(order, 4, 3));   /* D before C */
-    assert_true(position(order, 4, 1) < position(order, 4, 2));   /* B before A */
-    assert_true(position(order, 4, 3) < position(order, 4, 2));   /* C before A */
-    assert_int_equal(order[0], 0);
-    assert_int_equal(order[3], 2);
-    rm_free(order);
+    for (stop = 1; stop >= 0; stop--)
+    {
+        order = order_of(names, deps, 4, stop);
+        for (e = 0; e < COUNT(edges); e++)
+            assert_true(stop ? position(order, 4, edges[e][0]) < position(order, 4, edges[e][1])
+                             : position(order, 4, edges[e][1]) < position(order, 4, edges[e][0]));
+        assert_int_equal(order[0], stop ? 2 : 0);      /* A first on stop, D on start */
+        assert_int_equal(order[3], stop ? 0 : 2);
+        rm_free(order);
+    }
 }
 
 /* Dependencies on services outside the set constrain nothing; names compare
@@ -228,14 +225,22 @@ static void test_progress_share(void **state)
 
 /* More applications than percents: no value repeats, none goes back, one 100
  * (spec 2.4, 8.7). */
+/* A progress of total steps after steps of them (what was reported is in reported). */
+static struct progress progress_after(SIZE_T total, SIZE_T steps)
+{
+    struct progress p = { record_progress, total, 0, 0, FALSE };
+    SIZE_T k;
+    nreported = 0;
+    for (k = 0; k < steps; k++) rm_progress_step(&p);
+    return p;
+}
+
 static void test_progress_many_steps(void **state)
 {
-    struct progress p = { record_progress, 1000, 0, 0, FALSE };
+    struct progress p = progress_after(1000, 1000);
     SIZE_T k;
     (void)state;
 
-    nreported = 0;
-    for (k = 0; k < 1000; k++) rm_progress_step(&p);
     for (k = 0; k < nreported; k++) assert_true(reported[k] < 100);
     rm_progress_finish(&p);
     assert_true(nreported <= 101);
@@ -246,12 +251,9 @@ static void test_progress_many_steps(void **state)
  * past 100 nor 100 before the end (operation.h: "never 100" from a step). */
 static void test_progress_overrun(void **state)
 {
-    struct progress p = { record_progress, 2, 0, 0, FALSE };
-    SIZE_T k;
+    struct progress p = progress_after(2, 5);
     (void)state;
 
-    nreported = 0;
-    for (k = 0; k < 5; k++) rm_progress_step(&p);
     assert_int_equal(nreported, 1);
     assert_int_equal(reported[0], 50);
     rm_progress_finish(&p);
@@ -327,6 +329,22 @@ static void test_filters_none(void **state)
     assert_int_equal(needed, 0);
 }
 
+
+/* Too small (none, one byte short): ERROR_MORE_DATA with the size needed; exactly
+ * that size (buf of cap bytes, filled with 0xcc first): written, the size again. */
+static void write_exactly(const struct rm_filters *fl, BYTE *buf, DWORD cap, DWORD size)
+{
+    DWORD needed = SENTINEL_DW;
+    assert_int_equal(rm_filters_write(fl, NULL, 0, &needed), ERROR_MORE_DATA);
+    assert_int_equal(needed, size);
+    needed = SENTINEL_DW;
+    assert_int_equal(rm_filters_write(fl, buf, size - 1, &needed), ERROR_MORE_DATA);
+    assert_int_equal(needed, size);
+    memset(buf, 0xcc, cap);
+    needed = SENTINEL_DW;
+    assert_int_equal(rm_filters_write(fl, buf, size, &needed), ERROR_SUCCESS);
+    assert_int_equal(needed, size);
+}
 /* One service filter: one record, last (cbNextOffset 0), its string right after it,
  * inside the buffer; one byte short is ERROR_MORE_DATA with the same size (spec 5.11,
  * U9; filters.c layout comment). */
@@ -341,17 +359,7 @@ static void test_filters_one(void **state)
     (void)state;
 
     add_filter(&fl, NULL, NULL, FILTER_SVC, RmNoRestart);
-    needed = SENTINEL_DW;
-    assert_int_equal(rm_filters_write(&fl, NULL, 0, &needed), ERROR_MORE_DATA);
-    assert_int_equal(needed, size);
-    needed = SENTINEL_DW;
-    assert_int_equal(rm_filters_write(&fl, buf, size - 1, &needed), ERROR_MORE_DATA);
-    assert_int_equal(needed, size);
-
-    memset(buf, 0xcc, sizeof(u.b));
-    needed = SENTINEL_DW;
-    assert_int_equal(rm_filters_write(&fl, buf, size, &needed), ERROR_SUCCESS);
-    assert_int_equal(needed, size);
+    write_exactly(&fl, buf, sizeof(u.b), size);
     assert_int_equal(rec->FilterAction, RmNoRestart);
     assert_int_equal(rec->FilterTrigger, RmFilterTriggerService);
     assert_int_equal(rec->cbNextOffset, 0);
@@ -378,23 +386,14 @@ static void test_filters_several(void **state)
     union { BYTE b[1024]; RM_FILTER_INFO align; } u;
     BYTE *buf = u.b, *p;
     const RM_FILTER_INFO *rec[3];
-    DWORD needed, k;
+    DWORD k;
     (void)state;
 
     add_filter(&fl, FILTER_EXE, NULL, NULL, RmNoShutdown);
     add_filter(&fl, NULL, &proc, NULL, RmNoRestart);
     add_filter(&fl, NULL, NULL, FILTER_SVC, RmNoShutdown);
 
-    needed = SENTINEL_DW;
-    assert_int_equal(rm_filters_write(&fl, buf, 0, &needed), ERROR_MORE_DATA);
-    assert_int_equal(needed, size);
-    assert_int_equal(rm_filters_write(&fl, buf, size - 1, &needed), ERROR_MORE_DATA);
-    assert_int_equal(needed, size);
-
-    memset(buf, 0xcc, sizeof(u.b));
-    needed = SENTINEL_DW;
-    assert_int_equal(rm_filters_write(&fl, buf, size, &needed), ERROR_SUCCESS);
-    assert_int_equal(needed, size);
+    write_exactly(&fl, buf, sizeof(u.b), size);
 
     /* Follow the chain as a caller does (spec 5.11). */
     for (p = buf, k = 0; k < 3; k++)
