@@ -390,17 +390,12 @@ static DWORD find_module_users(const struct rm_resources *r, struct rm_pid_set *
     struct walks walks;
     HANDLE procs;
     DWORD err = ERROR_SUCCESS;
-    SIZE_T i;
 #ifdef _WIN64
     const SIZE_T cch = RM_MAX_PATH_CHARS + 1;
     WCHAR *path;
 #endif
 
-    /* Only a file that exists can be loaded or mapped: a path that names no file
-     * now has no users (the file each path names now, as the handle scan). With
-     * no registered file existing, nothing to walk. */
-    for (i = 0; i < r->nfiles && !(r->files[i].has_id && !r->files[i].is_dir); i++) {}
-    if (i == r->nfiles) return ERROR_SUCCESS;
+    if (!r->nfiles) return ERROR_SUCCESS;
     memset(&names, 0, sizeof(names));
     if ((err = name_set_build(r, &names))) return err;
     dos_devices_read(&dev);

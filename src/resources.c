@@ -315,12 +315,10 @@ BOOL rm_resources_has_id(const struct rm_resources *r, const struct rm_file_id *
 BOOL rm_resources_has_key(const struct rm_resources *r, const WCHAR *key, SIZE_T len)
 {
     struct rm_file probe;
-    SIZE_T at;
     memset(&probe, 0, sizeof(probe));
     probe.key = (WCHAR *)key;
     probe.path_len = len;
-    at = index_find(&r->file_by_key, hash_key(key, len), file_key_equals, r, &probe);
-    return at != (SIZE_T)-1 && r->files[at].has_id;
+    return index_find(&r->file_by_key, hash_key(key, len), file_key_equals, r, &probe) != (SIZE_T)-1;
 }
 
 /* ---- process ID sets ------------------------------------------------------------ */
