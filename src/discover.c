@@ -242,83 +242,6 @@ static BOOL mapped_file_registered(const struct rm_resources *r, const struct na
     CloseHandle(h);
     return hit;
 }
-/* The walks of several processes run at once, on up to RM_WALKERS threads
- * besides the caller's: under Wine every query of another process's address
- * space is carried out by that process (an APC the server sends it), so the time
- * goes in round trips, not in our CPU, and walks of different processes overlap
- * somewhat (bench_getlist: about 10% off RmGetList). A cancel is seen between
- * processes. Like the single walk before it, a walk waits for its target to
- * answer: under Wine a process that never runs (suspended) would hold it; on
- * Windows the kernel answers these queries itself. */
-#define RM_WALKERS 4
-#define RM_WALKS_PER_THREAD 8        /* fewer processes than that: not worth a thread */
-
-struct walk_job
-{
-    DWORD pid;
-    struct ranges images;            /* its modules' extents, owned */
-    BOOL hit;
-};
-
-struct walks
-{
-    const struct rm_resources *r;
-    const struct name_set *names;
-    const struct dos_devices *dev;
-    struct walk_job *jobs;
-    SIZE_T count, cap;
-    volatile LONG next;              /* next job to claim */
-    volatile LONG *cancel;
-};
-
-static DWORD WINAPI walker(void *arg)
-{
-    struct walks *w = arg;
-    LONG i;
-    while ((i = InterlockedIncrement(&w->next) - 1) < (LONG)w->count && !*w->cancel)
-        w->jobs[i].hit = mapped_file_registered(w->r, w->names, w->dev, w->jobs[i].pid, &w->jobs[i].images);
-    return 0;
-}
-
-/* Queues pid's walk, taking images over; out of memory: walked here and now. */
-static BOOL walk_later(struct walks *w, DWORD pid, struct ranges *images)
-{
-    struct walk_job *j;
-    if (rm_grow((void **)&w->jobs, &w->cap, w->count + 1, sizeof(*w->jobs)))
-        return mapped_file_registered(w->r, w->names, w->dev, pid, images);
-    j = &w->jobs[w->count++];
-    j->pid = pid;
-    j->images = *images;
-    j->hit = FALSE;
-    memset(images, 0, sizeof(*images));
-    return FALSE;
-}
-
-/* Runs the queued walks (on up to RM_WALKERS threads; on this one if none can
- * start) and adds the processes with a registered file mapped to found. */
-static DWORD walks_run(struct walks *w, struct rm_pid_set *found)
-{
-    HANDLE threads[RM_WALKERS];
-    DWORD n = 0, want = (DWORD)min(w->count / RM_WALKS_PER_THREAD, RM_WALKERS), err = ERROR_SUCCESS;
-    SIZE_T i;
-
-    while (n < want && (threads[n] = CreateThread(NULL, 0, walker, w, 0, NULL))) n++;
-    walker(w);                       /* this thread takes its share too */
-    if (n) WaitForMultipleObjects(n, threads, TRUE, INFINITE);
-    for (i = 0; i < n; i++) CloseHandle(threads[i]);
-    if (*w->cancel) err = ERROR_CANCELLED;
-    for (i = 0; i < w->count && !err; i++)
-        if (w->jobs[i].hit) err = rm_pid_set_add(found, w->jobs[i].pid);
-    return err;
-}
-
-static void walks_free(struct walks *w)
-{
-    SIZE_T i;
-    for (i = 0; i < w->count; i++) rm_free(w->jobs[i].images.items);
-    rm_free(w->jobs);
-}
-
 #ifdef _WIN64
 /* Reads the loader's list of a process of our own architecture straight from its
  * memory and tells whether a registered file is among its modules. Toolhelp reads
@@ -387,7 +310,6 @@ static DWORD find_module_users(const struct rm_resources *r, struct rm_pid_set *
     struct name_set names;
     struct dos_devices dev;
     struct ranges images = { NULL, 0, 0 };
-    struct walks walks;
     HANDLE procs;
     DWORD err = ERROR_SUCCESS;
 #ifdef _WIN64
@@ -399,11 +321,6 @@ static DWORD find_module_users(const struct rm_resources *r, struct rm_pid_set *
     memset(&names, 0, sizeof(names));
     if ((err = name_set_build(r, &names))) return err;
     dos_devices_read(&dev);
-    memset(&walks, 0, sizeof(walks));
-    walks.r = r;
-    walks.names = &names;
-    walks.dev = &dev;
-    walks.cancel = cancel;
 #ifdef _WIN64
     if (!(path = rm_alloc(cch * sizeof(WCHAR))))
     {
@@ -475,13 +392,10 @@ static DWORD find_module_users(const struct rm_resources *r, struct rm_pid_set *
 #ifdef _WIN64
     modules_done:
 #endif
-        /* Not a module user: its data mappings, once every process's modules are known. */
-        if (!hit) hit = walk_later(&walks, pe.th32ProcessID, &images);
+        if (!hit) hit = mapped_file_registered(r, &names, &dev, pe.th32ProcessID, &images);
         if (hit) err = rm_pid_set_add(found, pe.th32ProcessID);
     }
     CloseHandle(procs);
-    if (!err) err = walks_run(&walks, found);
-    walks_free(&walks);
     rm_free(images.items);
 #ifdef _WIN64
     rm_free(path);
