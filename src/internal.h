@@ -302,6 +302,11 @@ DWORD rm_file_from_path(const WCHAR *path, SIZE_T len, struct rm_file *f);
  * re-identifying stored canonical paths). ERROR_BAD_ARGUMENTS for a path
  * GetFullPathNameW rejects, ERROR_OUTOFMEMORY; on failure out holds nothing. */
 DWORD rm_files_identify(const WCHAR *const *paths, SIZE_T n, struct rm_file *out, BOOL id_only);
+/* TRUE when a directory's last-write time is two seconds or more before now: old
+ * enough that a change of its entries would have moved it (two changes within one
+ * tick of the file system's clock look like one). The rule behind RmGetList's
+ * re-identification (resources.c) and the listings kept between calls (listing.c). */
+BOOL  rm_stamp_settled(const FILETIME *write, const FILETIME *now);
 /* Frees the directory listings kept between calls (listing.c; DLL unload). */
 void  rm_listings_unload(void);
 void  rm_file_clear(struct rm_file *f);

@@ -274,16 +274,20 @@ BOOL rm_dir_stamp(const WCHAR *dir, FILETIME *write, FILETIME *create)
     const WCHAR *name = rm_system_form(dir, &copy);
     BOOL ok = name && GetFileAttributesExW(name, GetFileExInfoStandard, &d) &&
               (d.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY);
-    ULONGLONG w, t;
 
     rm_free(copy);
     if (!ok) return FALSE;
     GetSystemTimeAsFileTime(&now);
-    w = ((ULONGLONG)d.ftLastWriteTime.dwHighDateTime << 32) | d.ftLastWriteTime.dwLowDateTime;
-    t = ((ULONGLONG)now.dwHighDateTime << 32) | now.dwLowDateTime;
     *write = d.ftLastWriteTime;
     *create = d.ftCreationTime;
-    return w <= t && t - w >= 20000000;
+    return rm_stamp_settled(write, &now);
+}
+
+BOOL rm_stamp_settled(const FILETIME *write, const FILETIME *now)
+{
+    ULONGLONG w = ((ULONGLONG)write->dwHighDateTime << 32) | write->dwLowDateTime;
+    ULONGLONG t = ((ULONGLONG)now->dwHighDateTime << 32) | now->dwLowDateTime;
+    return w <= t && t - w >= 20000000;   /* 2 s in 100 ns units */
 }
 
 const struct listing *rm_kept_find(const WCHAR *key, SIZE_T len, const FILETIME *write, const FILETIME *create)

@@ -390,7 +390,6 @@ static void dir_restamp(struct rm_dir *d, const FILETIME *now)
     const WCHAR *name = rm_system_form(d->path, &copy);
     BOOL exists = name && GetFileAttributesExW(name, GetFileExInfoStandard, &data);
     DWORD e = exists ? ERROR_SUCCESS : name ? GetLastError() : ERROR_OUTOFMEMORY;
-    ULONGLONG write = 0, t = ((ULONGLONG)now->dwHighDateTime << 32) | now->dwLowDateTime;
 
     rm_free(copy);
     if (!exists) memset(&data, 0, sizeof(data));
@@ -403,14 +402,13 @@ static void dir_restamp(struct rm_dir *d, const FILETIME *now)
         d->trusted = FALSE;
         return;
     }
-    write = ((ULONGLONG)data.ftLastWriteTime.dwHighDateTime << 32) | data.ftLastWriteTime.dwLowDateTime;
     d->changed = !d->trusted || exists != d->exists ||
                  memcmp(&data.ftLastWriteTime, &d->stamp_write, sizeof(FILETIME)) ||
                  memcmp(&data.ftCreationTime, &d->stamp_create, sizeof(FILETIME));
     d->exists = exists;
     d->stamp_write = data.ftLastWriteTime;
     d->stamp_create = data.ftCreationTime;
-    d->trusted = !exists || (write <= t && t - write >= 20000000);
+    d->trusted = !exists || rm_stamp_settled(&data.ftLastWriteTime, now);
 }
 
 DWORD rm_resources_refresh(struct rm_resources *r)
