@@ -135,8 +135,9 @@ static BOOL process_is_wow64(DWORD pid, int *cache)
  * or mapped"). Such views are found by walking the process's address space
  * (VirtualQueryEx) and asking each mapped view's file name (GetMappedFileName),
  * only for processes that neither handles nor modules already matched. Images are
- * skipped whole (their extent is known from the module list), so the walk costs
- * about one query per heap, stack, free gap and data view. */
+ * skipped whole, without a query where the walk reaches a module's base (their
+ * extent is known from the module list), so the walk costs about one query per
+ * heap, stack, free gap and data view. */
 
 struct range { ULONG_PTR start, end; };
 struct ranges { struct range *items; SIZE_T count, cap; };
@@ -213,6 +214,19 @@ static ULONG_PTR image_end(const struct ranges *images, ULONG_PTR base)
     return 0;
 }
 
+/* The end of a module the loader list places at addr, to step over it without
+ * asking (under Wine each query is a round trip through the target process, and a
+ * process has tens of modules: a sixth of the walk's queries). The list is the
+ * process's own memory, so only a plausible entry is believed: a base on the
+ * allocation granularity and at most 1 GiB. 0 if there is none. */
+static ULONG_PTR known_image_end(const struct ranges *images, ULONG_PTR addr)
+{
+    ULONG_PTR end;
+    if (!addr || (addr & 0xffff)) return 0;
+    end = image_end(images, addr);
+    return end > addr && end - addr <= ((ULONG_PTR)1 << 30) ? end : 0;
+}
+
 /* Does pid have a registered file mapped as data? images: its modules, to skip. */
 static BOOL mapped_file_registered(const struct rm_resources *r, const struct name_set *names,
                                    const struct dos_devices *dev, DWORD pid, const struct ranges *images)
@@ -224,8 +238,14 @@ static BOOL mapped_file_registered(const struct rm_resources *r, const struct na
     HANDLE h = OpenProcess(PROCESS_QUERY_INFORMATION, FALSE, pid);
 
     if (!h) return FALSE;
-    while (!hit && VirtualQueryEx(h, (void *)addr, &mbi, sizeof(mbi)) == sizeof(mbi))
+    while (!hit)
     {
+        if ((next = known_image_end(images, addr)))
+        {
+            addr = next;
+            continue;
+        }
+        if (VirtualQueryEx(h, (void *)addr, &mbi, sizeof(mbi)) != sizeof(mbi)) break;
         next = (ULONG_PTR)mbi.BaseAddress + mbi.RegionSize;
         if (mbi.Type == MEM_MAPPED && mbi.BaseAddress == mbi.AllocationBase &&
             GetMappedFileNameW(h, mbi.BaseAddress, name, MAX_PATH) && mapped_name_to_dos(dev, name, MAX_PATH))

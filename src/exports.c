@@ -60,6 +60,7 @@ DWORD WINAPI RmStartSession(DWORD *pSessionHandle, DWORD dwSessionFlags, WCHAR s
     if ((err = rm_session_open(&st, RM_ROLE_PRIMARY, &handle)))
     {
         rm_store_delete(&st);
+        rm_store_release(&st);
         SecureZeroMemory(key, sizeof(key));
         RETURN(err);
     }
@@ -85,7 +86,11 @@ DWORD WINAPI RmJoinSession(DWORD *pSessionHandle, const WCHAR strSessionKey[])
     SecureZeroMemory(key, sizeof(key));
     if (err) RETURN(err);
     if ((err = rm_store_find(st.key_hash, &st))) RETURN(err);
-    if ((err = rm_session_open(&st, RM_ROLE_SECONDARY, &handle))) RETURN(err);
+    if ((err = rm_session_open(&st, RM_ROLE_SECONDARY, &handle)))
+    {
+        rm_store_release(&st);
+        RETURN(err);
+    }
     *pSessionHandle = handle;
     RETURN(ERROR_SUCCESS);
 }

@@ -400,6 +400,7 @@ struct rm_store_session
 {
     DWORD slot;                      /* NNNN of SessionNNNN, also the handle */
     BYTE  key_hash[RM_HASH_BYTES];   /* SHA-256 of the binary key */
+    HKEY  key;                       /* SessionNNNN, open from create/find to release */
 };
 
 /* Creates a session owned by this process: claims the lowest free slot (taking over
@@ -407,6 +408,8 @@ struct rm_store_session
 DWORD rm_store_create(struct rm_store_session *s, WCHAR key_text[RM_KEY_CHARS + 1]);
 /* Finds the live session whose key hashes to key_hash. */
 DWORD rm_store_find(const BYTE key_hash[RM_HASH_BYTES], struct rm_store_session *s);
+/* Closes the slot key create or find opened (the session object goes). */
+void rm_store_release(struct rm_store_session *s);
 /* Deletes the session and everything registered in it. */
 DWORD rm_store_delete(const struct rm_store_session *s);
 /* Checks that the session still exists (same key); ERROR_INVALID_HANDLE if not. */

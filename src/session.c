@@ -69,6 +69,7 @@ DWORD rm_session_get(DWORD handle, struct rm_session **out)
 void rm_session_put(struct rm_session *s)
 {
     if (InterlockedDecrement(&s->refs)) return;
+    rm_store_release(&s->store);
     rm_resources_free(&s->res);
     rm_filters_free(&s->filters);
     rm_app_list_free(&s->history);

@@ -110,11 +110,19 @@ static void store_unlock(void)
 
 /* ---- keys and values --------------------------------------------------------------- */
 
-/* Writes the slot key's path relative to HKCU ("Software\...\SessionNNNN"). Every
- * store call names the slot from HKCU in one go: a relative open or create costs
- * the same single registry request as one below a separately opened root, and
- * there is no root handle to keep, close, or find stale after another process
- * deleted the key. */
+/* Writes the slot key's path relative to HKCU ("Software\...\SessionNNNN"). Slots
+ * are named from HKCU in one go: a relative open or create costs the same single
+ * registry request as one below a separately opened root, and there is no root
+ * handle to keep, close, or find stale after another process deleted the key.
+ *
+ * A session's own slot key is different: create and find keep it open for the
+ * session object's life (struct rm_store_session.key, rm_store_release), so a
+ * registration or a list costs no open and close of it (four registry requests of
+ * the dozen a registration made, bench_register). The key stays the one whose
+ * hash matched: when the session ends, Windows and Wine mark the key deleted and
+ * every request through the kept handle fails with ERROR_KEY_DELETED, read here
+ * as "the session ended" (ERROR_INVALID_HANDLE); a slot taken over in place by
+ * another session is told by its hash, checked on every call as before. */
 static void slot_path(WCHAR path[64], DWORD slot)
 {
     WCHAR name[16];
@@ -145,6 +153,7 @@ static DWORD read_fixed(HKEY key, const WCHAR *name, DWORD type, void *out, DWOR
     DWORD t, cb = size;
     LSTATUS st = rm_sys.RegQueryValueExW(key, name, NULL, &t, out, &cb);
     if (st == ERROR_FILE_NOT_FOUND) return ERROR_FILE_NOT_FOUND;
+    if (st == ERROR_KEY_DELETED) return ERROR_INVALID_HANDLE;   /* the session ended */
     if (st != ERROR_SUCCESS) return rm_fail(ERROR_WRITE_FAULT, (DWORD)st, "RegQueryValueExW", name);
     /* Damaged by someone else: the session cannot be read (spec 9). */
     if (t != type || cb != size) return rm_fail(ERROR_WRITE_FAULT, ERROR_INVALID_DATA, "RegQueryValueExW", name);
@@ -154,6 +163,7 @@ static DWORD read_fixed(HKEY key, const WCHAR *name, DWORD type, void *out, DWOR
 static DWORD write_value(HKEY key, const WCHAR *name, DWORD type, const void *data, DWORD size)
 {
     LSTATUS st = rm_sys.RegSetValueExW(key, name, 0, type, data, size);
+    if (st == ERROR_KEY_DELETED) return ERROR_INVALID_HANDLE;   /* the session ended */
     return st == ERROR_SUCCESS ? ERROR_SUCCESS : rm_fail(ERROR_WRITE_FAULT, (DWORD)st, "RegSetValueExW", name);
 }
 
@@ -207,6 +217,7 @@ DWORD rm_store_create(struct rm_store_session *s, WCHAR key_text[RM_KEY_CHARS + 
     WCHAR path[64];
     BOOL retried = FALSE;
 
+    s->key = NULL;
     if ((err = rm_self_get(&self))) return err;
     rm_sys_init();
     if ((err = rm_sys.GenRandom(key, sizeof(key))) || (err = rm_sha256(key, sizeof(key), s->key_hash)))
@@ -262,6 +273,8 @@ DWORD rm_store_create(struct rm_store_session *s, WCHAR key_text[RM_KEY_CHARS + 
             break;
         }
         s->slot = slot;
+        s->key = k;   /* kept for the session's calls */
+        k = NULL;
         rm_key_format(key, key_text);
         break;
     }
@@ -277,34 +290,36 @@ DWORD rm_store_find(const BYTE key_hash[RM_HASH_BYTES], struct rm_store_session 
     DWORD err, slot;
     HKEY k;
 
+    s->key = NULL;
     if ((err = store_lock())) return err;
     err = ERROR_SESSION_CREDENTIAL_CONFLICT;
     for (slot = 0; slot < RM_MAX_SESSIONS; slot++)
     {
-        DWORD e = open_slot(slot, KEY_QUERY_VALUE, &k);
+        DWORD e = open_slot(slot, KEY_QUERY_VALUE | KEY_SET_VALUE, &k);
         if (e) continue;
         if (!check_hash(k, key_hash) && slot_owner_alive(k))
         {
             s->slot = slot;
             memcpy(s->key_hash, key_hash, RM_HASH_BYTES);
+            s->key = k;   /* kept for the session's calls */
             err = ERROR_SUCCESS;
+            break;
         }
         rm_sys.RegCloseKey(k);
-        if (!err) break;
     }
     store_unlock();
     return err;
 }
 
+void rm_store_release(struct rm_store_session *s)
+{
+    if (s->key) rm_sys.RegCloseKey(s->key);
+    s->key = NULL;
+}
+
 DWORD rm_store_check(const struct rm_store_session *s)
 {
-    HKEY k;
-    DWORD err = open_slot(s->slot, KEY_QUERY_VALUE, &k);
-    if (err == ERROR_FILE_NOT_FOUND) return ERROR_INVALID_HANDLE;
-    if (err) return err;
-    err = check_hash(k, s->key_hash);
-    rm_sys.RegCloseKey(k);
-    return err;
+    return check_hash(s->key, s->key_hash);
 }
 
 DWORD rm_store_delete(const struct rm_store_session *s)
@@ -356,6 +371,7 @@ static DWORD read_group(HKEY key, enum group_kind kind, DWORD commit, WCHAR **da
     group_name(name, kind, commit);
     st = rm_sys.RegQueryValueExW(key, name, NULL, &type, NULL, &cb);
     if (st == ERROR_FILE_NOT_FOUND) return ERROR_SUCCESS;
+    if (st == ERROR_KEY_DELETED) return ERROR_INVALID_HANDLE;   /* the session ended */
     if (st != ERROR_SUCCESS) return rm_fail(ERROR_WRITE_FAULT, (DWORD)st, "RegQueryValueExW", name);
     if (type != REG_MULTI_SZ || cb > MAX_GROUP_BYTES)
         return rm_fail(ERROR_WRITE_FAULT, ERROR_INVALID_DATA, "RegQueryValueExW", name);
@@ -512,13 +528,8 @@ static DWORD sync_locked(HKEY key, struct rm_resources *r)
 
 DWORD rm_store_sync(const struct rm_store_session *s, struct rm_resources *r)
 {
-    HKEY k;
-    DWORD err = open_slot(s->slot, KEY_QUERY_VALUE, &k);
-    if (err == ERROR_FILE_NOT_FOUND) return ERROR_INVALID_HANDLE;
-    if (err) return err;
-    if (!(err = check_hash(k, s->key_hash))) err = sync_locked(k, r);
-    rm_sys.RegCloseKey(k);
-    return err;
+    DWORD err = check_hash(s->key, s->key_hash);
+    return err ? err : sync_locked(s->key, r);
 }
 
 /* ---- writing registrations ----------------------------------------------------------- */
@@ -576,7 +587,7 @@ DWORD rm_store_register(const struct rm_store_session *s, struct rm_resources *r
     WCHAR *data[3] = { NULL, NULL, NULL }, name[24];
     DWORD cb[3], err, commit, seq;
     BOOL written[3] = { FALSE, FALSE, FALSE };
-    HKEY k = NULL;
+    HKEY k = s->key;
     int kind, tries;
 
     /* Loading other processes' commits means identifying each of their files (a
@@ -591,12 +602,6 @@ DWORD rm_store_register(const struct rm_store_session *s, struct rm_resources *r
     {
         if ((err = rm_store_sync(s, r))) return err;
         if ((err = store_lock())) return err;
-        if ((err = open_slot(s->slot, KEY_QUERY_VALUE | KEY_SET_VALUE, &k)))
-        {
-            if (err == ERROR_FILE_NOT_FOUND) err = ERROR_INVALID_HANDLE;
-            k = NULL;
-            goto done;
-        }
         if ((err = check_hash(k, s->key_hash))) goto done;
         if ((err = read_fixed(k, sequence_value, REG_DWORD, &seq, sizeof(seq))))
         {
@@ -604,8 +609,6 @@ DWORD rm_store_register(const struct rm_store_session *s, struct rm_resources *r
             goto done;
         }
         if (seq == r->sequence || tries == 2) break;
-        rm_sys.RegCloseKey(k);
-        k = NULL;
         store_unlock();
     }
     if (seq != r->sequence)
@@ -634,7 +637,8 @@ DWORD rm_store_register(const struct rm_store_session *s, struct rm_resources *r
         {
             /* Clear what a writer that died before committing left under this number. */
             LSTATUS st = rm_sys.RegDeleteValueW(k, name);
-            if (st != ERROR_SUCCESS && st != ERROR_FILE_NOT_FOUND)
+            if (st == ERROR_KEY_DELETED) err = ERROR_INVALID_HANDLE;   /* the session ended */
+            else if (st != ERROR_SUCCESS && st != ERROR_FILE_NOT_FOUND)
                 err = rm_fail(ERROR_WRITE_FAULT, (DWORD)st, "RegDeleteValueW", name);
         }
     }
@@ -662,7 +666,6 @@ DWORD rm_store_register(const struct rm_store_session *s, struct rm_resources *r
 
 done:
     for (kind = GROUP_FILES; kind <= GROUP_SVCS; kind++) rm_free(data[kind]);
-    if (k) rm_sys.RegCloseKey(k);
     store_unlock();
     return err;
 }
