@@ -259,14 +259,7 @@ DWORD rm_batch_build(struct rm_resources *b, UINT nfiles, LPCWSTR *files, UINT n
 
 void rm_batch_subtract(struct rm_resources *b, const struct rm_resources *r)
 {
-    SIZE_T i, kept;
-
-    /* The batch's indexes are not used after this point, so compacting the arrays
-     * without rebuilding them is safe; free them to make that explicit. */
-    index_free(&b->file_by_id);
-    index_free(&b->file_by_key);
-    index_free(&b->proc_index);
-    index_free(&b->svc_index);
+    SIZE_T i, kept, before = b->nfiles + b->nprocs + b->nsvcs;
 
     for (i = kept = 0; i < b->nfiles; i++)
     {
@@ -286,6 +279,15 @@ void rm_batch_subtract(struct rm_resources *b, const struct rm_resources *r)
             b->svcs[kept++] = b->svcs[i];
     }
     b->nsvcs = kept;
+    /* Compacted arrays leave the indexes pointing at the wrong items: they go.
+     * Untouched, they stay valid, and rm_resources_merge can move them. */
+    if (b->nfiles + b->nprocs + b->nsvcs != before)
+    {
+        index_free(&b->file_by_id);
+        index_free(&b->file_by_key);
+        index_free(&b->proc_index);
+        index_free(&b->svc_index);
+    }
 }
 
 DWORD rm_resources_merge(struct rm_resources *to, struct rm_resources *from)
@@ -293,6 +295,21 @@ DWORD rm_resources_merge(struct rm_resources *to, struct rm_resources *from)
     DWORD err = ERROR_SUCCESS;
     SIZE_T i;
     BOOL added;
+
+    /* Into an empty set (an installer's first registration, often all of its
+     * files at once), a batch whose indexes are whole is moved as it is, not
+     * hashed into the set again. */
+    if (!to->nfiles && !to->nprocs && !to->nsvcs && !to->ndirs &&
+        from->file_by_key.count == from->nfiles && from->proc_index.count == from->nprocs &&
+        from->svc_index.count == from->nsvcs)
+    {
+        DWORD sequence = to->sequence;
+        rm_resources_free(to);
+        *to = *from;
+        to->sequence = sequence;
+        memset(from, 0, sizeof(*from));
+        return ERROR_SUCCESS;
+    }
 
     for (i = 0; i < from->nfiles; i++)
         if (!err) err = rm_resources_add_file(to, &from->files[i], &added);
