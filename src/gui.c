@@ -42,6 +42,8 @@ struct task                          /* one GUI application on a worker thread *
     HANDLE process;                  /* SYNCHRONIZE | PROCESS_TERMINATE */
     HANDLE finished;                 /* set by the worker when done */
     BOOL was_hung;                   /* close phase: did not answer the query */
+    HWND *windows;                   /* its top-level windows, from the phase's one */
+    SIZE_T nwindows;                 /* enumeration (NULL: the worker enumerates) */
     /* results, read after finished: */
     BOOL refused, hung, no_windows, closed;
 };
@@ -52,14 +54,19 @@ static void task_release(struct task *t)
     rm_op_release(t->op);
     if (t->process) CloseHandle(t->process);
     if (t->finished) CloseHandle(t->finished);
+    rm_free(t->windows);
     rm_free(t);
 }
 
+/* Top-level windows and their processes. A phase enumerates them once for all its
+ * applications (each window's owner is a request to the window server, so one
+ * enumeration per application cost N x N of them); pid 0 keeps every window. */
 struct window_list
 {
     DWORD pid;
-    HWND *items;
+    struct owned_window { HWND hwnd; DWORD pid; } *items;
     SIZE_T count, cap;
+    BOOL failed;                     /* out of memory: the list is short */
 };
 
 static BOOL CALLBACK collect_window(HWND hwnd, LPARAM param)
@@ -67,9 +74,29 @@ static BOOL CALLBACK collect_window(HWND hwnd, LPARAM param)
     struct window_list *wl = (struct window_list *)param;
     DWORD pid = 0;
     GetWindowThreadProcessId(hwnd, &pid);
-    if (pid != wl->pid) return TRUE;
-    if (rm_grow((void **)&wl->items, &wl->cap, wl->count + 1, sizeof(*wl->items))) return FALSE;
-    wl->items[wl->count++] = hwnd;
+    if (wl->pid && pid != wl->pid) return TRUE;
+    if (rm_grow((void **)&wl->items, &wl->cap, wl->count + 1, sizeof(*wl->items)))
+    {
+        wl->failed = TRUE;
+        return FALSE;
+    }
+    wl->items[wl->count].hwnd = hwnd;
+    wl->items[wl->count++].pid = pid;
+    return TRUE;
+}
+
+/* The windows of one process, as an array of its own (*out NULL with *n 0 when it
+ * has none); FALSE when out of memory. */
+static BOOL windows_of(const struct window_list *all, DWORD pid, HWND **out, SIZE_T *n)
+{
+    SIZE_T i, count = 0;
+    *out = NULL;
+    *n = 0;
+    for (i = 0; i < all->count; i++) count += all->items[i].pid == pid;
+    if (!count) return TRUE;
+    if (!(*out = rm_alloc(count * sizeof(**out)))) return FALSE;
+    for (i = 0; i < all->count; i++)
+        if (all->items[i].pid == pid) (*out)[(*n)++] = all->items[i].hwnd;
     return TRUE;
 }
 
@@ -83,23 +110,34 @@ static BOOL wait_exit(struct task *t, DWORD timeout)
 static DWORD WINAPI gui_worker(void *arg)
 {
     struct task *t = arg;
-    struct window_list wl;
     DWORD_PTR result;
-    SIZE_T i;
+    HWND *win = t->windows;
+    SIZE_T i, nwin = t->nwindows;
 
-    memset(&wl, 0, sizeof(wl));
-    wl.pid = t->pid;
-    EnumWindows(collect_window, (LPARAM)&wl);
-    t->no_windows = !wl.count;
+    if (!win)
+    {
+        /* The phase's enumeration did not give this process's windows (out of
+         * memory): its own. */
+        struct window_list wl;
+        memset(&wl, 0, sizeof(wl));
+        wl.pid = t->pid;
+        EnumWindows(collect_window, (LPARAM)&wl);
+        if (wl.count && (t->windows = rm_alloc(wl.count * sizeof(*t->windows))))
+            for (i = 0; i < wl.count; i++) t->windows[t->nwindows++] = wl.items[i].hwnd;
+        rm_free(wl.items);
+        win = t->windows;
+        nwin = t->nwindows;
+    }
+    t->no_windows = !nwin;
 
     if (t->phase == PHASE_QUERY)
     {
-        for (i = 0; i < wl.count && !t->refused && !t->hung; i++)
+        for (i = 0; i < nwin && !t->refused && !t->hung; i++)
         {
-            if (SendMessageTimeoutW(wl.items[i], WM_QUERYENDSESSION, 0, ENDSESSION_CLOSEAPP,
+            if (SendMessageTimeoutW(win[i], WM_QUERYENDSESSION, 0, ENDSESSION_CLOSEAPP,
                                     SMTO_ABORTIFHUNG | SMTO_NORMAL, t->op->app_timeout, &result))
                 t->refused = !result;
-            else if (GetLastError() == ERROR_TIMEOUT || IsHungAppWindow(wl.items[i]))
+            else if (GetLastError() == ERROR_TIMEOUT || IsHungAppWindow(win[i]))
                 t->hung = TRUE;   /* does not answer: it cannot agree */
         }
     }
@@ -111,13 +149,13 @@ static DWORD WINAPI gui_worker(void *arg)
         {
             /* A window that did not answer the query gets no second blocking send:
              * it would only cost another timeout. */
-            for (i = 0; i < wl.count && !t->was_hung && WaitForSingleObject(t->process, 0) == WAIT_TIMEOUT &&
+            for (i = 0; i < nwin && !t->was_hung && WaitForSingleObject(t->process, 0) == WAIT_TIMEOUT &&
                         WaitForSingleObject(t->op->cancel, 0) == WAIT_TIMEOUT; i++)
-                SendMessageTimeoutW(wl.items[i], WM_ENDSESSION, TRUE, ENDSESSION_CLOSEAPP,
+                SendMessageTimeoutW(win[i], WM_ENDSESSION, TRUE, ENDSESSION_CLOSEAPP,
                                     SMTO_ABORTIFHUNG | SMTO_NORMAL, t->op->app_timeout, &result);
-            for (i = 0; i < wl.count && WaitForSingleObject(t->process, 0) == WAIT_TIMEOUT &&
+            for (i = 0; i < nwin && WaitForSingleObject(t->process, 0) == WAIT_TIMEOUT &&
                         WaitForSingleObject(t->op->cancel, 0) == WAIT_TIMEOUT; i++)
-                if (IsWindow(wl.items[i])) PostMessageW(wl.items[i], WM_CLOSE, 0, 0);
+                if (IsWindow(win[i])) PostMessageW(win[i], WM_CLOSE, 0, 0);
             t->closed = wait_exit(t, t->op->app_timeout);
         }
         if (!t->closed && t->op->force && WaitForSingleObject(t->op->cancel, 0) == WAIT_TIMEOUT &&
@@ -128,19 +166,21 @@ static DWORD WINAPI gui_worker(void *arg)
         else if (!t->closed)
             t->closed = WaitForSingleObject(t->process, 0) == WAIT_OBJECT_0;
     }
-    rm_free(wl.items);
     SetEvent(t->finished);
     task_release(t);
     rm_thread_exit();
 }
 
 static struct task *task_start(struct op *op, DWORD pid, HANDLE process, enum task_phase phase,
-                               BOOL was_hung)
+                               BOOL was_hung, const struct window_list *all)
 {
     struct task *t = rm_alloc(sizeof(*t));
     HANDLE thread;
 
     if (!t) return NULL;
+    /* No list of its windows here: the worker enumerates them itself. */
+    if (!all->failed && windows_of(all, pid, &t->windows, &t->nwindows) && !t->windows)
+        t->windows = rm_alloc(sizeof(*t->windows));   /* known to have none */
     t->refs = 2;
     t->op = op;
     InterlockedIncrement(&op->refs);
@@ -167,17 +207,21 @@ static struct task *task_start(struct op *op, DWORD pid, HANDLE process, enum ta
  * TASK_COLLECTED (the worker no longer reads it). Returns FALSE if cancelled. */
 static BOOL run_phase(struct rm_call *c, struct target *tg, SIZE_T n, enum task_phase phase)
 {
+    struct window_list all;
     SIZE_T i, left = 0;
 
+    memset(&all, 0, sizeof(all));
+    if (!EnumWindows(collect_window, (LPARAM)&all)) all.failed = TRUE;
     for (i = 0; i < n; i++)
     {
         if (tg[i].gone || tg[i].left) continue;
         if (!tg[i].process) { tg[i].failed = TRUE; continue; }
         if ((tg[i].task = task_start(c->op, tg[i].app->info.Process.dwProcessId, tg[i].process, phase,
-                                     tg[i].hung)))
+                                     tg[i].hung, &all)))
             left++;
         else tg[i].failed = TRUE;
     }
+    rm_free(all.items);
     while (left && !rm_call_cancelled(c))
     {
         WaitForSingleObject(c->op->cancel, RM_POLL_MS);
