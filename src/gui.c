@@ -128,6 +128,7 @@ static DWORD WINAPI gui_worker(void *arg)
         win = t->windows;
         nwin = t->nwindows;
     }
+    if (!win) nwin = 0;
     t->no_windows = !nwin;
 
     if (t->phase == PHASE_QUERY)
