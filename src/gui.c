@@ -42,8 +42,9 @@ struct task                          /* one GUI application on a worker thread *
     HANDLE process;                  /* SYNCHRONIZE | PROCESS_TERMINATE */
     HANDLE finished;                 /* set by the worker when done */
     BOOL was_hung;                   /* close phase: did not answer the query */
-    HWND *windows;                   /* its top-level windows, from the phase's one */
-    SIZE_T nwindows;                 /* enumeration (NULL: the worker enumerates) */
+    HWND *windows;                   /* its top-level windows ... */
+    SIZE_T nwindows;
+    BOOL windows_known;              /* ... from the phase's enumeration (else the worker's) */
     /* results, read after finished: */
     BOOL refused, hung, no_windows, closed;
 };
@@ -114,7 +115,7 @@ static DWORD WINAPI gui_worker(void *arg)
     HWND *win = t->windows;
     SIZE_T i, nwin = t->nwindows;
 
-    if (!win)
+    if (!t->windows_known)
     {
         /* The phase's enumeration did not give this process's windows (out of
          * memory): its own. */
@@ -122,13 +123,11 @@ static DWORD WINAPI gui_worker(void *arg)
         memset(&wl, 0, sizeof(wl));
         wl.pid = t->pid;
         EnumWindows(collect_window, (LPARAM)&wl);
-        if (wl.count && (t->windows = rm_alloc(wl.count * sizeof(*t->windows))))
-            for (i = 0; i < wl.count; i++) t->windows[t->nwindows++] = wl.items[i].hwnd;
+        windows_of(&wl, t->pid, &t->windows, &t->nwindows);
         rm_free(wl.items);
         win = t->windows;
         nwin = t->nwindows;
     }
-    if (!win) nwin = 0;
     t->no_windows = !nwin;
 
     if (t->phase == PHASE_QUERY)
@@ -179,9 +178,7 @@ static struct task *task_start(struct op *op, DWORD pid, HANDLE process, enum ta
     HANDLE thread;
 
     if (!t) return NULL;
-    /* No list of its windows here: the worker enumerates them itself. */
-    if (!all->failed && windows_of(all, pid, &t->windows, &t->nwindows) && !t->windows)
-        t->windows = rm_alloc(sizeof(*t->windows));   /* known to have none */
+    t->windows_known = !all->failed && windows_of(all, pid, &t->windows, &t->nwindows);
     t->refs = 2;
     t->op = op;
     InterlockedIncrement(&op->refs);
