@@ -335,8 +335,9 @@ DWORD rm_file_by_opening(const WCHAR *full, struct rm_file *f, BOOL id_only);
 DWORD rm_resources_refresh(struct rm_resources *r);
 /* TRUE when r holds a file with this identity. */
 BOOL  rm_resources_has_id(const struct rm_resources *r, const struct rm_file_id *id);
-/* TRUE when r holds a file whose comparison key (upcased path) is key. */
-BOOL  rm_resources_has_key(const struct rm_resources *r, const WCHAR *key, SIZE_T len);
+/* TRUE when r holds a file whose comparison key (upcased path) is key and that
+ * existed (as a file) when it was last resolved. */
+BOOL  rm_resources_has_present_key(const struct rm_resources *r, const WCHAR *key, SIZE_T len);
 
 /* A small set of process IDs. */
 struct rm_pid_set

@@ -329,13 +329,15 @@ BOOL rm_resources_has_id(const struct rm_resources *r, const struct rm_file_id *
     return index_find(&r->file_by_id, hash_id(id), file_id_equals, r, id) != (SIZE_T)-1;
 }
 
-BOOL rm_resources_has_key(const struct rm_resources *r, const WCHAR *key, SIZE_T len)
+BOOL rm_resources_has_present_key(const struct rm_resources *r, const WCHAR *key, SIZE_T len)
 {
     struct rm_file probe;
+    SIZE_T i;
     memset(&probe, 0, sizeof(probe));
     probe.key = (WCHAR *)key;
     probe.path_len = len;
-    return index_find(&r->file_by_key, hash_key(key, len), file_key_equals, r, &probe) != (SIZE_T)-1;
+    i = index_find(&r->file_by_key, hash_key(key, len), file_key_equals, r, &probe);
+    return i != (SIZE_T)-1 && r->files[i].has_id && !r->files[i].is_dir;
 }
 
 /* ---- process ID sets ------------------------------------------------------------ */

@@ -745,6 +745,29 @@ static void test_loaded_dll(void **state)
     free(other);
 }
 
+/* The installer renames a loaded DLL away (allowed for an image in use) and puts
+ * nothing in its place yet. The registered path names no file now: it is ignored
+ * at list time (spec 5.4, the recommended default of an UNCERTAIN point), although
+ * the loader still reports the module under that path. Moved back, the path names
+ * the loaded file again and its user is listed. */
+static void test_loaded_dll_renamed_away(void **state)
+{
+    WCHAR *dll = copy_to_temp(our_dll_path(), L"rmtest-renamed.dll");
+    WCHAR *moved = rmt_path(L"rmtest-renamed.old");
+    DWORD h = rmt_start_tracked(NULL);
+    struct rmt_child *c = spawn(FALSE, L"load \"%ls\"", dll);
+
+    DeleteFileW(moved);
+    assert_true(MoveFileExW(dll, moved, 0));
+    assert_int_equal(GetFileAttributesW(dll), INVALID_FILE_ATTRIBUTES);
+    register_file(h, dll);
+    expect_empty(h);
+    assert_true(MoveFileExW(moved, dll, 0));
+    expect_only(h, c);
+    free(dll);
+    free(moved);
+}
+
 /* Issue 3: module paths are matched by identity too. Under Wine the same file is
  * reachable as C:\... and through the Z: drive (the Unix root): a helper that
  * loaded the DLL through its Z: path is still found when the C: path is
@@ -1209,6 +1232,7 @@ int main(void)
         T(test_two_spellings_listed_once),
         T(test_three_files_listed_once),
         T(test_loaded_dll),
+        T(test_loaded_dll_renamed_away),
         T(test_loaded_dll_other_spelling),
         T(test_loaded_system_dll),
         T(test_file_mapped_as_data),
