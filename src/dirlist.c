@@ -272,6 +272,7 @@ static DWORD file_missing(struct resolver *rs, const WCHAR *name, SIZE_T name_le
     SIZE_T n = l->final_len + name_len;
     DWORD err;
 
+    f->absent = TRUE;
     if (rs->id_only) return ERROR_SUCCESS;
     if ((err = scratch_reserve(rs, n + 1))) return err;
     memcpy(rs->scratch, l->final, l->final_len * sizeof(WCHAR));
@@ -298,6 +299,7 @@ static DWORD resolve_items(struct resolver *rs, const struct group *g, BOOL list
 
         if (!it->open && absent)
         {
+            f->absent = TRUE;
             err = rs->id_only ? ERROR_SUCCESS : rm_file_not_opened(full, f);
             if (err) return err;
             continue;

@@ -28,7 +28,7 @@ static BOOL path_registered(const struct rm_resources *r, const WCHAR *path)
     if (n > MAX_PATH) return FALSE;
     memcpy(key, path, n * sizeof(WCHAR));
     rm_wcsupper(key, n);
-    return rm_resources_has_present_key(r, key, n);
+    return rm_resources_has_loadable_key(r, key, n);
 }
 
 /* A 32-bit process's modules may be reported under %windir%\System32 (its own,
@@ -89,7 +89,7 @@ static DWORD name_set_build(const struct rm_resources *r, struct name_set *s)
     {
         uint64_t h = final_name_hash(r->files[i].key, r->files[i].path_len);
         SIZE_T len = r->files[i].path_len, start = len;
-        if (!h || !r->files[i].has_id || r->files[i].is_dir) continue;
+        if (!h || !rm_file_loadable(&r->files[i])) continue;
         while (start && r->files[i].key[start - 1] != L'\\' && r->files[i].key[start - 1] != L'/') start--;
         s->lengths[len - start < MAX_PATH ? len - start : MAX_PATH] = 1;
         for (j = (SIZE_T)h & s->mask; s->slots[j] && s->slots[j] != h; j = (j + 1) & s->mask) {}
@@ -339,9 +339,11 @@ static DWORD find_module_users(const struct rm_resources *r, struct rm_pid_set *
 #endif
 
     /* Only files that exist are loaded or mapped by anybody: a registered path
-     * with no file behind it (yet) is ignored at list time (spec 5.4, UNCERTAIN:
-     * the recommended default), and with none left no process is looked into. */
-    for (i = 0; i < r->nfiles && !(r->files[i].has_id && !r->files[i].is_dir); i++) {}
+     * known to have no file behind it (yet) is ignored at list time (spec 5.4,
+     * UNCERTAIN: the recommended default), and with none left no process is
+     * looked into. A file that exists but has no identity (a volume that answers
+     * no serial number) is still matched by its path. */
+    for (i = 0; i < r->nfiles && !rm_file_loadable(&r->files[i]); i++) {}
     if (i == r->nfiles) return ERROR_SUCCESS;
     memset(&names, 0, sizeof(names));
     if ((err = name_set_build(r, &names))) return err;

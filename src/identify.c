@@ -147,11 +147,20 @@ BOOL rm_handle_identity(HANDLE h, struct rm_file_id *id)
     return TRUE;
 }
 
-/* Fills has_id, is_dir and id from an open handle (has_id FALSE on failure). */
+/* Whether a failed open says the path names nothing (rather than something that
+ * could not be opened: access denied, sharing, a device). */
+static BOOL open_says_absent(DWORD error)
+{
+    return error == ERROR_FILE_NOT_FOUND || error == ERROR_PATH_NOT_FOUND;
+}
+
+/* Fills has_id, is_dir, absent and id from an open handle (has_id FALSE on
+ * failure: the file exists but has no identity). */
 static void identify(HANDLE h, struct rm_file *f)
 {
     FILE_STANDARD_INFO info;
 
+    f->absent = FALSE;
     f->has_id = rm_handle_identity(h, &f->id) &&
                 GetFileInformationByHandleEx(h, FileStandardInfo, &info, sizeof(info));
     f->is_dir = f->has_id && info.Directory;
@@ -162,7 +171,11 @@ void rm_file_identify_open(const WCHAR *path, struct rm_file *f)
     HANDLE h = open_for_identity(path);
 
     f->has_id = FALSE;
-    if (h == INVALID_HANDLE_VALUE) return;
+    if (h == INVALID_HANDLE_VALUE)
+    {
+        f->absent = open_says_absent(GetLastError());
+        return;
+    }
     identify(h, f);
     CloseHandle(h);
 }
@@ -192,14 +205,18 @@ DWORD rm_file_not_opened(const WCHAR *full, struct rm_file *f)
 
 /* Identifies a full path (GetFullPathNameW already applied) by opening it: its
  * identity and final path when it exists, else as file_not_opened. id_only:
- * has_id, is_dir and id only. */
+ * has_id, is_dir, absent and id only. */
 DWORD rm_file_by_opening(const WCHAR *full, struct rm_file *f, BOOL id_only)
 {
     WCHAR *final = NULL;
     DWORD n, err;
     HANDLE h = open_for_identity(full);
 
-    if (h == INVALID_HANDLE_VALUE) return id_only ? ERROR_SUCCESS : rm_file_not_opened(full, f);
+    if (h == INVALID_HANDLE_VALUE)
+    {
+        f->absent = open_says_absent(GetLastError());
+        return id_only ? ERROR_SUCCESS : rm_file_not_opened(full, f);
+    }
     identify(h, f);
     /* The final path is the canonical spelling: long names, real case, and, for a
      * 32-bit caller, the file system redirection already applied. */

@@ -232,9 +232,20 @@ struct rm_file
     SIZE_T path_len;                 /* characters, without the NUL */
     BOOL   has_id;                   /* the file existed when it was resolved */
     BOOL   is_dir;                   /* the path named a directory */
+    BOOL   absent;                   /* known not to exist when resolved (not found,
+                                        or its directory is gone); FALSE when it
+                                        exists, even without an identity */
     struct rm_file_id id;            /* valid when has_id */
     uint32_t dir;                    /* parent in rm_resources.dirs + 1; 0 = not yet */
 };
+
+/* Whether a registered file can be loaded or mapped by a process, so that module
+ * and mapped-view discovery look for it: not a directory, not known to be absent
+ * (spec 5.4, UNCERTAIN: a path with no file behind it is used by nobody). */
+static inline BOOL rm_file_loadable(const struct rm_file *f)
+{
+    return !f->is_dir && !f->absent;
+}
 
 /* A directory that holds registered files. Which file a path names can only change
  * when the entries of its directory change (create, delete, rename), and that
@@ -298,7 +309,7 @@ DWORD rm_file_from_path(const WCHAR *path, SIZE_T len, struct rm_file *f);
 /* The same for n paths at once (NUL-terminated, each checked by the caller to be
  * non-empty and at most RM_MAX_PATH_CHARS long), into out[0..n): the paths are
  * grouped by directory and each directory is listed once (dirlist.c says when a
- * file is opened instead). id_only: has_id, is_dir and id only, no strings (for
+ * file is opened instead). id_only: has_id, is_dir, absent and id only, no strings (for
  * re-identifying stored canonical paths). ERROR_BAD_ARGUMENTS for a path
  * GetFullPathNameW rejects, ERROR_OUTOFMEMORY; on failure out holds nothing. */
 DWORD rm_files_identify(const WCHAR *const *paths, SIZE_T n, struct rm_file *out, BOOL id_only);
@@ -314,8 +325,8 @@ void  rm_file_clear(struct rm_file *f);
  * the file system calls of a process that is not long-path aware. Returns path
  * itself, or a prefixed copy in *copy (caller frees), or NULL when out of memory. */
 const WCHAR *rm_system_form(const WCHAR *path, WCHAR **copy);
-/* Fills has_id, is_dir and id of f by opening path (has_id FALSE when it cannot
- * be opened or identified); the rest of f is left alone. */
+/* Fills has_id, is_dir, absent and id of f by opening path (has_id FALSE when it
+ * cannot be opened or identified); the rest of f is left alone. */
 void  rm_file_identify_open(const WCHAR *path, struct rm_file *f);
 /* The identity (volume serial number and file index) of whatever path names now;
  * FALSE when it cannot be opened. */
@@ -327,17 +338,18 @@ const WCHAR *rm_path_skip_prefix(const WCHAR *p, SIZE_T *len, BOOL *unc);
 /* ... stores a path (prefix dropped) and its comparison key in f ... */
 DWORD rm_file_set_path(struct rm_file *f, const WCHAR *p, SIZE_T len);
 /* ... describes a full path that cannot be opened (no identity; for a 32-bit
- * caller under System32, the redirected path) ... */
+ * caller under System32, the redirected path; absent is the caller's) ... */
 DWORD rm_file_not_opened(const WCHAR *full, struct rm_file *f);
-/* ... and identifies a full path by opening it (id_only: has_id, is_dir and id). */
+/* ... and identifies a full path by opening it (id_only: has_id, is_dir, absent
+ * and id). */
 DWORD rm_file_by_opening(const WCHAR *full, struct rm_file *f, BOOL id_only);
 /* Resolves registered files that did not exist before and may now. */
 DWORD rm_resources_refresh(struct rm_resources *r);
 /* TRUE when r holds a file with this identity. */
 BOOL  rm_resources_has_id(const struct rm_resources *r, const struct rm_file_id *id);
 /* TRUE when r holds a file whose comparison key (upcased path) is key and that
- * existed (as a file) when it was last resolved. */
-BOOL  rm_resources_has_present_key(const struct rm_resources *r, const WCHAR *key, SIZE_T len);
+ * can be loaded or mapped: not a directory, not known to be absent. */
+BOOL  rm_resources_has_loadable_key(const struct rm_resources *r, const WCHAR *key, SIZE_T len);
 
 /* A small set of process IDs. */
 struct rm_pid_set

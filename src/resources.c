@@ -329,7 +329,7 @@ BOOL rm_resources_has_id(const struct rm_resources *r, const struct rm_file_id *
     return index_find(&r->file_by_id, hash_id(id), file_id_equals, r, id) != (SIZE_T)-1;
 }
 
-BOOL rm_resources_has_present_key(const struct rm_resources *r, const WCHAR *key, SIZE_T len)
+BOOL rm_resources_has_loadable_key(const struct rm_resources *r, const WCHAR *key, SIZE_T len)
 {
     struct rm_file probe;
     SIZE_T i;
@@ -337,7 +337,7 @@ BOOL rm_resources_has_present_key(const struct rm_resources *r, const WCHAR *key
     probe.key = (WCHAR *)key;
     probe.path_len = len;
     i = index_find(&r->file_by_key, hash_key(key, len), file_key_equals, r, &probe);
-    return i != (SIZE_T)-1 && r->files[i].has_id && !r->files[i].is_dir;
+    return i != (SIZE_T)-1 && rm_file_loadable(&r->files[i]);
 }
 
 /* ---- process ID sets ------------------------------------------------------------ */
@@ -476,6 +476,7 @@ DWORD rm_resources_refresh(struct rm_resources *r)
         {
             if (f->has_id) changed = TRUE;
             r->files[i].has_id = r->files[i].is_dir = FALSE;
+            r->files[i].absent = TRUE;
             continue;
         }
         which[k] = i;
@@ -485,6 +486,7 @@ DWORD rm_resources_refresh(struct rm_resources *r)
     for (i = 0; i < k; i++)
     {
         struct rm_file *f = &r->files[which[i]], *g = &now_files[i];
+        f->absent = g->absent;
         if (g->has_id == f->has_id && g->is_dir == f->is_dir &&
             (!g->has_id || !memcmp(&g->id, &f->id, sizeof(g->id))))
             continue;

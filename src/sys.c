@@ -39,6 +39,10 @@
  *    "different volumes" sharing an index, which Wine cannot make. Directory
  *    listings are refused meanwhile (ERROR_INVALID_PARAMETER, a file system without
  *    the class), so that registration opens each file and sees the fake too.
+ *  - NoVolume: a file or directory whose name starts with "rmnovol" has no volume
+ *    serial number (ERROR_INVALID_PARAMETER), as files on a volume that does not
+ *    answer the query have (seen under Wine on a 9p share): they exist, but have
+ *    no identity.
  *
  * Without the variable the table holds the real functions and costs one indirect
  * call.
@@ -330,6 +334,15 @@ static DWORD WINAPI fake_volume(HANDLE h, DWORD *serial)
     return ERROR_SUCCESS;
 }
 
+static DWORD WINAPI no_volume(HANDLE h, DWORD *serial)
+{
+    WCHAR name[MAX_PATH];
+    if (final_name(h, name, MAX_PATH) && rm_wcsnlen(name, 7) >= 7 &&
+        CompareStringOrdinal(name, 7, L"RMNOVOL", 7, FALSE) == CSTR_EQUAL)
+        return ERROR_INVALID_PARAMETER;
+    return file_volume(h, serial);
+}
+
 /* ---- RSTRTMGR_FAULT ---------------------------------------------------------------- */
 
 /* FakeVolume's identities exist only for opened files: directories are refused
@@ -370,6 +383,12 @@ static void arm(WCHAR *item)
         rm_sys.FileVolume = fake_volume;
         rm_sys.GetFileInformationByHandleEx = no_listing;
         rm_trace("fault injection armed: rmfakevol<n> files share an index on volume <n>");
+        return;
+    }
+    if (!rm_wcsicmp(item, L"NoVolume"))
+    {
+        rm_sys.FileVolume = no_volume;
+        rm_trace("fault injection armed: rmnovol files have no volume serial number");
         return;
     }
     for (colon = item; *colon && *colon != L':'; colon++) {}

@@ -1196,6 +1196,37 @@ static void test_listing_refused_falls_back(void **state)
     free(held);
 }
 
+/* A file that exists but has no identity (its volume answers no serial number:
+ * RSTRTMGR_FAULT=NoVolume plays it, as Wine over a 9p share does) is still
+ * matched by its path: the process that loaded it is listed. A registered name
+ * that no file in the same directory has is loaded by nobody (spec 5.4 default). */
+static void test_loaded_without_identity(void **state)
+{
+    WCHAR *dir = rmt_path(L"rmnovol-dir"), dll[MAX_PATH], missing[MAX_PATH], ours[MAX_PATH];
+    WCHAR args[MAX_PATH + 16], ops[2 * MAX_PATH + 64];
+    DWORD pid;
+    char *text;
+    (void)state;
+
+    assert_true(GetModuleFileNameW(rmt_rstrtmgr_module(), ours, MAX_PATH) > 0);
+    CreateDirectoryW(dir, NULL);
+    swprintf(dll, MAX_PATH, L"%ls\\rmnovol-loaded.dll", dir);
+    swprintf(missing, MAX_PATH, L"%ls\\rmnovol-missing.dll", dir);
+    assert_true(CopyFileW(ours, dll, FALSE));
+    swprintf(args, ARRAYSIZE(args), L"load \"%ls\"", dll);
+    pid = rmt_spawn_tracked(FALSE, 0, args, 15000)->pid;
+
+    swprintf(ops, ARRAYSIZE(ops), L"start reg \"%ls\" pids end", dll);
+    text = run_script(L"NoVolume", ops);
+    expect_pids(text, 0, &pid, 1);
+    free(text);
+    swprintf(ops, ARRAYSIZE(ops), L"start reg \"%ls\" pids end", missing);
+    text = run_script(L"NoVolume", ops);
+    expect_pids(text, 0, NULL, 0);
+    free(text);
+    free(dir);
+}
+
 static void test_exit_during_getlist(void **state)
 {
     WCHAR key[KEYBUF], *file = rmt_make_file(L"churned.dat");
@@ -1290,6 +1321,7 @@ int main(void)
         cmocka_unit_test_teardown(test_self_mapping_without_fast_path, teardown),
         cmocka_unit_test_teardown(test_same_index_other_volume, teardown),
         cmocka_unit_test_teardown(test_listing_refused_falls_back, teardown),
+        cmocka_unit_test_teardown(test_loaded_without_identity, teardown),
         cmocka_unit_test_teardown(test_exit_during_getlist, teardown),
     };
     return rmt_run_tests_fault_free(tests);
