@@ -162,7 +162,7 @@ DWORD WINAPI RmRegisterResources(DWORD dwSessionHandle, UINT nFiles, LPCWSTR rgs
             SIZE_T i;
             for (i = 0; i < batch.nfiles; i++)
                 rm_trace("  file %ls%s", batch.files[i].path,
-                         batch.files[i].has_id ? "" : " (does not exist)");
+                         batch.files[i].absent ? " (does not exist)" : batch.files[i].has_id ? "" : " (no identity)");
             for (i = 0; i < batch.nprocs; i++)
                 rm_trace("  process %lu", batch.procs[i].dwProcessId);
             for (i = 0; i < batch.nsvcs; i++) rm_trace("  service %ls", batch.svcs[i]);
