@@ -746,10 +746,10 @@ static DWORD WINAPI spawner(void *param)
         if (rmt_spawn_ex(FALSE, args, 0, n % 2 == 0, 10000, &c) == ERROR_SUCCESS)
         {
             InterlockedIncrement(&spawned);
-            /* Held for 20-170 ms by those that got ready, and every fourth for 1.5 s
+            /* Held for 20-170 ms by those that got ready, and every fourth for 1.5 s (scaled)
              * so that lists do find some even when a list takes longer than a short
              * holder lives (a loaded machine). */
-            Sleep(n % 4 == 0 ? 1500 : n % 2 == 0 ? 20 + (n * 7919) % 150 : (n * 7919) % 60);
+            Sleep(n % 4 == 0 ? rmt_timeout(1500) : n % 2 == 0 ? 20 + (n * 7919) % 150 : (n * 7919) % 60);
             rmt_child_kill(&c);
         }
         n++;
@@ -1242,8 +1242,10 @@ static void test_exit_during_getlist(void **state)
     spawned = 0;
     assert_non_null(t[0] = CreateThread(NULL, 0, spawner, file, 0, NULL));
     assert_non_null(t[1] = CreateThread(NULL, 0, spawner, file, 0, NULL));
+    /* 8 s of lists (scaled: in the emulated VM one list takes seconds), longer,
+     * up to three times that, until a list has found a holder. */
     t0 = GetTickCount();
-    while (GetTickCount() - t0 < 8000)
+    while (GetTickCount() - t0 < rmt_timeout(8000) || (!seen && GetTickCount() - t0 < rmt_timeout(24000)))
     {
         RM_PROCESS_INFO info[16];
         UINT needed = 0, n = ARRAYSIZE(info);
