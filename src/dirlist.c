@@ -365,7 +365,7 @@ static DWORD resolve_group(struct resolver *rs, const struct group *g)
 DWORD rm_files_identify(const WCHAR *const *paths, SIZE_T n, struct rm_file *out, BOOL id_only)
 {
     struct resolver rs;
-    SIZE_T i, cap = 16;
+    SIZE_T i, cap = 16, pool_chars = 0;
     DWORD err = ERROR_SUCCESS;
     BOOL wow64 = FALSE;
 
@@ -387,8 +387,11 @@ DWORD rm_files_identify(const WCHAR *const *paths, SIZE_T n, struct rm_file *out
             rs.wow64 = TRUE;
         }
     }
+    /* The pool of full paths, sized once: most paths come in full already. */
+    for (i = 0; i < n; i++) pool_chars += rm_wcsnlen(paths[i], RM_MAX_PATH_CHARS) + 1;
     if (!(rs.items = rm_alloc(n * sizeof(*rs.items))) || !(rs.gslots = rm_alloc(cap * sizeof(*rs.gslots))) ||
-        !(rs.buf = rm_alloc(LIST_BUFFER_BYTES)))
+        !(rs.buf = rm_alloc(LIST_BUFFER_BYTES)) ||
+        rm_grow((void **)&rs.pool, &rs.cap_pool, pool_chars + MAX_PATH + 1, sizeof(WCHAR)))
         err = ERROR_OUTOFMEMORY;
     rs.gmask = cap - 1;
     for (i = 0; i < n && !err; i++) err = add_path(&rs, paths[i], (uint32_t)i);

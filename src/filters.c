@@ -45,10 +45,9 @@ DWORD rm_filter_target(struct rm_filter *f, LPCWSTR module, const RM_UNIQUE_PROC
          * "C:\APP\X.EXE" name the same executable. */
         if ((err = rm_file_from_path(module, len, &file))) return err;
         f->trigger = RmFilterTriggerFile;
-        f->key = file.key;
-        file.key = NULL;
+        f->key = rm_wcsdup_n(file.key, file.path_len);
         rm_file_clear(&file);
-        if (!(f->name = rm_wcsdup_n(module, len))) { rm_filter_clear(f); return ERROR_OUTOFMEMORY; }
+        if (!f->key || !(f->name = rm_wcsdup_n(module, len))) { rm_filter_clear(f); return ERROR_OUTOFMEMORY; }
         return ERROR_SUCCESS;
     }
     len = rm_wcsnlen(service, RM_MAX_SVC_NAME_CHARS);

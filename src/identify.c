@@ -19,8 +19,7 @@
 
 void rm_file_clear(struct rm_file *f)
 {
-    rm_free(f->path);
-    rm_free(f->key);
+    rm_free(f->path);   /* the key lives in the same block */
     memset(f, 0, sizeof(*f));
 }
 
@@ -51,12 +50,16 @@ DWORD rm_file_set_path(struct rm_file *f, const WCHAR *p, SIZE_T len)
     p = rm_path_skip_prefix(p, &len, &unc);
     off = unc ? 2 : 0;
     n = len + off;
-    if (!(f->path = rm_alloc((n + 1) * sizeof(WCHAR)))) return ERROR_OUTOFMEMORY;
+    /* One block for both strings: registrations come by the hundred thousand. */
+    if (!(f->path = rm_alloc_raw(2 * (n + 1) * sizeof(WCHAR)))) return ERROR_OUTOFMEMORY;
     if (unc) f->path[0] = f->path[1] = L'\\';
     memcpy(f->path + off, p, len * sizeof(WCHAR));
+    f->path[n] = 0;
     f->path_len = n;
-    if (!(f->key = rm_wcsdup_n(f->path, n))) return ERROR_OUTOFMEMORY;
+    f->key = f->path + n + 1;
+    memcpy(f->key, f->path, (n + 1) * sizeof(WCHAR));
     rm_wcsupper(f->key, n);
+    f->key_hash = rm_file_key_hash(f->key, n);
     return ERROR_SUCCESS;
 }
 

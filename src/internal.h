@@ -42,6 +42,7 @@
 /* ======================================================================== */
 
 void *rm_alloc(SIZE_T size);                 /* zeroed; NULL on failure */
+void *rm_alloc_raw(SIZE_T size);             /* not zeroed: for what is written whole at once */
 void *rm_realloc(void *p, SIZE_T size);      /* keeps p on failure */
 void  rm_free(void *p);
 /* Multiplies a count by an element size; FALSE if the product overflows SIZE_T. */
@@ -64,8 +65,13 @@ int    rm_fmt_dec4(WCHAR *buf, DWORD v);           /* at least 4 digits */
 int    rm_fmt_hex8(WCHAR *buf, DWORD v);           /* exactly 8 lowercase digits */
 BOOL   rm_parse_hex8(const WCHAR *s, DWORD *v);    /* exactly 8 hex digits */
 
-/* 64-bit FNV-1a over bytes, for the in-memory hash sets. */
+/* A 64-bit multiply-xorshift hash over bytes, for the in-memory hash sets. */
 uint64_t rm_hash_bytes(const void *data, SIZE_T len, uint64_t seed);
+/* The hash of a file's comparison key (its upcased path, len characters). */
+static inline uint64_t rm_file_key_hash(const WCHAR *key, SIZE_T len)
+{
+    return rm_hash_bytes(key, len * sizeof(WCHAR), 2);
+}
 
 
 /* ======================================================================== */
@@ -228,8 +234,9 @@ struct rm_file_id
 struct rm_file
 {
     WCHAR *path;                     /* canonical full path, as stored */
-    WCHAR *key;                      /* path upcased: the comparison form */
+    WCHAR *key;                      /* path upcased: the comparison form (same block) */
     SIZE_T path_len;                 /* characters, without the NUL */
+    uint64_t key_hash;               /* rm_file_key_hash of key, computed once */
     BOOL   has_id;                   /* the file existed when it was resolved */
     BOOL   is_dir;                   /* the path named a directory */
     BOOL   absent;                   /* known not to exist when resolved (not found,

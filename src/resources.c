@@ -72,7 +72,6 @@ static void index_free(struct rm_hash_index *ix)
 /* ---- item hashing and equality ------------------------------------------- */
 
 static uint64_t hash_id(const struct rm_file_id *id) { return rm_hash_bytes(id, sizeof(*id), 1); }
-static uint64_t hash_key(const WCHAR *key, SIZE_T len) { return rm_hash_bytes(key, len * sizeof(WCHAR), 2); }
 static uint64_t hash_proc(const RM_UNIQUE_PROCESS *p) { return rm_hash_bytes(p, sizeof(*p), 3); }
 
 static BOOL file_id_equals(const struct rm_resources *r, SIZE_T i, const void *q)
@@ -142,7 +141,7 @@ static BOOL has_file(const struct rm_resources *r, const struct rm_file *f)
 {
     if (f->has_id && index_find(&r->file_by_id, hash_id(&f->id), file_id_equals, r, &f->id) != (SIZE_T)-1)
         return TRUE;
-    return index_find(&r->file_by_key, hash_key(f->key, f->path_len), file_key_equals, r, f) != (SIZE_T)-1;
+    return index_find(&r->file_by_key, f->key_hash, file_key_equals, r, f) != (SIZE_T)-1;
 }
 
 DWORD rm_resources_add_file(struct rm_resources *r, struct rm_file *f, BOOL *added)
@@ -163,7 +162,7 @@ DWORD rm_resources_add_file(struct rm_resources *r, struct rm_file *f, BOOL *add
         return err;
     }
     if (f->has_id) index_insert(&r->file_by_id, hash_id(&f->id), r->nfiles);
-    index_insert(&r->file_by_key, hash_key(f->key, f->path_len), r->nfiles);
+    index_insert(&r->file_by_key, f->key_hash, r->nfiles);
     r->files[r->nfiles] = *f;
     r->files[r->nfiles++].dir = 0;   /* directories are per set (rm_resources_refresh) */
     memset(f, 0, sizeof(*f));
@@ -240,11 +239,32 @@ DWORD rm_batch_build(struct rm_resources *b, UINT nfiles, LPCWSTR *files, UINT n
     {
         struct rm_file *found = rm_alloc((SIZE_T)nfiles * sizeof(*found));
         if (!found) return ERROR_OUTOFMEMORY;
-        err = rm_files_identify(files, nfiles, found, FALSE);
+        if ((err = rm_files_identify(files, nfiles, found, FALSE)) ||
+            (err = index_reserve(&b->file_by_id, nfiles)) || (err = index_reserve(&b->file_by_key, nfiles)))
+        {
+            for (i = 0; i < nfiles; i++) rm_file_clear(&found[i]);
+            rm_free(found);
+            rm_resources_free(b);
+            return err;
+        }
+        /* The identified array becomes the batch's, duplicates squeezed out in
+         * place (an entry is only ever moved down, over one already read). */
+        b->files = found;
+        b->cap_files = nfiles;
         for (i = 0; i < nfiles; i++)
-            if (!err) err = rm_resources_add_file(b, &found[i], &added);
-            else rm_file_clear(&found[i]);
-        rm_free(found);
+        {
+            struct rm_file f = found[i];
+            if (has_file(b, &f))
+            {
+                rm_file_clear(&f);
+                continue;
+            }
+            if (f.has_id) index_insert(&b->file_by_id, hash_id(&f.id), b->nfiles);
+            index_insert(&b->file_by_key, f.key_hash, b->nfiles);
+            f.dir = 0;
+            b->files[b->nfiles++] = f;
+        }
+        memset(b->files + b->nfiles, 0, (nfiles - b->nfiles) * sizeof(*b->files));   /* moved or freed */
     }
     for (i = 0; i < nprocs && !err; i++)
         err = rm_resources_add_proc(b, &procs[i], &added);
@@ -336,7 +356,8 @@ BOOL rm_resources_has_loadable_key(const struct rm_resources *r, const WCHAR *ke
     memset(&probe, 0, sizeof(probe));
     probe.key = (WCHAR *)key;
     probe.path_len = len;
-    i = index_find(&r->file_by_key, hash_key(key, len), file_key_equals, r, &probe);
+    probe.key_hash = rm_file_key_hash(key, len);
+    i = index_find(&r->file_by_key, probe.key_hash, file_key_equals, r, &probe);
     return i != (SIZE_T)-1 && rm_file_loadable(&r->files[i]);
 }
 

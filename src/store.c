@@ -551,7 +551,7 @@ static DWORD format_group(const struct rm_resources *b, enum group_kind kind, WC
         chars += len + 1;
         if (chars > MAX_GROUP_BYTES / sizeof(WCHAR)) return ERROR_OUTOFMEMORY;
     }
-    if (!(buf = rm_alloc(chars * sizeof(WCHAR)))) return ERROR_OUTOFMEMORY;
+    if (!(buf = rm_alloc_raw(chars * sizeof(WCHAR)))) return ERROR_OUTOFMEMORY;   /* written whole */
     for (i = 0, p = buf; i < n; i++)
     {
         if (kind == GROUP_FILES)
@@ -592,15 +592,17 @@ DWORD rm_store_register(const struct rm_store_session *s, struct rm_resources *r
 
     /* Loading other processes' commits means identifying each of their files (a
      * listing of each of their directories, dirlist.c): tens of milliseconds and
-     * more for a session of thousands of files. That is done by rm_store_sync, which needs no
-     * mutex (a commit becomes visible with its one Sequence write), BEFORE taking
-     * the per-user mutex that every session call of the user waits on (5 s, then
-     * ERROR_SEM_TIMEOUT). Under the mutex only a commit that arrived meanwhile is
-     * left to load: the sync is retried outside twice, then, if others keep
-     * committing, the few new commits are loaded under it. */
+     * more for a session of thousands of files. That is done by rm_store_sync, which
+     * needs no mutex (a commit becomes visible with its one Sequence write), not
+     * under the per-user mutex that every session call of the user waits on (5 s,
+     * then ERROR_SEM_TIMEOUT). So the mutex is taken first and Sequence read under
+     * it: in the common case (nobody else committed) that is all, and the commit
+     * follows; otherwise the mutex is let go, the new commits are loaded outside
+     * it, and it is taken again, twice at most, after which the few commits that
+     * keep arriving are loaded under it. An installer registering in batches pays
+     * two registry reads a call for this, not four. */
     for (tries = 0;; tries++)
     {
-        if ((err = rm_store_sync(s, r))) return err;
         if ((err = store_lock())) return err;
         if ((err = check_hash(k, s->key_hash))) goto done;
         if ((err = read_fixed(k, sequence_value, REG_DWORD, &seq, sizeof(seq))))
@@ -610,6 +612,7 @@ DWORD rm_store_register(const struct rm_store_session *s, struct rm_resources *r
         }
         if (seq == r->sequence || tries == 2) break;
         store_unlock();
+        if ((err = rm_store_sync(s, r))) return err;
     }
     if (seq != r->sequence)
     {

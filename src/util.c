@@ -13,6 +13,11 @@ void *rm_alloc(SIZE_T size)
     return HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, size ? size : 1);
 }
 
+void *rm_alloc_raw(SIZE_T size)
+{
+    return HeapAlloc(GetProcessHeap(), 0, size ? size : 1);
+}
+
 void *rm_realloc(void *p, SIZE_T size)
 {
     if (!p) return rm_alloc(size);

@@ -11,6 +11,8 @@
  *   - rm_error_name, rm_errname_lookup (src/shared/errnames.h, spec 3)
  *   - rm_parse_dec, rm_store_parse_slot (src/shared/storelayout.h, spec 9)
  *   - rm_overlaps         byte-range overlap (src/internal.h)
+ *   - memcpy, memmove, memset, memcmp of src/crt.c (the DLL links no C runtime):
+ *     the C standard's contract, every length to 80 at every alignment
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -618,6 +620,101 @@ static void test_overlaps_wraparound(void **state)
     assert_false(overlaps(top - 15, 15, top, 1));    /* ends just below it */
 }
 
+/* ---- src/crt.c (tests/unit/crt_renamed.c) ---- */
+
+void *rmcrt_memcpy(void *dst, const void *src, size_t n);
+void *rmcrt_memmove(void *dst, const void *src, size_t n);
+void *rmcrt_memset(void *dst, int c, size_t n);
+int rmcrt_memcmp(const void *a, const void *b, size_t n);
+
+#define CRT_MAX 80
+#define CRT_BUF (CRT_MAX + 32)
+
+static void crt_fill(unsigned char *b, size_t n, unsigned seed)
+{
+    size_t i;
+    for (i = 0; i < n; i++) b[i] = (unsigned char)(seed * 131u + i * 7u + 1u);
+}
+
+/* memcpy and memset write exactly [dst, dst + n) and return dst. */
+static void test_crt_copy_set(void **state)
+{
+    unsigned char src[CRT_BUF], got[CRT_BUF], want[CRT_BUF];
+    size_t n, off;
+    (void)state;
+
+    crt_fill(src, sizeof(src), 3);
+    for (n = 0; n <= CRT_MAX; n++)
+        for (off = 0; off < 8; off++)
+        {
+            crt_fill(got, sizeof(got), 9);
+            memcpy(want, got, sizeof(want));
+            for (size_t i = 0; i < n; i++) want[off + i] = src[(off * 3 + i) % sizeof(src)];
+            {
+                unsigned char tmp[CRT_BUF];
+                for (size_t i = 0; i < n; i++) tmp[i] = src[(off * 3 + i) % sizeof(src)];
+                assert_ptr_equal(rmcrt_memcpy(got + off, tmp, n), got + off);
+            }
+            assert_memory_equal(got, want, sizeof(got));
+
+            crt_fill(got, sizeof(got), 5);
+            memcpy(want, got, sizeof(want));
+            for (size_t i = 0; i < n; i++) want[off + i] = 0xA5;
+            assert_ptr_equal(rmcrt_memset(got + off, 0x1A5, n), got + off);   /* converted to unsigned char */
+            assert_memory_equal(got, want, sizeof(got));
+        }
+}
+
+/* memmove copies as if through a temporary buffer, whichever way the two overlap. */
+static void test_crt_move_overlap(void **state)
+{
+    unsigned char buf[CRT_BUF], want[CRT_BUF], tmp[CRT_BUF];
+    size_t n, from, to;
+    (void)state;
+
+    for (n = 0; n <= CRT_MAX; n += 3)
+        for (from = 0; from + n <= CRT_BUF && from < 24; from++)
+            for (to = 0; to + n <= CRT_BUF && to < 24; to++)
+            {
+                crt_fill(buf, sizeof(buf), (unsigned)(n + from));
+                memcpy(want, buf, sizeof(want));
+                memcpy(tmp, buf + from, n);
+                memcpy(want + to, tmp, n);
+                assert_ptr_equal(rmcrt_memmove(buf + to, buf + from, n), buf + to);
+                assert_memory_equal(buf, want, sizeof(buf));
+            }
+}
+
+static int sign(int v) { return (v > 0) - (v < 0); }
+
+/* memcmp: 0 for equal ranges, else the sign of the first differing byte taken as
+ * unsigned char, wherever it lies in a word. */
+static void test_crt_compare(void **state)
+{
+    unsigned char a[CRT_BUF], b[CRT_BUF];
+    size_t n, at;
+    (void)state;
+
+    crt_fill(a, sizeof(a), 7);
+    memcpy(b, a, sizeof(b));
+    for (n = 0; n <= CRT_MAX; n++) assert_int_equal(rmcrt_memcmp(a, b, n), 0);
+    for (n = 1; n <= CRT_MAX; n++)
+        for (at = 0; at < n; at++)
+        {
+            memcpy(b, a, sizeof(b));
+            b[at] = (unsigned char)(a[at] + 0x80);   /* one byte above 0x7f, one below */
+            assert_int_equal(sign(rmcrt_memcmp(a, b, n)), sign(memcmp(a, b, n)));
+            assert_int_equal(sign(rmcrt_memcmp(b, a, n)), -sign(memcmp(a, b, n)));
+            assert_int_not_equal(rmcrt_memcmp(a, b, n), 0);
+            assert_int_equal(rmcrt_memcmp(a, b, at), 0);   /* the bytes before it agree */
+            if (at + 1 < n)   /* a later difference does not change the answer */
+            {
+                b[at + 1] = (unsigned char)(a[at + 1] ^ 0xFF);
+                assert_int_equal(sign(rmcrt_memcmp(a, b, n)), sign((int)a[at] - (int)b[at]));
+            }
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -642,6 +739,9 @@ int main(void)
         cmocka_unit_test(test_overlaps_plain),
         cmocka_unit_test(test_overlaps_empty),
         cmocka_unit_test(test_overlaps_wraparound),
+        cmocka_unit_test(test_crt_copy_set),
+        cmocka_unit_test(test_crt_move_overlap),
+        cmocka_unit_test(test_crt_compare),
     };
     /* No crash dialogs (a crash must fail the run, not wait), unbuffered output. */
     SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);
