@@ -144,6 +144,26 @@ static BOOL has_file(const struct rm_resources *r, const struct rm_file *f)
     return index_find(&r->file_by_key, f->key_hash, file_key_equals, r, f) != (SIZE_T)-1;
 }
 
+/* Puts f, known not to be in r yet, into r (with room reserved for it). */
+static void append_file(struct rm_resources *r, struct rm_file *f)
+{
+    if (f->has_id) index_insert(&r->file_by_id, hash_id(&f->id), r->nfiles);
+    index_insert(&r->file_by_key, f->key_hash, r->nfiles);
+    r->files[r->nfiles] = *f;
+    r->files[r->nfiles++].dir = 0;   /* directories are per set (rm_resources_refresh) */
+    memset(f, 0, sizeof(*f));
+}
+
+static DWORD reserve_files(struct rm_resources *r, SIZE_T n)
+{
+    DWORD err;
+    if ((err = rm_grow((void **)&r->files, &r->cap_files, r->nfiles + n, sizeof(*r->files))) ||
+        (err = index_reserve(&r->file_by_id, r->file_by_id.count + n)) ||
+        (err = index_reserve(&r->file_by_key, r->file_by_key.count + n)))
+        return err;
+    return ERROR_SUCCESS;
+}
+
 DWORD rm_resources_add_file(struct rm_resources *r, struct rm_file *f, BOOL *added)
 {
     DWORD err;
@@ -154,18 +174,12 @@ DWORD rm_resources_add_file(struct rm_resources *r, struct rm_file *f, BOOL *add
         rm_file_clear(f);
         return ERROR_SUCCESS;
     }
-    if ((err = rm_grow((void **)&r->files, &r->cap_files, r->nfiles + 1, sizeof(*r->files))) ||
-        (err = index_reserve(&r->file_by_id, r->file_by_id.count + 1)) ||
-        (err = index_reserve(&r->file_by_key, r->file_by_key.count + 1)))
+    if ((err = reserve_files(r, 1)))
     {
         rm_file_clear(f);
         return err;
     }
-    if (f->has_id) index_insert(&r->file_by_id, hash_id(&f->id), r->nfiles);
-    index_insert(&r->file_by_key, f->key_hash, r->nfiles);
-    r->files[r->nfiles] = *f;
-    r->files[r->nfiles++].dir = 0;   /* directories are per set (rm_resources_refresh) */
-    memset(f, 0, sizeof(*f));
+    append_file(r, f);
     *added = TRUE;
     return ERROR_SUCCESS;
 }
@@ -259,10 +273,7 @@ DWORD rm_batch_build(struct rm_resources *b, UINT nfiles, LPCWSTR *files, UINT n
                 rm_file_clear(&f);
                 continue;
             }
-            if (f.has_id) index_insert(&b->file_by_id, hash_id(&f.id), b->nfiles);
-            index_insert(&b->file_by_key, f.key_hash, b->nfiles);
-            f.dir = 0;
-            b->files[b->nfiles++] = f;
+            append_file(b, &f);
         }
         memset(b->files + b->nfiles, 0, (nfiles - b->nfiles) * sizeof(*b->files));   /* moved or freed */
     }
@@ -331,9 +342,12 @@ DWORD rm_resources_merge(struct rm_resources *to, struct rm_resources *from)
         return ERROR_SUCCESS;
     }
 
-    for (i = 0; i < from->nfiles; i++)
-        if (!err) err = rm_resources_add_file(to, &from->files[i], &added);
-        else rm_file_clear(&from->files[i]);
+    /* The batch was subtracted from to and holds no duplicates of its own: every
+     * file is new, so it is put in without a lookup, into room made once. */
+    if ((err = reserve_files(to, from->nfiles)))
+        for (i = 0; i < from->nfiles; i++) rm_file_clear(&from->files[i]);
+    else
+        for (i = 0; i < from->nfiles; i++) append_file(to, &from->files[i]);
     for (i = 0; i < from->nprocs && !err; i++)
         err = rm_resources_add_proc(to, &from->procs[i], &added);
     for (i = 0; i < from->nsvcs; i++)
