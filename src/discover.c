@@ -2,10 +2,10 @@
  * discover.c - RmGetList: who uses the registered resources, recomputed per call.
  *
  * Users of registered files are the processes that hold a handle to one
- * (fileusers.c) or have it loaded as their executable or a module (below). Then
- * come the registered processes that are still the same process (PID and start
- * time), the registered services that run, and the running services that depend
- * on them. A process hosting services is reported once per hosted service
+ * (fileusers.c), have it loaded as their executable or a module (below) or have it
+ * mapped as data (mapwalk.c). Then come the registered processes that are still
+ * the same process (PID and start time), the registered services that run, and
+ * the running services that depend on them. A process hosting services is reported once per hosted service
  * (spec U15); any other process once, as procinfo.c describes it.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -14,7 +14,7 @@
 #include "ntapi.h"
 #include <stddef.h>
 #include <tlhelp32.h>
-#include <psapi.h>   /* K32GetMappedFileNameW, in kernel32 since Windows 7 */
+#include "mapwalk.h"
 
 
 
@@ -48,66 +48,6 @@ static BOOL wow64_alias_registered(const struct rm_resources *r, const WCHAR *pa
     return path_registered(r, alias);
 }
 
-/* The final path components of the registered files, upcased and hashed. A
- * module whose path is spelled otherwise than the registration (another drive
- * letter or mount point for the same volume, a junction on the way) but has the
- * name of a registered file is then identified by volume and file ID, like a
- * handle, so that only such rare candidates are opened. */
-struct name_set
-{
-    uint64_t *slots;                 /* 0 = empty */
-    SIZE_T mask;
-    BYTE lengths[MAX_PATH + 1];      /* a final name of that many characters is registered */
-};
-
-static uint64_t final_name_hash(const WCHAR *path, SIZE_T len)
-{
-    WCHAR name[MAX_PATH];
-    SIZE_T start = len, n;
-    uint64_t h;
-
-    while (start && path[start - 1] != L'\\' && path[start - 1] != L'/') start--;
-    n = len - start;
-    if (!n || n >= MAX_PATH) return 0;
-    memcpy(name, path + start, n * sizeof(WCHAR));
-    rm_wcsupper(name, n);
-    h = rm_hash_bytes(name, n * sizeof(WCHAR), 6);
-    return h ? h : 1;
-}
-
-static DWORD name_set_build(const struct rm_resources *r, struct name_set *s)
-{
-    SIZE_T cap = 16, i, j;
-    while (cap / 2 < r->nfiles)
-    {
-        if (cap > ((SIZE_T)-1 >> 4)) return ERROR_OUTOFMEMORY;
-        cap *= 2;
-    }
-    if (!(s->slots = rm_alloc(cap * sizeof(*s->slots)))) return ERROR_OUTOFMEMORY;
-    s->mask = cap - 1;
-    for (i = 0; i < r->nfiles; i++)
-    {
-        uint64_t h = final_name_hash(r->files[i].key, r->files[i].path_len);
-        SIZE_T len = r->files[i].path_len, start = len;
-        if (!h || !rm_file_loadable(&r->files[i])) continue;
-        while (start && r->files[i].key[start - 1] != L'\\' && r->files[i].key[start - 1] != L'/') start--;
-        s->lengths[len - start < MAX_PATH ? len - start : MAX_PATH] = 1;
-        for (j = (SIZE_T)h & s->mask; s->slots[j] && s->slots[j] != h; j = (j + 1) & s->mask) {}
-        s->slots[j] = h;
-    }
-    return ERROR_SUCCESS;
-}
-
-static BOOL name_set_has(const struct name_set *s, const WCHAR *path)
-{
-    uint64_t h = final_name_hash(path, rm_wcsnlen(path, MAX_PATH));
-    SIZE_T j;
-    if (!h || !s->slots) return FALSE;
-    for (j = (SIZE_T)h & s->mask; s->slots[j]; j = (j + 1) & s->mask)
-        if (s->slots[j] == h) return TRUE;
-    return FALSE;
-}
-
 /* Opens a module file and asks whether it is one of the registered files. */
 static BOOL module_identity_registered(const struct rm_resources *r, const WCHAR *path)
 {
@@ -128,140 +68,6 @@ static BOOL process_is_wow64(DWORD pid, int *cache)
     return *cache > 0;
 }
 
-/* ---- files mapped as data ------------------------------------------------------------ */
-
-/* A file can be in use with no handle open: mapped as data (CreateFileMapping +
- * MapViewOfFile, then both handles closed), the view alone keeps it (spec 6: "open
- * or mapped"). Such views are found by walking the process's address space
- * (VirtualQueryEx) and asking each mapped view's file name (GetMappedFileName),
- * only for processes that neither handles nor modules already matched. Images are
- * skipped whole, without a query where the walk reaches a module's base (their
- * extent is known from the module list), so the walk costs about one query per
- * heap, stack, free gap and data view. */
-
-struct range { ULONG_PTR start, end; };
-struct ranges { struct range *items; SIZE_T count, cap; };
-
-/* Out of memory only makes the walk slower (the image is walked region by region). */
-static void ranges_add(struct ranges *l, ULONG_PTR base, SIZE_T size)
-{
-    if (rm_grow((void **)&l->items, &l->cap, l->count + 1, sizeof(*l->items))) return;
-    l->items[l->count].start = base;
-    l->items[l->count++].end = base + size;
-}
-
-/* NT device names of the drive letters (\Device\HarddiskVolume2 -> C:), to read
- * the names GetMappedFileName gives on Windows; Wine gives \??\C:\... instead. */
-struct dos_devices
-{
-    WCHAR letter[26];
-    WCHAR device[26][64];
-    int count;
-};
-
-static void dos_devices_read(struct dos_devices *d)
-{
-    DWORD drives = GetLogicalDrives();
-    WCHAR name[3] = L"A:";
-    int i;
-
-    d->count = 0;
-    for (i = 0; i < 26; i++)
-        if (drives & (1u << i))
-        {
-            name[0] = (WCHAR)(L'A' + i);
-            if (!QueryDosDeviceW(name, d->device[d->count], ARRAYSIZE(d->device[0]))) continue;
-            d->letter[d->count++] = name[0];
-        }
-}
-
-/* The DOS path of a mapped file's NT name, in place; FALSE if it has none. */
-static BOOL mapped_name_to_dos(const struct dos_devices *d, WCHAR *name, SIZE_T cch)
-{
-    SIZE_T len = rm_wcsnlen(name, cch - 1), n;
-    int i;
-
-    if (len > 4 && !memcmp(name, L"\\??\\", 4 * sizeof(WCHAR)))
-    {
-        if (len > 8 && CompareStringOrdinal(name + 4, 4, L"UNC\\", 4, TRUE) == CSTR_EQUAL)
-        {
-            memmove(name + 2, name + 8, (len - 8 + 1) * sizeof(WCHAR));   /* \\server\share */
-            name[0] = name[1] = L'\\';
-        }
-        else memmove(name, name + 4, (len - 4 + 1) * sizeof(WCHAR));
-        return TRUE;
-    }
-    for (i = 0; i < d->count; i++)
-    {
-        n = rm_wcsnlen(d->device[i], ARRAYSIZE(d->device[0]));
-        if (n && len > n && name[n] == L'\\' &&
-            CompareStringOrdinal(name, (int)n, d->device[i], (int)n, TRUE) == CSTR_EQUAL)
-        {
-            name[0] = d->letter[i];
-            name[1] = L':';
-            memmove(name + 2, name + n, (len - n + 1) * sizeof(WCHAR));
-            return TRUE;
-        }
-    }
-    return FALSE;
-}
-
-static ULONG_PTR image_end(const struct ranges *images, ULONG_PTR base)
-{
-    SIZE_T i;
-    for (i = 0; i < images->count; i++)
-        if (images->items[i].start == base) return images->items[i].end;
-    return 0;
-}
-
-/* The end of a module the loader list places at addr, to step over it without
- * asking (under Wine each query is a round trip through the target process, and a
- * process has tens of modules: a sixth of the walk's queries). The list is the
- * process's own memory, so only a plausible entry is believed: a base on the
- * allocation granularity and at most 1 GiB. 0 if there is none. */
-static ULONG_PTR known_image_end(const struct ranges *images, ULONG_PTR addr)
-{
-    ULONG_PTR end;
-    if (!addr || (addr & 0xffff)) return 0;
-    end = image_end(images, addr);
-    return end > addr && end - addr <= ((ULONG_PTR)1 << 30) ? end : 0;
-}
-
-/* Does pid have a registered file mapped as data? images: its modules, to skip. */
-static BOOL mapped_file_registered(const struct rm_resources *r, const struct name_set *names,
-                                   const struct dos_devices *dev, DWORD pid, const struct ranges *images)
-{
-    MEMORY_BASIC_INFORMATION mbi;
-    WCHAR name[MAX_PATH + 8];
-    ULONG_PTR addr = 0, next;
-    BOOL hit = FALSE;
-    HANDLE h = OpenProcess(PROCESS_QUERY_INFORMATION, FALSE, pid);
-
-    if (!h) return FALSE;
-    while (!hit)
-    {
-        if ((next = known_image_end(images, addr)))
-        {
-            addr = next;
-            continue;
-        }
-        if (VirtualQueryEx(h, (void *)addr, &mbi, sizeof(mbi)) != sizeof(mbi)) break;
-        next = (ULONG_PTR)mbi.BaseAddress + mbi.RegionSize;
-        if (mbi.Type == MEM_MAPPED && mbi.BaseAddress == mbi.AllocationBase &&
-            GetMappedFileNameW(h, mbi.BaseAddress, name, MAX_PATH) && mapped_name_to_dos(dev, name, MAX_PATH))
-            hit = path_registered(r, name) ||
-                  (name_set_has(names, name) && module_identity_registered(r, name));
-        else if (mbi.Type == MEM_IMAGE)
-        {
-            ULONG_PTR end = image_end(images, (ULONG_PTR)mbi.AllocationBase);
-            if (end > next) next = end;
-        }
-        if (next <= addr) break;   /* the top of the address space */
-        addr = next;
-    }
-    CloseHandle(h);
-    return hit;
-}
 #ifdef _WIN64
 /* Reads the loader's list of a process of our own architecture straight from its
  * memory and tells whether a registered file is among its modules. Toolhelp reads
@@ -271,10 +77,10 @@ static BOOL mapped_file_registered(const struct rm_resources *r, const struct na
  * not have the length of a registered file's final name costs one read, its
  * entry; only a module with a registered file's final name is compared by path
  * and identity. Every image's extent goes to images (for the walk of mapped
- * views). FALSE with *read_ok FALSE when the list cannot be read (toolhelp tries
+ * views, mapwalk.c). FALSE with *read_ok FALSE when the list cannot be read (toolhelp tries
  * then). */
-static BOOL loader_list_registered(HANDLE process, const struct rm_resources *r, const struct name_set *names,
-                                   WCHAR *path, SIZE_T cch, struct ranges *images, BOOL *read_ok)
+static BOOL loader_list_registered(HANDLE process, const struct rm_resources *r, const struct rm_name_set *names,
+                                   WCHAR *path, SIZE_T cch, struct rm_ranges *images, BOOL *read_ok)
 {
     PROCESS_BASIC_INFORMATION pbi;
     PEB_LDR_DATA *ldr = NULL;
@@ -301,7 +107,7 @@ static BOOL loader_list_registered(HANDLE process, const struct rm_resources *r,
         if (!ReadProcessMemory(process, link - offsetof(RM_LDR_ENTRY, InMemoryOrderLinks), &e, sizeof(e), NULL))
             break;
         link = (BYTE *)e.InMemoryOrderLinks.Flink;
-        ranges_add(images, (ULONG_PTR)e.DllBase, e.SizeOfImage);
+        rm_ranges_add(images, (ULONG_PTR)e.DllBase, e.SizeOfImage);
         full_len = e.FullDllName.Length / sizeof(WCHAR);
         base_len = e.BaseDllName.Length / sizeof(WCHAR);
         if (!full_len || full_len >= cch || !e.FullDllName.Buffer) continue;
@@ -312,7 +118,7 @@ static BOOL loader_list_registered(HANDLE process, const struct rm_resources *r,
         if (tail && !names->lengths[base_len < MAX_PATH ? base_len : MAX_PATH]) continue;
         if (!ReadProcessMemory(process, e.FullDllName.Buffer, path, full_len * sizeof(WCHAR), NULL)) continue;
         path[full_len] = 0;
-        if (name_set_has(names, path) && (path_registered(r, path) || module_identity_registered(r, path)))
+        if (rm_name_set_has(names, path) && (path_registered(r, path) || module_identity_registered(r, path)))
             return TRUE;
     }
     return FALSE;
@@ -320,40 +126,22 @@ static BOOL loader_list_registered(HANDLE process, const struct rm_resources *r,
 #endif
 
 /* Adds every process that has a registered file loaded (its executable or any
- * module) or mapped as data. Module paths are the loader's canonical full paths,
- * matched against the registered files' canonical paths; a module with a
- * registered file's name but another path is compared by identity (name_set
- * above). */
-static DWORD find_module_users(const struct rm_resources *r, struct rm_pid_set *found, volatile LONG *cancel)
+ * module), and gives every other process to the walk for files mapped as data,
+ * with its images. Module paths are the loader's canonical full paths, matched
+ * against the registered files' canonical paths; a module with a registered
+ * file's name but another path is compared by identity (the name set). */
+static DWORD find_module_users(const struct rm_resources *r, const struct rm_name_set *names,
+                               struct rm_pid_set *found, struct rm_walk *walk, volatile LONG *cancel)
 {
     PROCESSENTRY32W pe;
-    struct name_set names;
-    struct dos_devices dev;
-    struct ranges images = { NULL, 0, 0 };
+    struct rm_ranges images = { NULL, 0, 0 };
     HANDLE procs;
     DWORD err = ERROR_SUCCESS;
-    SIZE_T i;
 #ifdef _WIN64
     const SIZE_T cch = RM_MAX_PATH_CHARS + 1;
     WCHAR *path;
-#endif
 
-    /* Only files that exist are loaded or mapped by anybody: a registered path
-     * known to have no file behind it (yet) is ignored at list time (spec 5.4,
-     * UNCERTAIN: the recommended default), and with none left no process is
-     * looked into. A file that exists but has no identity (a volume that answers
-     * no serial number) is still matched by its path. */
-    for (i = 0; i < r->nfiles && !rm_file_loadable(&r->files[i]); i++) {}
-    if (i == r->nfiles) return ERROR_SUCCESS;
-    memset(&names, 0, sizeof(names));
-    if ((err = name_set_build(r, &names))) return err;
-    dos_devices_read(&dev);
-#ifdef _WIN64
-    if (!(path = rm_alloc(cch * sizeof(WCHAR))))
-    {
-        rm_free(names.slots);
-        return ERROR_OUTOFMEMORY;
-    }
+    if (!(path = rm_alloc(cch * sizeof(WCHAR)))) return ERROR_OUTOFMEMORY;
 #endif
     if ((procs = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0)) == INVALID_HANDLE_VALUE)
     {
@@ -361,7 +149,6 @@ static DWORD find_module_users(const struct rm_resources *r, struct rm_pid_set *
 #ifdef _WIN64
         rm_free(path);
 #endif
-        rm_free(names.slots);
         return err;
     }
     pe.dwSize = sizeof(pe);
@@ -382,7 +169,7 @@ static DWORD find_module_users(const struct rm_resources *r, struct rm_pid_set *
             HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION | PROCESS_VM_READ, FALSE, pe.th32ProcessID);
             BOOL wow = TRUE, read_ok = FALSE;
             if (h && IsWow64Process(h, &wow) && !wow)
-                hit = loader_list_registered(h, r, &names, path, cch, &images, &read_ok);
+                hit = loader_list_registered(h, r, names, path, cch, &images, &read_ok);
             if (h) CloseHandle(h);
             if (read_ok) goto modules_done;
             images.count = 0;   /* toolhelp lists them all again */
@@ -396,8 +183,8 @@ static DWORD find_module_users(const struct rm_resources *r, struct rm_pid_set *
             {
                 hit = path_registered(r, me.szExePath) ||
                       (wow64_alias_registered(r, me.szExePath) && process_is_wow64(pe.th32ProcessID, &wow64)) ||
-                      (name_set_has(&names, me.szExePath) && module_identity_registered(r, me.szExePath));
-                ranges_add(&images, (ULONG_PTR)me.modBaseAddr, me.modBaseSize);
+                      (rm_name_set_has(names, me.szExePath) && module_identity_registered(r, me.szExePath));
+                rm_ranges_add(&images, (ULONG_PTR)me.modBaseAddr, me.modBaseSize);
             }
             CloseHandle(snap);
         }
@@ -412,22 +199,72 @@ static DWORD find_module_users(const struct rm_resources *r, struct rm_pid_set *
             {
                 hit = QueryFullProcessImageNameW(h, 0, image, &len) &&
                       (path_registered(r, image) ||
-                       (name_set_has(&names, image) && module_identity_registered(r, image)));
+                       (rm_name_set_has(names, image) && module_identity_registered(r, image)));
                 CloseHandle(h);
             }
         }
 #ifdef _WIN64
     modules_done:
 #endif
-        if (!hit) hit = mapped_file_registered(r, &names, &dev, pe.th32ProcessID, &images);
-        if (hit) err = rm_pid_set_add(found, pe.th32ProcessID);
+        err = hit ? rm_pid_set_add(found, pe.th32ProcessID) : rm_walk_add(walk, pe.th32ProcessID, &images);
     }
     CloseHandle(procs);
     rm_free(images.items);
 #ifdef _WIN64
     rm_free(path);
 #endif
-    rm_free(names.slots);
+    return err;
+}
+
+/* Is a mapped file's name a registered file, by path or by identity (the walk
+ * gives only names that pass the name set)? */
+static BOOL view_registered(const WCHAR *name, void *ctx)
+{
+    const struct rm_resources *r = ctx;
+    return path_registered(r, name) || module_identity_registered(r, name);
+}
+
+/* Every process that uses a registered file: handles (fileusers.c), modules, and
+ * views of files mapped as data (mapwalk.c). The modules come first (one read of
+ * each process's loader list), then the handle scan and the walk of the other
+ * processes' address spaces run side by side, the walk skipping what the scan
+ * matches meanwhile. */
+static DWORD find_file_users(const struct rm_resources *r, struct rm_pid_set *users, volatile LONG *cancel,
+                             HANDLE cancel_event)
+{
+    struct rm_name_set names;
+    struct rm_pid_set loaders = { 0 };
+    struct rm_walk *walk = NULL;
+    DWORD err, walk_err;
+    SIZE_T i;
+
+    /* Only files that exist are loaded or mapped by anybody: a registered path
+     * known to have no file behind it (yet) is ignored at list time (spec 5.4,
+     * UNCERTAIN: the recommended default), and with none left no process is
+     * looked into. A file that exists but has no identity (a volume that answers
+     * no serial number) is still matched by its path. */
+    for (i = 0; i < r->nfiles && !rm_file_loadable(&r->files[i]); i++) {}
+    if (i == r->nfiles) return rm_file_users(r, users, cancel, cancel_event);
+
+    if ((err = rm_name_set_build(r, &names))) return err;
+    err = rm_walk_new(&names, &walk);
+    if (!err) err = find_module_users(r, &names, &loaders, walk, cancel);
+    if (err)
+    {
+        if (walk) rm_walk_finish(walk, cancel, view_registered, (void *)r, &loaders);
+        rm_pid_set_free(&loaders);
+        rm_name_set_free(&names);
+        return err;
+    }
+    users->board = rm_walk_board(walk);
+    rm_walk_start(walk);
+    err = rm_file_users(r, users, cancel, cancel_event);
+    users->board = NULL;
+    walk_err = rm_walk_finish(walk, cancel, view_registered, (void *)r, users);
+    if (!err) err = walk_err;
+    for (i = 0; i < loaders.count && !err; i++) err = rm_pid_set_add(users, loaders.pids[i]);
+    rm_pid_set_free(&loaders);
+    rm_name_set_free(&names);
     return err;
 }
 
@@ -580,8 +417,7 @@ DWORD rm_discover(struct rm_session *s, struct rm_app_list *out)
             return ERROR_ACCESS_DENIED;
         }
 
-    if ((err = rm_file_users(r, &users, &s->cancel, s->cancel_event))) goto done;
-    if ((err = find_module_users(r, &users, &s->cancel))) goto done;
+    if ((err = find_file_users(r, &users, &s->cancel, s->cancel_event))) goto done;
     /* A registered process counts only while it is the same process (PID and
      * creation time): a reused PID is somebody else. */
     for (i = 0; i < r->nprocs && !err; i++)

@@ -128,6 +128,9 @@ void rm_sys_init(void);
 /* Fault injection for the handle scan: TRUE when this query of a handle of process
  * pid is to hang. */
 BOOL rm_sys_handle_query_stalls(DWORD pid);
+/* The same for the walk of mapped views (mapwalk.c): TRUE when this query of
+ * process pid's address space is to hang. */
+BOOL rm_sys_walk_query_stalls(DWORD pid);
 /* The handle table's answer to "who holds this file" (rm_handles_holders), which
  * the played fast path of tests (fault "FastPath") reports as the kernel's. Set by
  * fileusers.c before its first query: a pointer, so that sys.c, below every
@@ -358,11 +361,24 @@ BOOL  rm_resources_has_id(const struct rm_resources *r, const struct rm_file_id 
  * can be loaded or mapped: not a directory, not known to be absent. */
 BOOL  rm_resources_has_loadable_key(const struct rm_resources *r, const WCHAR *key, SIZE_T len);
 
-/* A small set of process IDs. */
+/* Process IDs one thread posts for others to read without a lock while it works:
+ * a fixed table filled with interlocked compare-exchange, never emptied. A PID
+ * that finds no room is simply not posted, so a reader may only use it to skip
+ * work, never to conclude anything. */
+#define RM_PID_BOARD_SLOTS 1024
+struct rm_pid_board
+{
+    volatile LONG slots[RM_PID_BOARD_SLOTS];   /* 0 = free */
+};
+void rm_pid_board_post(struct rm_pid_board *b, DWORD pid);
+BOOL rm_pid_board_has(const struct rm_pid_board *b, DWORD pid);
+
+/* A small set of process IDs; with a board, every PID added is also posted there. */
 struct rm_pid_set
 {
     DWORD *pids;
     SIZE_T count, cap;
+    struct rm_pid_board *board;
 };
 BOOL  rm_pid_set_has(const struct rm_pid_set *s, DWORD pid);
 DWORD rm_pid_set_add(struct rm_pid_set *s, DWORD pid);

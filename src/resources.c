@@ -391,7 +391,38 @@ DWORD rm_pid_set_add(struct rm_pid_set *s, DWORD pid)
     if (rm_pid_set_has(s, pid)) return ERROR_SUCCESS;
     if ((err = rm_grow((void **)&s->pids, &s->cap, s->count + 1, sizeof(*s->pids)))) return err;
     s->pids[s->count++] = pid;
+    if (s->board) rm_pid_board_post(s->board, pid);
     return ERROR_SUCCESS;
+}
+
+/* Open addressing from the PID's hash; a slot once taken keeps its PID. */
+static SIZE_T board_start(DWORD pid)
+{
+    return (SIZE_T)((pid * 2654435761u) >> 22) & (RM_PID_BOARD_SLOTS - 1);
+}
+
+void rm_pid_board_post(struct rm_pid_board *b, DWORD pid)
+{
+    SIZE_T i, at = board_start(pid);
+    if (!pid) return;   /* 0 marks a free slot */
+    for (i = 0; i < RM_PID_BOARD_SLOTS; i++, at = (at + 1) & (RM_PID_BOARD_SLOTS - 1))
+    {
+        LONG seen = InterlockedCompareExchange(&b->slots[at], (LONG)pid, 0);
+        if (!seen || seen == (LONG)pid) return;
+    }
+}
+
+BOOL rm_pid_board_has(const struct rm_pid_board *b, DWORD pid)
+{
+    SIZE_T i, at = board_start(pid);
+    if (!pid) return FALSE;
+    for (i = 0; i < RM_PID_BOARD_SLOTS; i++, at = (at + 1) & (RM_PID_BOARD_SLOTS - 1))
+    {
+        LONG seen = b->slots[at];
+        if (seen == (LONG)pid) return TRUE;
+        if (!seen) return FALSE;
+    }
+    return FALSE;
 }
 
 void rm_pid_set_free(struct rm_pid_set *s)

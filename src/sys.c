@@ -12,8 +12,8 @@
  * with "+", that use and every later one. <call> is RegCreateKeyExW,
  * RegSetValueExW, RegQueryValueExW, RegDeleteValueW, GenRandom, ReportEventW,
  * OpenServiceW, GetFileInformationByHandleEx, EventSourceKey (the creation
- * of the event source's key in HKLM, as for a caller that may not write there) or
- * HandleQuery. Registry calls fail
+ * of the event source's key in HKLM, as for a caller that may not write there),
+ * HandleQuery or WalkQuery. Registry calls fail
  * with ERROR_ACCESS_DENIED, GenRandom with NTE_FAIL's Win32 equivalent
  * ERROR_GEN_FAILURE, ReportEventW and OpenServiceW (the check of whether the
  * caller may stop a service) with ERROR_ACCESS_DENIED, GetFileInformationByHandleEx
@@ -22,7 +22,9 @@
  * HandleQuery makes the handle scan's query of a handle never return, as a
  * synchronous pipe with a pending read does on Windows (handles.c); with a suffix
  * @<pid> (HandleQuery:1+@1234) only the handles of that process are counted and
- * hang.
+ * hang. WalkQuery does the same to the queries of another process's address
+ * space (mapwalk.c), as a process killed at the wrong moment does under Wine;
+ * WalkQuery:1+@1234 makes every query of that process hang.
  *
  * Switches, a bare name:
  *  - FastPath: the kernel's list of a file's users, which Wine does not implement
@@ -135,14 +137,14 @@ struct rm_syscalls rm_sys = {
 
 /* ---- counted faults ------------------------------------------------------------- */
 
-enum fault_call { F_CREATE, F_SET, F_QUERY, F_DELETE, F_RANDOM, F_REPORT, F_OPEN_SERVICE, F_FILE_INFO_EX, F_EVENT_KEY, F_HANDLE, F_COUNT };
+enum fault_call { F_CREATE, F_SET, F_QUERY, F_DELETE, F_RANDOM, F_REPORT, F_OPEN_SERVICE, F_FILE_INFO_EX, F_EVENT_KEY, F_HANDLE, F_WALK, F_COUNT };
 
 static struct fault
 {
     LONG calls;      /* uses of the faulty call so far */
     LONG fail_at;    /* first use that fails; 0 = not armed */
     BOOL sticky;     /* every later use fails too */
-    DWORD pid;       /* HandleQuery: only handles of this process (0 = any) */
+    DWORD pid;       /* HandleQuery, WalkQuery: only this process (0 = any) */
 } faults[F_COUNT];
 
 static BOOL fault_now(enum fault_call c)
@@ -225,10 +227,20 @@ static BOOL WINAPI faulty_file_info_ex(HANDLE h, FILE_INFO_BY_HANDLE_CLASS cls, 
     return GetFileInformationByHandleEx(h, cls, buf, cb);
 }
 
+static BOOL query_stalls(enum fault_call c, DWORD pid)
+{
+    if (!faults[c].fail_at || (faults[c].pid && faults[c].pid != pid)) return FALSE;
+    return fault_now(c);
+}
+
 BOOL rm_sys_handle_query_stalls(DWORD pid)
 {
-    if (!faults[F_HANDLE].fail_at || (faults[F_HANDLE].pid && faults[F_HANDLE].pid != pid)) return FALSE;
-    return fault_now(F_HANDLE);
+    return query_stalls(F_HANDLE, pid);
+}
+
+BOOL rm_sys_walk_query_stalls(DWORD pid)
+{
+    return query_stalls(F_WALK, pid);
 }
 
 /* ---- switches: what Wine cannot do, played as Windows does it --------------------- */
@@ -364,7 +376,7 @@ static void arm(WCHAR *item)
         { L"RegCreateKeyExW", F_CREATE }, { L"RegSetValueExW", F_SET }, { L"RegQueryValueExW", F_QUERY },
         { L"RegDeleteValueW", F_DELETE }, { L"GenRandom", F_RANDOM }, { L"ReportEventW", F_REPORT },
         { L"OpenServiceW", F_OPEN_SERVICE }, { L"GetFileInformationByHandleEx", F_FILE_INFO_EX },
-        { L"EventSourceKey", F_EVENT_KEY }, { L"HandleQuery", F_HANDLE },
+        { L"EventSourceKey", F_EVENT_KEY }, { L"HandleQuery", F_HANDLE }, { L"WalkQuery", F_WALK },
     };
     WCHAR *colon, *p;
     DWORD n = 0, pid = 0;
@@ -401,7 +413,7 @@ static void arm(WCHAR *item)
     if (i == ARRAYSIZE(counted)) return;
     faults[counted[i].call].sticky = (*p == L'+');
     if (*p == L'+') p++;
-    if (*p == L'@' && counted[i].call == F_HANDLE)
+    if (*p == L'@' && (counted[i].call == F_HANDLE || counted[i].call == F_WALK))
         rm_parse_dec(p + 1, &pid);   /* the last field: nothing follows it */
     faults[counted[i].call].pid = pid;
     faults[counted[i].call].fail_at = (LONG)n;
@@ -416,10 +428,10 @@ static void arm(WCHAR *item)
     case F_OPEN_SERVICE: rm_sys.OpenServiceW = faulty_open_service; break;
     case F_FILE_INFO_EX: rm_sys.GetFileInformationByHandleEx = faulty_file_info_ex; break;
     case F_EVENT_KEY: rm_sys.EventSourceKey = faulty_event_key; break;
-    default: break;   /* HandleQuery: handles.c asks rm_sys_handle_query_stalls */
+    default: break;   /* HandleQuery, WalkQuery: handles.c and mapwalk.c ask */
     }
     rm_trace("fault injection armed: %ls use %lu%s%s", item, n, faults[counted[i].call].sticky ? " and later" : "",
-             pid ? " of one process's handles" : "");
+             pid ? " of one process" : "");
 }
 
 static BOOL CALLBACK init_once(INIT_ONCE *once, void *param, void **ctx)

@@ -1032,6 +1032,66 @@ static void test_too_many_stuck_handles(void **state)
     free(reg);
 }
 
+/* The walk of address spaces for files mapped as data: a process whose queries
+ * never answer (under Wine, one killed at the wrong moment of its start-up; here
+ * injected with RSTRTMGR_FAULT=WalkQuery) is left unchecked after 1 s and the walk
+ * goes on with a fresh worker, so a process that maps the registered file (no
+ * handle: only the walk can find it) is still listed, by both calls, in bounded
+ * time. (Before the walk had its own worker, such a query hung RmGetList for good:
+ * seen once in test_exit_during_getlist, VirtualQueryEx never returning.) */
+static void test_walk_query_that_never_returns(void **state)
+{
+    WCHAR *reg = rmt_make_file(L"walk-mapped.dat"), *other = rmt_make_file(L"walk-other.dat");
+    WCHAR args[MAX_PATH + 16], fault[64], ops[MAX_PATH + 64];
+    struct rmt_child *stuck, *mapper;
+    double t0, spent;
+    char *text;
+    (void)state;
+
+    swprintf(args, ARRAYSIZE(args), L"map \"%ls\"", other);
+    stuck = rmt_spawn_tracked(FALSE, 0, args, 15000);
+    swprintf(args, ARRAYSIZE(args), L"map \"%ls\"", reg);
+    mapper = rmt_spawn_tracked(FALSE, 0, args, 15000);
+    swprintf(fault, ARRAYSIZE(fault), L"WalkQuery:1+@%lu", stuck->pid);
+    swprintf(ops, ARRAYSIZE(ops), L"start reg \"%ls\" pids pids end", reg);
+    t0 = rmt_now_s();
+    text = run_script(fault, ops);
+    spent = rmt_now_s() - t0;
+    printf("# the script took %.2f s\n", spent);
+    expect_pids(text, 0, &mapper->pid, 1);
+    expect_pids(text, 1, &mapper->pid, 1);
+    assert_non_null(strstr(text, "end 0"));
+    assert_true(spent < rmt_seconds(30.0));
+    free(text);
+    free(other);
+    free(reg);
+}
+
+/* The bound: every query of every process hangs, so the lists leave more workers
+ * waiting than a process keeps (16; a list leaves one per process it walks, and
+ * there may be fewer than 17 processes). Past it the call does not claim a
+ * complete answer: ERROR_SEM_TIMEOUT, from then on; each list 0 or 121, the last
+ * 121, in bounded time (at most 17 stalls of 1 s, then one per list). */
+static void test_too_many_stuck_walks(void **state)
+{
+    WCHAR *reg = rmt_make_file(L"walk-many.dat"), ops[MAX_PATH + 64];
+    double t0, spent;
+    char *text;
+    (void)state;
+
+    swprintf(ops, ARRAYSIZE(ops), L"start reg \"%ls\" list list list end", reg);
+    t0 = rmt_now_s();
+    text = run_script(L"WalkQuery:1+", ops);
+    spent = rmt_now_s() - t0;
+    printf("# the script took %.2f s\n", spent);
+    assert_int_equal(count_in(text, "list 121 0") + count_in(text, "list 0 0"), 3);
+    assert_non_null(strstr(text, "list 121 0 0\nend"));
+    assert_non_null(strstr(text, "end 0"));
+    assert_true(spent < rmt_seconds(60.0));
+    free(text);
+    free(reg);
+}
+
 /* Issue 11, item 7 (a): a registered file with a path of 260+ characters is
  * asked about in its \\?\ form (the fake refuses the plain form as Windows does).
  * The holder's handles do not answer, so only the kernel's answer can find it. */
@@ -1317,6 +1377,8 @@ int main(void)
         cmocka_unit_test_teardown(test_failure_traced_where_it_happens, teardown),
         cmocka_unit_test_teardown(test_stuck_handles_then_holder, teardown),
         cmocka_unit_test_teardown(test_too_many_stuck_handles, teardown),
+        cmocka_unit_test_teardown(test_walk_query_that_never_returns, teardown),
+        cmocka_unit_test_teardown(test_too_many_stuck_walks, teardown),
         cmocka_unit_test_teardown(test_fast_path_long_path, teardown),
         cmocka_unit_test_teardown(test_fast_path_refusals_per_file, teardown),
         cmocka_unit_test_teardown(test_fast_path_self, teardown),

@@ -11,6 +11,7 @@
  *   - rm_error_name, rm_errname_lookup (src/shared/errnames.h, spec 3)
  *   - rm_parse_dec, rm_store_parse_slot (src/shared/storelayout.h, spec 9)
  *   - rm_overlaps         byte-range overlap (src/internal.h)
+ *   - rm_pid_board_*      PIDs posted between threads (src/internal.h)
  *   - memcpy, memmove, memset, memcmp of src/crt.c (the DLL links no C runtime):
  *     the C standard's contract, every length to 80 at every alignment
  */
@@ -19,6 +20,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
 #include <cmocka.h>
@@ -620,6 +622,94 @@ static void test_overlaps_wraparound(void **state)
     assert_false(overlaps(top - 15, 15, top, 1));    /* ends just below it */
 }
 
+/* ======================================================================== */
+/*  PIDs posted between threads: rm_pid_board_post, rm_pid_board_has          */
+/* ======================================================================== */
+
+/* A posted PID is found, one never posted is not, 0 is never posted, and posting
+ * again changes nothing (internal.h contract). PIDs 4 apart, as Windows and Wine
+ * hand them out, plus ones far apart. */
+static void test_pid_board_post_has(void **state)
+{
+    struct rm_pid_board *b = calloc(1, sizeof(*b));
+    DWORD pid;
+    (void)state;
+
+    assert_non_null(b);
+    assert_false(rm_pid_board_has(b, 4));
+    for (pid = 4; pid <= 400; pid += 4) rm_pid_board_post(b, pid);
+    rm_pid_board_post(b, 0xfffffffcu);
+    rm_pid_board_post(b, 0x80000000u);
+    rm_pid_board_post(b, 0);
+    for (pid = 4; pid <= 400; pid += 4) rm_pid_board_post(b, pid);   /* again */
+    for (pid = 4; pid <= 400; pid += 4) assert_true(rm_pid_board_has(b, pid));
+    assert_true(rm_pid_board_has(b, 0xfffffffcu));
+    assert_true(rm_pid_board_has(b, 0x80000000u));
+    for (pid = 2; pid <= 402; pid += 4) assert_false(rm_pid_board_has(b, pid));
+    assert_false(rm_pid_board_has(b, 404));
+    assert_false(rm_pid_board_has(b, 0));
+    free(b);
+}
+
+/* A full board still answers, and only for what it holds: a PID that found no
+ * room is not there ("simply not posted"), and neither call loops for ever. */
+static void test_pid_board_full(void **state)
+{
+    struct rm_pid_board *b = calloc(1, sizeof(*b));
+    DWORD pid;
+    (void)state;
+
+    assert_non_null(b);
+    for (pid = 1; pid <= RM_PID_BOARD_SLOTS; pid++) rm_pid_board_post(b, pid * 4);
+    for (pid = 1; pid <= RM_PID_BOARD_SLOTS; pid++) assert_true(rm_pid_board_has(b, pid * 4));
+    rm_pid_board_post(b, (RM_PID_BOARD_SLOTS + 1) * 4);
+    assert_false(rm_pid_board_has(b, (RM_PID_BOARD_SLOTS + 1) * 4));
+    assert_false(rm_pid_board_has(b, 3));
+    rm_pid_board_post(b, 4);   /* already there: still fine */
+    assert_true(rm_pid_board_has(b, 4));
+    free(b);
+}
+
+struct board_poster { struct rm_pid_board *b; DWORD first; };
+
+static DWORD WINAPI board_post_range(void *arg)
+{
+    const struct board_poster *p = arg;
+    DWORD i;
+    for (i = 0; i < 400; i++) rm_pid_board_post(p->b, p->first + i * 8);
+    return 0;
+}
+
+/* Two threads posting at once lose nothing: 800 PIDs, interleaved (4 + 8i and
+ * 8 + 8i), all there afterwards. */
+static void test_pid_board_two_threads(void **state)
+{
+    struct rm_pid_board *b = calloc(1, sizeof(*b));
+    struct board_poster p1, p2;
+    HANDLE t1, t2;
+    DWORD i;
+    (void)state;
+
+    assert_non_null(b);
+    p1.b = p2.b = b;
+    p1.first = 4;
+    p2.first = 8;
+    t1 = CreateThread(NULL, 0, board_post_range, &p1, 0, NULL);
+    t2 = CreateThread(NULL, 0, board_post_range, &p2, 0, NULL);
+    assert_non_null(t1);
+    assert_non_null(t2);
+    assert_int_equal(WaitForSingleObject(t1, 10000), WAIT_OBJECT_0);
+    assert_int_equal(WaitForSingleObject(t2, 10000), WAIT_OBJECT_0);
+    CloseHandle(t1);
+    CloseHandle(t2);
+    for (i = 0; i < 400; i++)
+    {
+        assert_true(rm_pid_board_has(b, 4 + i * 8));
+        assert_true(rm_pid_board_has(b, 8 + i * 8));
+    }
+    free(b);
+}
+
 /* ---- src/crt.c (tests/unit/crt_renamed.c) ---- */
 
 void *rmcrt_memcpy(void *dst, const void *src, size_t n);
@@ -739,6 +829,9 @@ int main(void)
         cmocka_unit_test(test_overlaps_plain),
         cmocka_unit_test(test_overlaps_empty),
         cmocka_unit_test(test_overlaps_wraparound),
+        cmocka_unit_test(test_pid_board_post_has),
+        cmocka_unit_test(test_pid_board_full),
+        cmocka_unit_test(test_pid_board_two_threads),
         cmocka_unit_test(test_crt_copy_set),
         cmocka_unit_test(test_crt_move_overlap),
         cmocka_unit_test(test_crt_compare),
