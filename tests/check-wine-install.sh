@@ -191,7 +191,9 @@ check "--status names ours for 32-bit programs" grep -q '^32-bit programs load: 
 if rm_host_runs_x86 && [ -x "$RM_WINE32" ] && [ -f "$src/build/x86/rmprobe.exe" ] && [ "$dll32" = "$src/build/x86/rstrtmgr.dll" ]; then
   cp "$src/build/x86/rmprobe.exe" "$pfx/drive_c/probe/rmprobe32.exe"
   WINEPREFIX=$pfx timeout -k 5 120 "$RM_WINE32" "$pfx/drive_c/probe/rmprobe32.exe" </dev/null >"$scratch/probe.out" 2>&1
-  check "a 32-bit program gets ours from syswow64" grep -qi '^ours .*syswow64' "$scratch/probe.out"
+  # The file is syswow64's (the only x86 copy), but a 32-bit process sees it through
+  # the file system redirection: Wine names its modules by their System32 path.
+  check "a 32-bit program gets ours from syswow64" grep -qiE '^ours .*\\(syswow64|system32)\\rstrtmgr\.dll' "$scratch/probe.out"
 else
   echo "# 32-bit program not run: $RM_X86_NOT_RUN, or no x86 build (the syswow64 file is checked above)"
 fi
