@@ -251,7 +251,7 @@ static DWORD find_file_users(const struct rm_resources *r, struct rm_pid_set *us
     if (!err) err = find_module_users(r, &names, &loaders, walk, cancel);
     if (err)
     {
-        if (walk) rm_walk_finish(walk, cancel, view_registered, (void *)r, &loaders);
+        rm_walk_free(walk);
         rm_pid_set_free(&loaders);
         rm_name_set_free(&names);
         return err;

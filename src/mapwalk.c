@@ -267,6 +267,11 @@ DWORD rm_walk_add(struct rm_walk *w, DWORD pid, const struct rm_ranges *images)
     return ERROR_SUCCESS;
 }
 
+void rm_walk_free(struct rm_walk *w)
+{
+    if (w) walk_release(w);
+}
+
 struct rm_pid_board *rm_walk_board(struct rm_walk *w)
 {
     return &w->board;

@@ -35,6 +35,8 @@ DWORD rm_walk_new(const struct rm_name_set *names, struct rm_walk **out);
 DWORD rm_walk_add(struct rm_walk *w, DWORD pid, const struct rm_ranges *images);
 struct rm_pid_board *rm_walk_board(struct rm_walk *w);
 void  rm_walk_start(struct rm_walk *w);
+/* Drops a walk that was never started (an error before the scan). */
+void  rm_walk_free(struct rm_walk *w);
 
 /* Waits for the walk and adds to found every process with a view whose name
  * is_registered accepts. A process whose query does not answer within
