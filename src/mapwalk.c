@@ -22,9 +22,10 @@
  * carries on with the next process. The stuck process is left unchecked; such a
  * process is dying or not yet running code of its own, and either way maps
  * nothing. What the workers share is the walk object, reference-counted, so a
- * worker left behind never touches the caller's memory. At most
- * RM_WALK_MAX_STUCK such workers wait in a process; past that the call fails with
- * ERROR_SEM_TIMEOUT rather than leave processes unchecked (as the handle scan does).
+ * worker left behind never touches the caller's memory. A process keeps at most
+ * RM_WALK_MAX_STUCK such workers waiting: a walk that would need one more, and
+ * every walk once that many wait, fails the call with ERROR_SEM_TIMEOUT rather
+ * than leave processes unchecked (as the handle scan does).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -208,6 +209,7 @@ struct rm_walk
     struct view *views;      SIZE_T nviews, cap_views;
     WCHAR *pool;             SIZE_T npool, cap_pool;
     BOOL stop;
+    BOOL refused;                    /* too many workers already wait: not walked */
     struct rm_pid_board board;       /* processes the handle scan matched */
     struct worker workers[RM_WALK_WORKERS];
     int nworkers;
@@ -395,7 +397,9 @@ static BOOL start_worker(struct rm_walk *w)
 
 void rm_walk_start(struct rm_walk *w)
 {
-    if (w->ntargets) start_worker(w);
+    if (!w->ntargets) return;
+    if (g_walks_stuck >= RM_WALK_MAX_STUCK) w->refused = TRUE;
+    else start_worker(w);
 }
 
 /* Is the current worker stuck in a query? Then it is left waiting. */
@@ -415,7 +419,8 @@ DWORD rm_walk_finish(struct rm_walk *w, volatile LONG *cancel,
     DWORD err = ERROR_SUCCESS;
     SIZE_T i;
 
-    if (w->ntargets && !w->nworkers)
+    if (w->refused) err = ERROR_SEM_TIMEOUT;
+    else if (w->ntargets && !w->nworkers)
     {
         /* No thread: walk here, unwatched. */
         w->workers[0].walk = w;
@@ -431,7 +436,7 @@ DWORD rm_walk_finish(struct rm_walk *w, volatile LONG *cancel,
             break;
         }
         if (!leave_if_stuck(k)) continue;
-        if (g_walks_stuck > RM_WALK_MAX_STUCK)
+        if (g_walks_stuck >= RM_WALK_MAX_STUCK)
         {
             err = ERROR_SEM_TIMEOUT;
             break;

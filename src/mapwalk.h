@@ -41,8 +41,9 @@ void  rm_walk_free(struct rm_walk *w);
 /* Waits for the walk and adds to found every process with a view whose name
  * is_registered accepts. A process whose query does not answer within
  * RM_WALK_STALL_MS is left unchecked (its worker is left waiting; see mapwalk.c).
- * ERROR_CANCELLED when *cancel is set meanwhile; ERROR_SEM_TIMEOUT when too many
- * workers of this process are already left waiting to go on. Always releases w. */
+ * ERROR_CANCELLED when *cancel is set meanwhile; ERROR_SEM_TIMEOUT when this
+ * process already has, or would have, RM_WALK_MAX_STUCK workers left waiting.
+ * Always releases w. */
 DWORD rm_walk_finish(struct rm_walk *w, volatile LONG *cancel,
                      BOOL (*is_registered)(const WCHAR *name, void *ctx), void *ctx, struct rm_pid_set *found);
 

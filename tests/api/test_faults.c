@@ -1067,11 +1067,11 @@ static void test_walk_query_that_never_returns(void **state)
     free(reg);
 }
 
-/* The bound: every query of every process hangs, so the lists leave more workers
- * waiting than a process keeps (16; a list leaves one per process it walks, and
- * there may be fewer than 17 processes). Past it the call does not claim a
- * complete answer: ERROR_SEM_TIMEOUT, from then on; each list 0 or 121, the last
- * 121, in bounded time (at most 17 stalls of 1 s, then one per list). */
+/* The bound: every query of every process hangs, so the lists leave as many
+ * workers waiting as a process keeps (16; a list leaves one per process it walks,
+ * and there may be fewer than 16 processes). From then on the call does not claim
+ * a complete answer: ERROR_SEM_TIMEOUT; each list 0 or 121, the last 121, in
+ * bounded time (16 stalls of 1 s; a list after the bound walks nothing). */
 static void test_too_many_stuck_walks(void **state)
 {
     WCHAR *reg = rmt_make_file(L"walk-many.dat"), ops[MAX_PATH + 64];
