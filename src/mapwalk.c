@@ -33,7 +33,8 @@
 #include "mapwalk.h"
 #include <psapi.h>   /* K32GetMappedFileNameW, in kernel32 since Windows 7 */
 
-#define RM_WALK_STALL_MS   1000   /* a query unanswered this long is stuck */
+#define RM_WALK_STALL_MS   2000   /* a query unanswered this long is stuck (in the
+                                     * emulated x86 VM a list of 10,000 takes 3 s) */
 #define RM_WALK_MAX_STUCK  16     /* workers a process keeps waiting at most */
 #define RM_WALK_POLL_MS    50
 #define RM_WALK_WORKERS    (RM_WALK_MAX_STUCK + 1)   /* per walk: each stall starts one */
