@@ -5,8 +5,9 @@
  * (fileusers.c), have it loaded as their executable or a module (below) or have it
  * mapped as data (mapwalk.c). Then come the registered processes that are still
  * the same process (PID and start time), the registered services that run, and
- * the running services that depend on them. A process hosting services is reported once per hosted service
- * (spec U15); any other process once, as procinfo.c describes it.
+ * the running services that depend on them. A process hosting services is
+ * reported once per hosted service (spec U15); any other process once, as
+ * procinfo.c describes it.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */

@@ -191,6 +191,16 @@ static char *run_script(const WCHAR *fault, const WCHAR *ops)
     return text;
 }
 
+/* run_script, timed: *spent is the script's wall-clock time in seconds (printed). */
+static char *run_script_timed(const WCHAR *fault, const WCHAR *ops, double *spent)
+{
+    double t0 = rmt_now_s();
+    char *text = run_script(fault, ops);
+    *spent = rmt_now_s() - t0;
+    printf("# the script took %.2f s\n", *spent);
+    return text;
+}
+
 /* ---- a primary killed mid-session ----------------------------------------------------- */
 
 #define KILLED 6
@@ -982,7 +992,7 @@ static void test_stuck_handles_then_holder(void **state)
 {
     WCHAR *reg = rmt_make_file(L"after-stuck.dat"), args[MAX_PATH + 16], fault[64], ops[MAX_PATH + 64];
     struct rmt_child *stuck, *holder;
-    double t0, spent;
+    double spent;
     char *text;
     (void)state;
 
@@ -992,10 +1002,7 @@ static void test_stuck_handles_then_holder(void **state)
     assert_later_in_table(stuck, holder);
     swprintf(fault, ARRAYSIZE(fault), L"HandleQuery:1+@%lu", stuck->pid);
     swprintf(ops, ARRAYSIZE(ops), L"start reg \"%ls\" pids pids end", reg);
-    t0 = rmt_now_s();
-    text = run_script(fault, ops);
-    spent = rmt_now_s() - t0;
-    printf("# the script took %.2f s\n", spent);
+    text = run_script_timed(fault, ops, &spent);
     expect_pids(text, 0, &holder->pid, 1);
     expect_pids(text, 1, &holder->pid, 1);
     /* 20+ stuck handles at 250 ms each, 2 to 8 workers at a time; then Wine's
@@ -1012,7 +1019,7 @@ static void test_too_many_stuck_handles(void **state)
 {
     WCHAR *reg = rmt_make_file(L"after-many-stuck.dat"), args[MAX_PATH + 16], fault[64], ops[MAX_PATH + 64];
     struct rmt_child *stuck;
-    double t0, spent;
+    double spent;
     char *text;
     (void)state;
 
@@ -1021,10 +1028,7 @@ static void test_too_many_stuck_handles(void **state)
     rmt_spawn_tracked(FALSE, 0, args, 15000);
     swprintf(fault, ARRAYSIZE(fault), L"HandleQuery:1+@%lu", stuck->pid);
     swprintf(ops, ARRAYSIZE(ops), L"start reg \"%ls\" list list end", reg);
-    t0 = rmt_now_s();
-    text = run_script(fault, ops);
-    spent = rmt_now_s() - t0;
-    printf("# the script took %.2f s\n", spent);
+    text = run_script_timed(fault, ops, &spent);
     assert_int_equal(count_in(text, "list 121 0"), 2);
     assert_non_null(strstr(text, "end 0"));
     assert_true(spent < 30.0);
@@ -1044,7 +1048,7 @@ static void test_walk_query_that_never_returns(void **state)
     WCHAR *reg = rmt_make_file(L"walk-mapped.dat"), *other = rmt_make_file(L"walk-other.dat");
     WCHAR args[MAX_PATH + 16], fault[64], ops[MAX_PATH + 64];
     struct rmt_child *stuck, *mapper;
-    double t0, spent;
+    double spent;
     char *text;
     (void)state;
 
@@ -1054,10 +1058,7 @@ static void test_walk_query_that_never_returns(void **state)
     mapper = rmt_spawn_tracked(FALSE, 0, args, 15000);
     swprintf(fault, ARRAYSIZE(fault), L"WalkQuery:1+@%lu", stuck->pid);
     swprintf(ops, ARRAYSIZE(ops), L"start reg \"%ls\" pids pids end", reg);
-    t0 = rmt_now_s();
-    text = run_script(fault, ops);
-    spent = rmt_now_s() - t0;
-    printf("# the script took %.2f s\n", spent);
+    text = run_script_timed(fault, ops, &spent);
     expect_pids(text, 0, &mapper->pid, 1);
     expect_pids(text, 1, &mapper->pid, 1);
     assert_non_null(strstr(text, "end 0"));
@@ -1075,15 +1076,12 @@ static void test_walk_query_that_never_returns(void **state)
 static void test_too_many_stuck_walks(void **state)
 {
     WCHAR *reg = rmt_make_file(L"walk-many.dat"), ops[MAX_PATH + 64];
-    double t0, spent;
+    double spent;
     char *text;
     (void)state;
 
     swprintf(ops, ARRAYSIZE(ops), L"start reg \"%ls\" list list list end", reg);
-    t0 = rmt_now_s();
-    text = run_script(L"WalkQuery:1+", ops);
-    spent = rmt_now_s() - t0;
-    printf("# the script took %.2f s\n", spent);
+    text = run_script_timed(L"WalkQuery:1+", ops, &spent);
     assert_int_equal(count_in(text, "list 121 0") + count_in(text, "list 0 0"), 3);
     assert_non_null(strstr(text, "list 121 0 0\nend"));
     assert_non_null(strstr(text, "end 0"));
