@@ -20,6 +20,10 @@
  * one handle (NtDeleteKey), so a start is 7 wineserver requests (lock, create, three
  * values, close, unlock) and an end 6 (lock, open, read hash, delete, close, unlock).
  *
+ * A registration is 4 requests (lock, group, Sequence, unlock) where it was 8:
+ * the commit board below spares the SessionHash and Sequence reads and the
+ * clearing of what a dead writer left, whenever nothing can have changed.
+ *
  * Writers are serialised by a per-user named mutex; ERROR_SEM_TIMEOUT when it
  * cannot be had within RM_STORE_LOCK_TIMEOUT. Registry failures are reported as
  * ERROR_WRITE_FAULT, the documented code for "could not read or write the
@@ -57,10 +61,129 @@ static void group_name(WCHAR buf[24], enum group_kind kind, DWORD commit)
     rm_fmt_dec4(buf + n, commit);
 }
 
+/* ---- the commit board -------------------------------------------------------------
+ *
+ * Under Wine every registry request is a round trip to the wineserver, 60-70 us
+ * on the project's machine whenever the server runs on the other CPU, which is
+ * most of the time (bench_register). A commit used to make eight: lock, read
+ * SessionHash (is the slot still our session?), read Sequence (did anyone else
+ * commit?), write the group, delete the two other kinds' values under the same
+ * number (a dead writer's leftovers), write Sequence, unlock. Only the group and
+ * Sequence writes are the commit; the rest checks what the writer almost always
+ * already knows.
+ *
+ * The board is where it knows it from: a page shared by every process of the
+ * user (a named section beside the store mutex), one entry per slot, holding the
+ * slot's session hash and Sequence as the last writer left them, and whether that
+ * entry is known to be true. Entries are written under the store mutex only. A
+ * writer that finds its own session's hash and Sequence on a known entry knows the
+ * registry holds its commits and nothing past them, so it writes its group and
+ * Sequence and nothing else; otherwise it reads and clears as before, and leaves
+ * the entry known. An entry stops being known (its writer then reads the registry):
+ *  - for every slot, when the mutex is found abandoned: a writer died holding it,
+ *    maybe between its group and its Sequence, or before updating the board;
+ *  - when a start, a registration or an end fails after taking the mutex, or a
+ *    session ends: its slot;
+ *  - when a reader (RmGetList's sync) finds the slot's values damaged: its slot.
+ * A fresh board is all zero: nothing known.
+ *
+ * The registry stays the store: readers read Sequence and the groups as before.
+ * Every writer must keep the board (board_map). What the board
+ * cannot see is an edit of a live session's values by anything but this DLL: a
+ * writer on a known entry writes its commit over a damaged Sequence or SessionHash
+ * (which repairs it: it knows the true Sequence), and the damage is reported by
+ * the next reader instead, RmGetList or RmJoinSession (README, Choices). The
+ * layout is fixed for 32- and 64-bit processes alike (no pointers); a change of
+ * it needs a new section name. */
+
+#define BOARD_SUFFIX L"-Board1"
+
+struct board_entry
+{
+    BYTE hash[RM_HASH_BYTES];        /* the slot's SessionHash */
+    LONG sequence;                   /* its Sequence */
+    LONG known;                      /* 1: both are what the registry holds */
+};
+
+struct board
+{
+    struct board_entry slot[RM_MAX_SESSIONS];
+};
+
+static struct board *board;          /* mapped with the mutex (board_map) */
+static HANDLE board_section;         /* kept open: see board_map */
+
+/* Does the board know slot to be session hash, at Sequence *seq? */
+static BOOL board_get(DWORD slot, const BYTE hash[RM_HASH_BYTES], DWORD *seq)
+{
+    struct board_entry *e;
+    if (!board || slot >= RM_MAX_SESSIONS) return FALSE;
+    e = &board->slot[slot];
+    if (!InterlockedCompareExchange(&e->known, 0, 0) || memcmp(e->hash, hash, RM_HASH_BYTES)) return FALSE;
+    *seq = (DWORD)e->sequence;
+    return TRUE;
+}
+
+/* Under the mutex, after the registry was read (or written) to be exactly this. */
+static void board_set(DWORD slot, const BYTE hash[RM_HASH_BYTES], DWORD seq)
+{
+    struct board_entry *e;
+    if (!board || slot >= RM_MAX_SESSIONS) return;
+    e = &board->slot[slot];
+    InterlockedExchange(&e->known, 0);
+    memcpy(e->hash, hash, RM_HASH_BYTES);
+    InterlockedExchange(&e->sequence, (LONG)seq);
+    InterlockedExchange(&e->known, 1);
+}
+
+/* Under the mutex, after a commit on a known entry: only the counter moves. A
+ * reader's forget that came meanwhile stands. */
+static void board_advance(DWORD slot, DWORD seq)
+{
+    if (board && slot < RM_MAX_SESSIONS) InterlockedExchange(&board->slot[slot].sequence, (LONG)seq);
+}
+
+/* Any time, any thread: the next writer of the slot reads the registry. */
+static void board_forget(DWORD slot)
+{
+    if (board && slot < RM_MAX_SESSIONS) InterlockedExchange(&board->slot[slot].known, 0);
+}
+
+static void board_forget_all(void)
+{
+    DWORD slot;
+    for (slot = 0; slot < RM_MAX_SESSIONS; slot++) board_forget(slot);
+}
+
 /* ---- the store mutex ----------------------------------------------------------- */
 
 static HANDLE store_mutex;
 static DWORD store_mutex_error;
+
+/* Maps the board, named after the mutex. A writer without the board would commit
+ * without moving it, and every other writer would then trust a stale entry and
+ * write over that commit: so a process that cannot map it cannot write (the error
+ * is the store's, as when the mutex cannot be created). The section handle stays
+ * open as long as the view: under Wine a mapped view does not keep a section's
+ * name alive, so a process that closed its handle would let the next one create a
+ * second, empty board of the same name (seen in test_random). */
+static DWORD board_map(const WCHAR *mutex_name)
+{
+    WCHAR name[300];
+    SIZE_T n = rm_wcsnlen(mutex_name, 256);
+    DWORD err;
+
+    memcpy(name, mutex_name, n * sizeof(WCHAR));
+    memcpy(name + n, BOARD_SUFFIX, sizeof(BOARD_SUFFIX));
+    board_section = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, sizeof(struct board), name);
+    if (board_section) board = MapViewOfFile(board_section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, sizeof(struct board));
+    if (board) return ERROR_SUCCESS;
+    err = GetLastError();
+    rm_trace("commit board not available (%lu): the store cannot be written", err);
+    if (board_section) CloseHandle(board_section);
+    board_section = NULL;
+    return err ? err : ERROR_OUTOFMEMORY;
+}
 
 static BOOL CALLBACK mutex_init(INIT_ONCE *once, void *param, void **ctx)
 {
@@ -77,6 +200,11 @@ static BOOL CALLBACK mutex_init(INIT_ONCE *once, void *param, void **ctx)
     memcpy(name + n, self->sid, m * sizeof(WCHAR));
     name[n + m] = 0;
     if (!(store_mutex = CreateMutexW(NULL, FALSE, name))) store_mutex_error = GetLastError();
+    else if ((store_mutex_error = board_map(name)))
+    {
+        CloseHandle(store_mutex);
+        store_mutex = NULL;
+    }
     return TRUE;
 }
 
@@ -84,6 +212,10 @@ void rm_store_unload(void)
 {
     if (store_mutex) CloseHandle(store_mutex);
     store_mutex = NULL;
+    if (board) UnmapViewOfFile(board);
+    board = NULL;
+    if (board_section) CloseHandle(board_section);
+    board_section = NULL;
 }
 
 static DWORD store_lock(void)
@@ -97,7 +229,13 @@ static DWORD store_lock(void)
     r = WaitForSingleObject(store_mutex, RM_STORE_LOCK_TIMEOUT);
     /* WAIT_ABANDONED: the previous holder died while holding it. Every change is
      * committed by a single value write (see above), so the store is consistent and
-     * we simply carry on as the new owner. */
+     * we simply carry on as the new owner; but what the board says may be behind
+     * the registry, or ahead of what it holds, so nothing on it is known now. */
+    if (r == WAIT_ABANDONED)
+    {
+        rm_trace("store mutex abandoned: a writer died holding it; the commit board is forgotten");
+        board_forget_all();
+    }
     if (r == WAIT_OBJECT_0 || r == WAIT_ABANDONED) return ERROR_SUCCESS;
     if (r == WAIT_TIMEOUT) return ERROR_SEM_TIMEOUT;
     return GetLastError();
@@ -276,9 +414,11 @@ DWORD rm_store_create(struct rm_store_session *s, WCHAR key_text[RM_KEY_CHARS + 
         s->key = k;   /* kept for the session's calls */
         k = NULL;
         rm_key_format(key, key_text);
+        board_set(slot, s->key_hash, 0);
         break;
     }
 
+    if (err) board_forget(slot);   /* a failure half way through a slot (none past the last) */
     if (k) rm_sys.RegCloseKey(k);
     store_unlock();
     SecureZeroMemory(key, sizeof(key));
@@ -352,6 +492,8 @@ DWORD rm_store_delete(const struct rm_store_session *s)
     }
     rm_sys.RegCloseKey(k);
 done:
+    /* Gone, or in a state the next writer of the slot had better read. */
+    board_forget(s->slot);
     store_unlock();
     return err;
 }
@@ -529,7 +671,11 @@ static DWORD sync_locked(HKEY key, struct rm_resources *r)
 DWORD rm_store_sync(const struct rm_store_session *s, struct rm_resources *r)
 {
     DWORD err = check_hash(s->key, s->key_hash);
-    return err ? err : sync_locked(s->key, r);
+    if (!err) err = sync_locked(s->key, r);
+    /* Damaged values (or a slot that is not ours any more): the board's entry may
+     * describe what was there before, so writers read the registry from now on. */
+    if (err == ERROR_WRITE_FAULT || err == ERROR_INVALID_HANDLE) board_forget(s->slot);
+    return err;
 }
 
 /* ---- writing registrations ----------------------------------------------------------- */
@@ -598,42 +744,50 @@ static DWORD prepare_commit(struct rm_resources *batch, const struct rm_resource
     return err;
 }
 
+/* Under the mutex: the slot's Sequence, from the board when it knows (*known) or
+ * else from the registry, after checking the slot is still this session's. */
+static DWORD read_sequence(const struct rm_store_session *s, DWORD expect, DWORD *seq, BOOL *known)
+{
+    DWORD err;
+
+    /* The board behind what this process has read means the registry was edited
+     * under it: read the registry. */
+    if ((*known = board_get(s->slot, s->key_hash, seq) && *seq >= expect)) return ERROR_SUCCESS;
+    if ((err = check_hash(s->key, s->key_hash))) return err;
+    err = read_fixed(s->key, sequence_value, REG_DWORD, seq, sizeof(*seq));
+    return err == ERROR_FILE_NOT_FOUND ? ERROR_WRITE_FAULT : err;
+}
+
 DWORD rm_store_register(const struct rm_store_session *s, struct rm_resources *r,
                         struct rm_resources *batch)
 {
     WCHAR *data[3] = { NULL, NULL, NULL }, name[24];
     DWORD cb[3] = { 0, 0, 0 }, err, commit, seq;
-    BOOL written[3] = { FALSE, FALSE, FALSE }, locked = FALSE;
+    BOOL written[3] = { FALSE, FALSE, FALSE }, locked = FALSE, known = FALSE;
     HKEY k = s->key;
     int kind, tries;
 
     /* Under the store mutex, only registry requests, back to back: the batch is
      * checked against what this process knows and formatted before the mutex is
-     * taken, and merged into r after it is let go. Under Wine a request that
-     * follows some work of ours costs about ten times one that follows another
-     * request (the server's CPU has gone idle meanwhile: 60 us against 6 us on the
-     * project's machine), and every session call of the user waits on this mutex.
+     * taken, and merged into r after it is let go. Every session call of the user
+     * waits on this mutex.
      *
      * Loading other processes' commits means identifying each of their files (a
      * listing of each of their directories, dirlist.c): tens of milliseconds and
      * more for a session of thousands of files. That is done by rm_store_sync, which
      * needs no mutex (a commit becomes visible with its one Sequence write), not
-     * under the mutex. So the mutex is taken first and Sequence read under it: in
-     * the common case (nobody else committed) that is all, and the commit follows;
-     * otherwise the mutex is let go, the new commits are loaded outside it, the
-     * batch is prepared again, and the mutex is taken again, twice at most, after
-     * which the few commits that keep arriving are loaded under it. */
+     * under the mutex. So the mutex is taken first and Sequence read under it (from
+     * the board when it knows): in the common case (nobody else committed) that is
+     * all, and the commit follows; otherwise the mutex is let go, the new commits
+     * are loaded outside it, the batch is prepared again, and the mutex is taken
+     * again, twice at most, after which the few commits that keep arriving are
+     * loaded under it. */
     if ((err = prepare_commit(batch, r, data, cb))) goto out;
     for (tries = 0;; tries++)
     {
         if ((err = store_lock())) goto out;
         locked = TRUE;
-        if ((err = check_hash(k, s->key_hash))) goto out;
-        if ((err = read_fixed(k, sequence_value, REG_DWORD, &seq, sizeof(seq))))
-        {
-            if (err == ERROR_FILE_NOT_FOUND) err = ERROR_WRITE_FAULT;
-            goto out;
-        }
+        if ((err = read_sequence(s, r->sequence, &seq, &known))) goto out;
         if (seq == r->sequence || tries == 2) break;
         store_unlock();
         locked = FALSE;
@@ -643,7 +797,10 @@ DWORD rm_store_register(const struct rm_store_session *s, struct rm_resources *r
     {
         rm_trace("RmRegisterResources: commits %lu..%lu arrived while syncing; loading them under the store mutex",
                  r->sequence, seq - 1);
-        if ((err = sync_locked(k, r)) || (err = prepare_commit(batch, r, data, cb))) goto out;
+        if ((err = check_hash(k, s->key_hash)) || (err = sync_locked(k, r)) ||
+            (err = prepare_commit(batch, r, data, cb)))
+            goto out;
+        known = FALSE;   /* read from the registry: sync_locked's Sequence may be newer */
     }
     if (!batch->nfiles && !batch->nprocs && !batch->nsvcs) goto out;   /* all known */
 
@@ -656,9 +813,10 @@ DWORD rm_store_register(const struct rm_store_session *s, struct rm_resources *r
             err = write_value(k, name, REG_MULTI_SZ, data[kind], cb[kind]);
             written[kind] = !err;
         }
-        else
+        else if (!known)
         {
-            /* Clear what a writer that died before committing left under this number. */
+            /* Clear what a writer that died before committing left under this number
+             * (a known entry says there is nothing: see the board). */
             LSTATUS st = rm_sys.RegDeleteValueW(k, name);
             if (st == ERROR_KEY_DELETED) err = ERROR_INVALID_HANDLE;   /* the session ended */
             else if (st != ERROR_SUCCESS && st != ERROR_FILE_NOT_FOUND)
@@ -681,6 +839,8 @@ DWORD rm_store_register(const struct rm_store_session *s, struct rm_resources *r
             }
         goto out;
     }
+    if (known) board_advance(s->slot, commit + 1);
+    else board_set(s->slot, s->key_hash, commit + 1);
     store_unlock();
     locked = FALSE;
 
@@ -691,7 +851,13 @@ DWORD rm_store_register(const struct rm_store_session *s, struct rm_resources *r
     else r->sequence = commit;
 
 out:
-    if (locked) store_unlock();
+    if (locked)
+    {
+        /* A failure under the mutex (the rollback itself may have failed too): the
+         * next writer reads what is really there. */
+        if (err) board_forget(s->slot);
+        store_unlock();
+    }
     for (kind = GROUP_FILES; kind <= GROUP_SVCS; kind++) rm_free(data[kind]);
     return err;
 }

@@ -38,27 +38,6 @@ static void set_value(DWORD slot, const WCHAR *name, DWORD type, const void *dat
     RegCloseKey(k);
 }
 
-/* REG_MULTI_SZ value of slot, malloc'd with extra NULs; NULL if absent. *type gets
- * the value's type. */
-static WCHAR *read_value(DWORD slot, const WCHAR *name, DWORD *type)
-{
-    HKEY k = rmt_open_slot(slot, KEY_READ);
-    DWORD cb = 0;
-    WCHAR *buf;
-
-    assert_non_null(k);
-    *type = REG_NONE;
-    if (RegQueryValueExW(k, name, NULL, type, NULL, &cb))
-    {
-        RegCloseKey(k);
-        return NULL;
-    }
-    assert_non_null(buf = calloc(1, cb + 4 * sizeof(WCHAR)));
-    assert_int_equal(RegQueryValueExW(k, name, NULL, type, (BYTE *)buf, &cb), ERROR_SUCCESS);
-    RegCloseKey(k);
-    return buf;
-}
-
 static int count_entries(const WCHAR *data)
 {
     int n = 0;
@@ -316,7 +295,7 @@ static void test_secondary_killed_mid_registration(void **state)
         {
             WCHAR vname[32], *data;
             swprintf(vname, ARRAYSIZE(vname), L"RegFiles%04lu", c);
-            data = read_value(h, vname, &type);
+            data = rmt_read_value(h, vname, &type);
             assert_non_null(data);
             assert_int_equal(type, REG_MULTI_SZ);
             assert_int_equal(count_entries(data), BATCH);
@@ -338,13 +317,13 @@ static void test_secondary_killed_mid_registration(void **state)
         {
             WCHAR vname[32], *data;
             swprintf(vname, ARRAYSIZE(vname), L"RegFiles%04lu", seq);
-            data = read_value(h, vname, &type);
+            data = rmt_read_value(h, vname, &type);
             assert_non_null(data);
             assert_int_equal(count_entries(data), 1);
             assert_non_null(wcsstr(data, args));
             free(data);
             swprintf(vname, ARRAYSIZE(vname), L"RegProcs%04lu", seq);
-            data = read_value(h, vname, &type);
+            data = rmt_read_value(h, vname, &type);
             assert_null(data);
         }
         prev_seq = seq + 1;
@@ -387,12 +366,14 @@ static void check_damaged_hash(enum hash_damage d, const char *what)
     assert_int_equal(r1, ERROR_SESSION_CREDENTIAL_CONFLICT);
     assert_int_equal(hj, SENTINEL);
     /* The primary's handle no longer names a readable session of its key: never
-     * success, never a crash; 6 (gone) or 29 (unreadable). */
-    r2 = register_name(a, L"hash-a2.dat");
+     * success, never a crash; 6 (gone) or 29 (unreadable). RmGetList reads the hash
+     * and finds it; every registration after that reads it too (a writer that no
+     * reader has warned writes on what the commit board knows: src/store.c). */
     r3 = list_result(a);
-    printf("# SessionHash %s: join %lu, register %lu, list %lu\n", what, r1, r2, r3);
-    assert_true(r2 == ERROR_INVALID_HANDLE || r2 == ERROR_WRITE_FAULT);
+    r2 = register_name(a, L"hash-a2.dat");
+    printf("# SessionHash %s: join %lu, list %lu, register %lu\n", what, r1, r3, r2);
     assert_true(r3 == ERROR_INVALID_HANDLE || r3 == ERROR_WRITE_FAULT);
+    assert_true(r2 == ERROR_INVALID_HANDLE || r2 == ERROR_WRITE_FAULT);
     assert_int_equal(rmt_sequence(a), 1);
     /* The other session is unaffected. */
     assert_int_equal(register_name(b, L"hash-b.dat"), ERROR_SUCCESS);
@@ -475,37 +456,101 @@ static void test_malformed_entries(void **state)
     check_malformed(L"RegFiles0000", odd, sizeof(odd) - 3, FALSE, "RegFiles odd byte count");
 }
 
+/* A writer that dies mid-commit: it holds the store mutex, has written values
+ * under the next commit number, and exits without raising Sequence or letting the
+ * mutex go. Played by a thread of this process, which leaves the mutex abandoned
+ * exactly as a dead writer's. */
+struct dying_writer
+{
+    HANDLE mutex;                    /* the store's, opened by the test */
+    HKEY slot;                       /* the session's key */
+};
+
+/* No cmocka assertions here (another thread): the exit code says what failed. */
+static DWORD WINAPI die_mid_commit(void *param)
+{
+    static const WCHAR garbage_procs[] = L"not a process\0";
+    const struct dying_writer *w = param;
+    DWORD dw = 7, r = WaitForSingleObject(w->mutex, rmt_timeout(10000));
+
+    if (r != WAIT_OBJECT_0 && r != WAIT_ABANDONED) return 1;
+    if (RegSetValueExW(w->slot, L"RegFiles0001", 0, REG_DWORD, (const BYTE *)&dw, sizeof(dw)) ||
+        RegSetValueExW(w->slot, L"RegProcs0001", 0, REG_MULTI_SZ, (const BYTE *)garbage_procs,
+                       sizeof(garbage_procs)) ||
+        RegSetValueExW(w->slot, L"RegSvcs0005", 0, REG_SZ, (const BYTE *)L"x", 4))
+        return 2;
+    return 0;   /* still owning the mutex: abandoned */
+}
+
 /* Values under commit numbers >= Sequence are leftovers of a writer that died:
  * ignored by readers, replaced by the next commit of that number. */
 static void test_uncommitted_leftovers_ignored(void **state)
 {
-    static const WCHAR garbage_procs[] = L"not a process\0";
     WCHAR key[KEYBUF], *data;
-    DWORD h, dw = 7, type;
+    DWORD h, type, code = 1;
+    struct dying_writer w;
+    HANDLE t;
     (void)state;
 
     h = rmt_start_tracked(key);
     assert_int_equal(register_name(h, L"left-a.dat"), ERROR_SUCCESS);
-    set_value(h, L"RegFiles0001", REG_DWORD, &dw, sizeof(dw));
-    set_value(h, L"RegProcs0001", REG_MULTI_SZ, garbage_procs, sizeof(garbage_procs));
-    set_value(h, L"RegSvcs0005", REG_SZ, L"x", 4);
+    w.mutex = rmt_open_store_mutex();
+    assert_non_null(w.slot = rmt_open_slot(h, KEY_SET_VALUE));
+    assert_non_null(t = CreateThread(NULL, 0, die_mid_commit, &w, 0, NULL));
+    assert_int_equal(WaitForSingleObject(t, rmt_timeout(20000)), WAIT_OBJECT_0);
+    assert_true(GetExitCodeThread(t, &code));
+    CloseHandle(t);
+    RegCloseKey(w.slot);
+    CloseHandle(w.mutex);
+    assert_int_equal(code, 0);
     assert_int_equal(rmt_sequence(h), 1);
     assert_int_equal(list_result(h), ERROR_SUCCESS);
 
     assert_int_equal(register_name(h, L"left-b.dat"), ERROR_SUCCESS);
     assert_int_equal(rmt_sequence(h), 2);
-    data = read_value(h, L"RegFiles0001", &type);
+    data = rmt_read_value(h, L"RegFiles0001", &type);
     assert_non_null(data);
     assert_int_equal(type, REG_MULTI_SZ);
     assert_int_equal(count_entries(data), 1);
     assert_non_null(wcsstr(data, L"left-b.dat"));
     free(data);
     /* The leftover of another kind under the same number is not part of the commit. */
-    data = read_value(h, L"RegProcs0001", &type);
+    data = rmt_read_value(h, L"RegProcs0001", &type);
     assert_null(data);
     assert_int_equal(list_result(h), ERROR_SUCCESS);
     rmt_end_ok(h);
     assert_false(rmt_slot_exists(h));
+}
+
+/* A secondary's commit fails at its Sequence write and its rollback fails too: its
+ * service group stays under the next commit number. The primary's next commit
+ * (a file) must clear it: a failed commit makes the store's commit board forget
+ * the slot, so that writer reads and clears instead of trusting it. */
+static void test_failed_rollback_leftover_cleared(void **state)
+{
+    WCHAR key[KEYBUF], ops[256], *data;
+    DWORD h, type;
+    char *text;
+    (void)state;
+
+    h = rmt_start_tracked(key);
+    swprintf(ops, ARRAYSIZE(ops), L"join %ls regsvc Spooler end", key);
+    /* The join writes nothing, so RegSetValueExW:2 is the Sequence after the group. */
+    text = run_script(L"RegSetValueExW:2,RegDeleteValueW:1+", ops);
+    assert_non_null(strstr(text, "join 0 "));
+    assert_non_null(strstr(text, "regsvc 29"));
+    free(text);
+    assert_int_equal(rmt_sequence(h), 0);
+    assert_true(rmt_value_exists(h, L"RegSvcs0000"));   /* the rollback failed, as asked */
+
+    assert_int_equal(register_name(h, L"after-rollback.dat"), ERROR_SUCCESS);
+    assert_int_equal(rmt_sequence(h), 1);
+    assert_false(rmt_value_exists(h, L"RegSvcs0000"));
+    assert_non_null(data = rmt_read_value(h, L"RegFiles0000", &type));
+    assert_non_null(wcsstr(data, L"after-rollback.dat"));
+    free(data);
+    assert_int_equal(list_result(h), ERROR_SUCCESS);
+    rmt_end_ok(h);
 }
 
 /* Keys under the store root that are not Session0000..0063 are not sessions: the
@@ -650,22 +695,27 @@ static void test_fault_start_takeover(void **state)
 /* RmRegisterResources in the primary with a failing call: 29, store unchanged. */
 static void test_fault_register(void **state)
 {
-    static const WCHAR *const faults[] = { L"RegSetValueExW:4", L"RegSetValueExW:4+",
-                                           L"RegQueryValueExW:1", L"RegQueryValueExW:1+" };
+    /* start writes 3 values, so RegSetValueExW:4 is the registration's group and
+     * :5 its Sequence. A registration right after the start reads nothing (the
+     * commit board knows the slot: src/store.c); after a list that failed to read
+     * the slot, it reads the slot itself, so RegQueryValueExW:1+ fails both. */
+    static const struct { const WCHAR *fault, *ops; } cases[] = {
+        { L"RegSetValueExW:4", L"start reg \"%ls\" list end" },
+        { L"RegSetValueExW:4+", L"start reg \"%ls\" list end" },
+        { L"RegSetValueExW:5", L"start reg \"%ls\" list end" },
+        { L"RegQueryValueExW:1+", L"start list reg \"%ls\" end" },
+    };
     WCHAR ops[1024], *f = rmt_path(L"fault-reg.dat");
     int i;
     (void)state;
 
-    for (i = 0; i < (int)ARRAYSIZE(faults); i++)
+    for (i = 0; i < (int)ARRAYSIZE(cases); i++)
     {
         char *text;
-        /* start writes 3 values, so RegSetValueExW:4 is the registration's first;
-         * start queries nothing in an empty slot, so RegQueryValueExW:1 is the
-         * registration's key check. */
-        swprintf(ops, ARRAYSIZE(ops), L"start reg \"%ls\" list end", f);
-        text = run_script(faults[i], ops);
+        swprintf(ops, ARRAYSIZE(ops), cases[i].ops, f);
+        text = run_script(cases[i].fault, ops);
         if (!strstr(text, "start 0 ")) fail_msg("start failed: %s", text);
-        if (!strstr(text, "reg 29")) fail_msg("%ls: expected reg 29: %s", faults[i], text);
+        if (!strstr(text, "reg 29")) fail_msg("%ls: expected reg 29: %s", cases[i].fault, text);
         free(text);
     }
     /* The same without a fault: it works (the script is right). */
@@ -1363,6 +1413,7 @@ int main(void)
         cmocka_unit_test_teardown(test_hash_other, teardown),
         cmocka_unit_test_teardown(test_malformed_entries, teardown),
         cmocka_unit_test_teardown(test_uncommitted_leftovers_ignored, teardown),
+        cmocka_unit_test_teardown(test_failed_rollback_leftover_cleared, teardown),
         cmocka_unit_test_teardown(test_foreign_keys, teardown),
         cmocka_unit_test_teardown(test_fault_start, teardown),
         cmocka_unit_test_teardown(test_fault_start_random, teardown),

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sddl.h>
 
 #define KEYBUF (CCH_RM_SESSION_KEY + 1)
 #define CHURN_SECONDS 8
@@ -59,25 +58,12 @@ static int count_live_slots(void)
     return n;
 }
 
-/* Reads REG_MULTI_SZ value name of slot into a malloc'd buffer with two extra NULs;
- * NULL if absent. */
+/* Reads REG_MULTI_SZ value name of slot (rmt_read_value); NULL if absent. */
 static WCHAR *read_multi(DWORD slot, const WCHAR *name)
 {
-    HKEY k = rmt_open_slot(slot, KEY_READ);
-    DWORD type = 0, cb = 0;
-    WCHAR *buf;
-
-    assert_non_null(k);
-    if (RegQueryValueExW(k, name, NULL, &type, NULL, &cb))
-    {
-        RegCloseKey(k);
-        return NULL;
-    }
-    assert_int_equal(type, REG_MULTI_SZ);
-    buf = calloc(1, cb + 4 * sizeof(WCHAR));
-    assert_non_null(buf);
-    assert_int_equal(RegQueryValueExW(k, name, NULL, &type, (BYTE *)buf, &cb), ERROR_SUCCESS);
-    RegCloseKey(k);
+    DWORD type;
+    WCHAR *buf = rmt_read_value(slot, name, &type);
+    if (buf) assert_int_equal(type, REG_MULTI_SZ);
     return buf;
 }
 
@@ -623,25 +609,6 @@ static void same_session_concurrent(void)
 
 /* ---- the store mutex held too long -------------------------------------------------------- */
 
-static HANDLE open_store_mutex(void)
-{
-    HANDLE token, m;
-    BYTE buf[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
-    DWORD len;
-    WCHAR *sid = NULL, name[256];
-
-    assert_true(OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token));
-    assert_true(GetTokenInformation(token, TokenUser, buf, sizeof(buf), &len));
-    CloseHandle(token);
-    assert_true(ConvertSidToStringSidW(((TOKEN_USER *)buf)->User.Sid, &sid));
-    swprintf(name, ARRAYSIZE(name), L"Local\\RstrtMgr-Store-%ls", sid);
-    LocalFree(sid);
-    /* It exists: this process has used the store already. */
-    m = OpenMutexW(SYNCHRONIZE | MUTEX_MODIFY_STATE, FALSE, name);
-    if (!m) fail_msg("store mutex %ls not found (%lu)", name, GetLastError());
-    return m;
-}
-
 struct holder
 {
     HANDLE mutex;
@@ -700,7 +667,7 @@ static void run_while_held(DWORD hold_ms, DWORD h, const WCHAR *key, struct bloc
     HANDLE ht, t[NCALLS];
     int i;
 
-    hd.mutex = open_store_mutex();
+    hd.mutex = rmt_open_store_mutex();
     hd.hold_ms = hold_ms;
     assert_non_null(hd.acquired = CreateEventW(NULL, TRUE, FALSE, NULL));
     assert_non_null(ht = CreateThread(NULL, 0, hold_mutex, &hd, 0, NULL));
@@ -756,7 +723,7 @@ static void test_sem_timeout(void **state)
         HANDLE t;
         struct holder hd;
         HANDLE ht;
-        hd.mutex = open_store_mutex();
+        hd.mutex = rmt_open_store_mutex();
         hd.hold_ms = 7000;
         assert_non_null(hd.acquired = CreateEventW(NULL, TRUE, FALSE, NULL));
         assert_non_null(ht = CreateThread(NULL, 0, hold_mutex, &hd, 0, NULL));

@@ -3,6 +3,7 @@
  */
 #include "rmtest.h"
 #include "version.h"
+#include <sddl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -368,6 +369,44 @@ BOOL rmt_value_exists(DWORD slot, const WCHAR *name)
     st = RegQueryValueExW(k, name, NULL, NULL, NULL, NULL);
     RegCloseKey(k);
     return st == ERROR_SUCCESS;
+}
+
+WCHAR *rmt_read_value(DWORD slot, const WCHAR *name, DWORD *type)
+{
+    HKEY k = rmt_open_slot(slot, KEY_READ);
+    DWORD cb = 0;
+    WCHAR *buf;
+
+    assert_non_null(k);
+    *type = REG_NONE;
+    if (RegQueryValueExW(k, name, NULL, type, NULL, &cb))
+    {
+        RegCloseKey(k);
+        return NULL;
+    }
+    assert_non_null(buf = calloc(1, cb + 4 * sizeof(WCHAR)));
+    assert_int_equal(RegQueryValueExW(k, name, NULL, type, (BYTE *)buf, &cb), ERROR_SUCCESS);
+    RegCloseKey(k);
+    return buf;
+}
+
+HANDLE rmt_open_store_mutex(void)
+{
+    HANDLE token, m;
+    BYTE buf[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
+    DWORD len;
+    WCHAR *sid = NULL, name[256];
+
+    assert_true(OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token));
+    assert_true(GetTokenInformation(token, TokenUser, buf, sizeof(buf), &len));
+    CloseHandle(token);
+    assert_true(ConvertSidToStringSidW(((TOKEN_USER *)buf)->User.Sid, &sid));
+    swprintf(name, ARRAYSIZE(name), L"Local\\RstrtMgr-Store-%ls", sid);
+    LocalFree(sid);
+    /* It exists: this process has used the store already. */
+    m = OpenMutexW(SYNCHRONIZE | MUTEX_MODIFY_STATE, FALSE, name);
+    if (!m) fail_msg("store mutex %ls not found (%lu)", name, GetLastError());
+    return m;
 }
 
 DWORD rmt_sequence(DWORD slot)

@@ -158,6 +158,12 @@ HKEY rmt_open_slot(DWORD slot, REGSAM access);
 BOOL rmt_slot_exists(DWORD slot);
 /* TRUE if slot's key has a value called name; asserts the key exists. */
 BOOL rmt_value_exists(DWORD slot, const WCHAR *name);
+/* slot's value name, malloc'd with four extra NULs (a REG_MULTI_SZ reads as one);
+ * NULL if absent. *type gets its type. Asserts the key exists. */
+WCHAR *rmt_read_value(DWORD slot, const WCHAR *name, DWORD *type);
+/* The store's per-user mutex (Local\RstrtMgr-Store-<SID>, src/store.c), opened for
+ * waiting and releasing; fails the test if this process has not used the store. */
+HANDLE rmt_open_store_mutex(void);
 /* slot's Sequence; asserts the key exists and Sequence is a 4-byte REG_DWORD. */
 DWORD rmt_sequence(DWORD slot);
 /* TRUE while the process p names (pid and creation time) is running. */
