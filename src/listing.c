@@ -35,8 +35,17 @@ BOOL rm_name_upcase(WCHAR *dst, const WCHAR *src, SIZE_T n)
 
 /* ---- one listing ---- */
 
+static void raw_free(struct listing *l)
+{
+    SIZE_T i;
+    for (i = 0; i < l->nraw; i++) rm_free(l->raw[i]);
+    l->nraw = 0;
+}
+
 void rm_listing_free(struct listing *l)
 {
+    raw_free(l);
+    rm_free(l->raw);
     rm_free(l->entries);
     rm_free(l->keys);
     rm_free(l->slots);
@@ -174,42 +183,61 @@ static DWORD listing_final(struct listing *l, HANDLE h, const WCHAR *dir, SIZE_T
     return ERROR_SUCCESS;
 }
 
-/* Reads every entry of an open directory. *why is ERROR_SUCCESS when the listing
- * is complete, else the reason it is not. */
-static DWORD listing_read(struct listing *l, HANDLE h, BYTE *buf, DWORD *why)
+/* Reads every entry of an open directory into l's raw buffers, as the file system
+ * returns them (parsed later by rm_listing_parse). *why is ERROR_SUCCESS when the
+ * listing is complete, else the reason it is not. */
+static DWORD listing_read(struct listing *l, HANDLE h, DWORD *why)
 {
-    const SIZE_T head = offsetof(FILE_ID_BOTH_DIR_INFO, FileName);
     DWORD err;
 
     for (;;)
     {
-        SIZE_T off = 0;
+        BYTE *buf;
+        if ((err = rm_grow((void **)&l->raw, &l->cap_raw, l->nraw + 1, sizeof(*l->raw)))) return err;
+        if (!(buf = rm_alloc_raw(LIST_BUFFER_BYTES))) return ERROR_OUTOFMEMORY;
         if (!rm_sys.GetFileInformationByHandleEx(h, FileIdBothDirectoryInfo, buf, LIST_BUFFER_BYTES))
         {
             DWORD e = GetLastError();
+            rm_free(buf);
             if (e != ERROR_NO_MORE_FILES) *why = e;
             return ERROR_SUCCESS;
         }
+        l->raw[l->nraw++] = buf;
+    }
+}
+
+/* The entries and name index of the raw buffers fetched; the buffers go. *why
+ * becomes ERROR_INVALID_DATA for a buffer whose entries run past its end (never
+ * from a sane file system). */
+static DWORD listing_parse(struct listing *l, DWORD *why)
+{
+    const SIZE_T head = offsetof(FILE_ID_BOTH_DIR_INFO, FileName);
+    DWORD err = ERROR_SUCCESS;
+    SIZE_T i;
+
+    for (i = 0; i < l->nraw && !err && !*why; i++)
+    {
+        const BYTE *buf = l->raw[i];
+        SIZE_T off = 0;
         for (;;)
         {
             const FILE_ID_BOTH_DIR_INFO *e = (const FILE_ID_BOTH_DIR_INFO *)(buf + off);
             if (off + head > LIST_BUFFER_BYTES || e->FileNameLength > LIST_BUFFER_BYTES - off - head)
             {
-                *why = ERROR_INVALID_DATA;   /* never from a sane file system */
-                return ERROR_SUCCESS;
+                *why = ERROR_INVALID_DATA;
+                break;
             }
-            if ((err = entry_add(l, e))) return err;
+            if ((err = entry_add(l, e))) break;
             if (!e->NextEntryOffset) break;
             off += e->NextEntryOffset;
         }
     }
+    raw_free(l);
+    if (!err && !*why) err = listing_index(l);
+    return err;
 }
 
-/* Opens and lists a directory (dir: NUL-terminated, with its trailing
- * backslash). *why is ERROR_SUCCESS when l holds the listing, else why it does
- * not (the error of the open when the directory cannot be opened). Returns
- * ERROR_OUTOFMEMORY or ERROR_SUCCESS. */
-DWORD rm_listing_load(struct listing *l, BYTE *buf, const WCHAR *dir, SIZE_T dir_len, DWORD *why)
+DWORD rm_listing_fetch(struct listing *l, const WCHAR *dir, SIZE_T dir_len, DWORD *why)
 {
     FILE_BASIC_INFO info;
     WCHAR *copy;
@@ -218,6 +246,7 @@ DWORD rm_listing_load(struct listing *l, BYTE *buf, const WCHAR *dir, SIZE_T dir
     HANDLE h;
 
     l->nentries = l->nkeys = l->npool = 0;
+    raw_free(l);
     *why = ERROR_SUCCESS;
     if (!name) return ERROR_OUTOFMEMORY;
     h = CreateFileW(name, FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
@@ -232,11 +261,27 @@ DWORD rm_listing_load(struct listing *l, BYTE *buf, const WCHAR *dir, SIZE_T dir
     else if (!(info.FileAttributes & FILE_ATTRIBUTE_DIRECTORY)) *why = ERROR_DIRECTORY;
     else if ((*why = rm_sys.FileVolume(h, &l->volume)) == ERROR_SUCCESS)
     {
-        if (!(err = listing_final(l, h, dir, dir_len)) && !(err = listing_read(l, h, buf, why)) && !*why)
-            err = listing_index(l);
+        if (!(err = listing_final(l, h, dir, dir_len))) err = listing_read(l, h, why);
     }
     CloseHandle(h);
+    if (err || *why) raw_free(l);
     return err;
+}
+
+DWORD rm_listing_parse(struct listing *l, DWORD *why)
+{
+    if (*why)
+    {
+        raw_free(l);
+        return ERROR_SUCCESS;
+    }
+    return listing_parse(l, why);
+}
+
+DWORD rm_listing_load(struct listing *l, const WCHAR *dir, SIZE_T dir_len, DWORD *why)
+{
+    DWORD err = rm_listing_fetch(l, dir, dir_len, why);
+    return err ? err : rm_listing_parse(l, why);
 }
 
 /* ---- listings kept between calls ---- */

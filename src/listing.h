@@ -31,6 +31,7 @@ struct listing                       /* one directory, reused from group to grou
     WCHAR *pool;             SIZE_T npool, cap_pool;
     WCHAR *final;            SIZE_T final_len, cap_final;   /* canonical path, trailing '\' */
     DWORD volume;
+    BYTE **raw;              SIZE_T nraw, cap_raw;     /* fetched, not parsed yet */
 };
 
 /* Upcases n characters the way the file system compares names (ordinal, the
@@ -39,11 +40,16 @@ BOOL rm_name_upcase(WCHAR *dst, const WCHAR *src, SIZE_T n);
 void rm_listing_free(struct listing *l);
 /* The key of an upcased name, or NULL when the directory has no such entry. */
 const struct lkey *rm_listing_find(const struct listing *l, const WCHAR *up, SIZE_T n);
-/* Opens and lists a directory (dir: NUL-terminated, with its trailing backslash;
- * buf: LIST_BUFFER_BYTES). *why is ERROR_SUCCESS when l holds the listing, else
- * why not (the open's error when the directory cannot be opened). Returns
- * ERROR_OUTOFMEMORY or ERROR_SUCCESS. */
-DWORD rm_listing_load(struct listing *l, BYTE *buf, const WCHAR *dir, SIZE_T dir_len, DWORD *why);
+/* Opens and lists a directory (dir: NUL-terminated, with its trailing backslash).
+ * *why is ERROR_SUCCESS when l holds the listing, else why not (the open's error
+ * when the directory cannot be opened). Returns ERROR_OUTOFMEMORY or
+ * ERROR_SUCCESS. It is done in two halves that may run on different threads
+ * (dirlist.c's prefetch): rm_listing_fetch, the system calls (open, volume,
+ * final path, the raw entries, close), then rm_listing_parse, the entries and
+ * their name index built from what was fetched (given the fetch's *why). */
+DWORD rm_listing_load(struct listing *l, const WCHAR *dir, SIZE_T dir_len, DWORD *why);
+DWORD rm_listing_fetch(struct listing *l, const WCHAR *dir, SIZE_T dir_len, DWORD *why);
+DWORD rm_listing_parse(struct listing *l, DWORD *why);
 
 /* Listings kept between calls (see listing.c). rm_dir_stamp: the directory's
  * stamp, TRUE if it exists and is old enough to rely on. rm_kept_find: the kept
