@@ -191,12 +191,19 @@ static BOOL name_needs_open(const WCHAR *name, SIZE_T n)
 #define AHEAD       8
 #define AHEAD_BYTES (16u << 20)
 
-enum fetched { FETCH_PENDING, FETCH_DONE, FETCH_NONE };
+/* The resolver never depends on the worker: a group the worker has not taken yet
+ * when the resolver reaches it is taken by the resolver, which fetches it itself.
+ * A worker that never gets to run (a caller inside DllMain holds the loader lock
+ * every new thread needs) therefore costs nothing but the pipeline, and the
+ * resolver does not wait for a worker that has not started; the prefetch object
+ * is freed by whichever of the two lets go of it last. */
+
+enum fetched { FETCH_FREE, FETCH_BUSY, FETCH_DONE, FETCH_NONE };
 
 struct ahead_slot
 {
-    enum fetched state;              /* FETCH_NONE: the worker left it to the resolver */
-    struct listing list;             /* FETCH_DONE: fetched, not parsed */
+    enum fetched state;              /* BUSY: the worker has it; NONE: left to the resolver */
+    struct listing list;             /* DONE: fetched, not parsed */
     DWORD err, why;                  /* the fetch's */
     SIZE_T held;                     /* its raw bytes, counted in prefetch.held */
     BOOL stamped;                    /* the stamp taken before the fetch */
@@ -213,16 +220,28 @@ struct ahead_dir                     /* a group's directory, as the worker gets 
 
 struct prefetch
 {
+    LONG refs;                       /* the resolver's and the worker's */
     SRWLOCK lock;
     CONDITION_VARIABLE changed;      /* a directory queued, a slot filled or freed, stop */
     struct ahead_dir *dirs;  SIZE_T ndirs, cap_dirs;   /* group i's is dirs[i] */
     BOOL complete;                   /* every group is queued */
+    SIZE_T next;                     /* the next group to take (by the worker or the resolver) */
     SIZE_T consumed;                 /* groups the resolver is done with */
     SIZE_T held;                     /* raw bytes fetched and not consumed */
-    BOOL stop;
+    BOOL running, stop;
     HANDLE thread;
     struct ahead_slot slot[AHEAD];   /* group i in slot[i % AHEAD] */
 };
+
+static void prefetch_unref(struct prefetch *pf)
+{
+    int k;
+    if (InterlockedDecrement(&pf->refs)) return;
+    for (k = 0; k < AHEAD; k++) rm_listing_free(&pf->slot[k].list);
+    while (pf->ndirs) rm_free(pf->dirs[--pf->ndirs].dir);
+    rm_free(pf->dirs);
+    rm_free(pf);
+}
 
 /* The worker: in group order, as the groups are found, what the resolver would
  * fetch, with the stamp taken before it. It leaves alone a directory whose first
@@ -232,23 +251,25 @@ struct prefetch
 static DWORD WINAPI prefetch_main(void *param)
 {
     struct prefetch *pf = param;
-    SIZE_T i;
 
-    for (i = 0;; i++)
+    AcquireSRWLockExclusive(&pf->lock);
+    pf->running = TRUE;
+    for (;;)
     {
-        struct ahead_slot *sl = &pf->slot[i % AHEAD];
+        struct ahead_slot *sl;
         enum fetched state = FETCH_NONE;
         struct ahead_dir d;
-        BOOL stop;
+        SIZE_T i;
 
-        AcquireSRWLockExclusive(&pf->lock);
-        while (!pf->stop && (i - pf->consumed >= AHEAD || (i > pf->consumed && pf->held > AHEAD_BYTES) ||
-                             (i >= pf->ndirs && !pf->complete)))
+        while (!pf->stop && (pf->next - pf->consumed >= AHEAD || (pf->next > pf->consumed && pf->held > AHEAD_BYTES) ||
+                             (pf->next >= pf->ndirs && !pf->complete)))
             SleepConditionVariableSRW(&pf->changed, &pf->lock, INFINITE, 0);
-        stop = pf->stop || i >= pf->ndirs;
-        if (!stop) d = pf->dirs[i];
+        if (pf->stop || pf->next >= pf->ndirs) break;
+        i = pf->next++;
+        d = pf->dirs[i];
+        sl = &pf->slot[i % AHEAD];
+        sl->state = FETCH_BUSY;
         ReleaseSRWLockExclusive(&pf->lock);
-        if (stop) break;
 
         if (d.dir)
         {
@@ -265,9 +286,12 @@ static DWORD WINAPI prefetch_main(void *param)
         sl->state = state;
         sl->held = state == FETCH_DONE ? sl->list.nraw * LIST_BUFFER_BYTES : 0;
         pf->held += sl->held;
-        ReleaseSRWLockExclusive(&pf->lock);
         WakeAllConditionVariable(&pf->changed);
     }
+    pf->running = FALSE;
+    ReleaseSRWLockExclusive(&pf->lock);
+    WakeAllConditionVariable(&pf->changed);
+    prefetch_unref(pf);
     rm_thread_exit();
 }
 
@@ -292,7 +316,7 @@ static void prefetch_queue(struct resolver *rs, SIZE_T index)
     if (pf->ndirs != index || rm_grow((void **)&pf->dirs, &pf->cap_dirs, pf->ndirs + 1, sizeof(*pf->dirs)))
     {
         /* Out of memory: the worker stops at the groups queued so far, and the
-         * resolver fetches the rest itself (prefetch_take). */
+         * resolver takes the rest itself. */
         rm_free(d.dir);
         pf->complete = TRUE;
     }
@@ -320,6 +344,7 @@ static void prefetch_start(struct resolver *rs)
     struct prefetch *pf;
 
     if (!(pf = rm_alloc(sizeof(*pf)))) return;
+    pf->refs = 2;
     InitializeSRWLock(&pf->lock);
     InitializeConditionVariable(&pf->changed);
     rs->ahead = pf;
@@ -327,24 +352,26 @@ static void prefetch_start(struct resolver *rs)
     prefetch_queue(rs, 1);
     if (!(pf->thread = rm_thread_start(prefetch_main, pf)))
     {
-        while (pf->ndirs) rm_free(pf->dirs[--pf->ndirs].dir);
-        rm_free(pf->dirs);
-        rm_free(pf);
+        pf->refs = 1;
+        prefetch_unref(pf);
         rs->ahead = NULL;
     }
 }
 
-/* Waits for group i's slot; NULL when the worker left the group to the resolver
- * (or never had it: its queue could not grow). */
+/* Group i's slot when the worker fetched it; NULL when the resolver is to fetch it
+ * itself: the worker left it, or had not taken it yet (it is the resolver's now). */
 static struct ahead_slot *prefetch_take(struct prefetch *pf, SIZE_T i)
 {
     struct ahead_slot *sl = &pf->slot[i % AHEAD];
-    BOOL queued;
     AcquireSRWLockExclusive(&pf->lock);
-    queued = i < pf->ndirs;
-    while (queued && sl->state == FETCH_PENDING) SleepConditionVariableSRW(&pf->changed, &pf->lock, INFINITE, 0);
+    if (pf->next <= i)
+    {
+        pf->next = i + 1;
+        sl->state = FETCH_NONE;
+    }
+    while (sl->state == FETCH_BUSY) SleepConditionVariableSRW(&pf->changed, &pf->lock, INFINITE, 0);
     ReleaseSRWLockExclusive(&pf->lock);
-    return queued && sl->state == FETCH_DONE ? sl : NULL;
+    return sl->state == FETCH_DONE ? sl : NULL;
 }
 
 /* The resolver is done with group i: its slot is free for group i + AHEAD. */
@@ -352,31 +379,31 @@ static void prefetch_done(struct prefetch *pf, SIZE_T i)
 {
     struct ahead_slot *sl = &pf->slot[i % AHEAD];
     AcquireSRWLockExclusive(&pf->lock);
-    if (sl->state == FETCH_DONE && i < pf->ndirs) pf->held -= sl->held;
-    sl->state = FETCH_PENDING;
+    pf->held -= sl->held;
+    sl->held = 0;
+    sl->state = FETCH_FREE;
     pf->consumed = i + 1;
     ReleaseSRWLockExclusive(&pf->lock);
     WakeAllConditionVariable(&pf->changed);
 }
 
-/* Stops the worker (at once if the resolver gave up early) and frees what it
- * fetched for nobody. */
+/* Stops the worker. One that is running is waited for (it finishes the fetch it
+ * is in, no longer than the resolver would take over it); one that never started
+ * is not (see above). */
 static void prefetch_end(struct resolver *rs)
 {
     struct prefetch *pf = rs->ahead;
-    int k;
+    BOOL running;
 
     if (!pf) return;
     AcquireSRWLockExclusive(&pf->lock);
     pf->stop = TRUE;
+    running = pf->running;
     ReleaseSRWLockExclusive(&pf->lock);
     WakeAllConditionVariable(&pf->changed);
-    WaitForSingleObject(pf->thread, INFINITE);
+    if (running) WaitForSingleObject(pf->thread, INFINITE);
     CloseHandle(pf->thread);
-    for (k = 0; k < AHEAD; k++) rm_listing_free(&pf->slot[k].list);
-    while (pf->ndirs) rm_free(pf->dirs[--pf->ndirs].dir);
-    rm_free(pf->dirs);
-    rm_free(pf);
+    prefetch_unref(pf);
     rs->ahead = NULL;
 }
 

@@ -553,6 +553,34 @@ static void test_failed_rollback_leftover_cleared(void **state)
     rmt_end_ok(h);
 }
 
+/* RmRegisterResources called with the loader lock held, as from a DllMain: a
+ * batch of two directories starts the listing prefetch worker, which cannot run
+ * before the lock is let go (a new thread attaches to the DLLs under it). The
+ * call must neither wait for it nor depend on it (src/dirlist.c): it completes
+ * and registers both files, within the script's bound. */
+static void test_register_under_loader_lock(void **state)
+{
+    WCHAR ops[3 * MAX_PATH + 128], *a = rmt_path(L"ll-a.dat"), *b, dir[MAX_PATH];
+    double spent;
+    char *text;
+    (void)state;
+
+    swprintf(dir, ARRAYSIZE(dir), L"%ls", a);
+    *wcsrchr(dir, L'\\') = 0;
+    wcscat(dir, L"\\loaderlock-sub");
+    CreateDirectoryW(dir, NULL);
+    wcscat(dir, L"\\ll-b.dat");
+    b = dir;
+    swprintf(ops, ARRAYSIZE(ops), L"start loaderlock reg2 \"%ls\" \"%ls\" loaderunlock list end", a, b);
+    text = run_script_timed(NULL, ops, &spent);
+    assert_non_null(strstr(text, "loaderlock 0"));
+    assert_non_null(strstr(text, "reg2 0"));
+    assert_non_null(strstr(text, "loaderunlock 0"));
+    assert_non_null(strstr(text, "end 0"));
+    free(text);
+    free(a);
+}
+
 /* Keys under the store root that are not Session0000..0063 are not sessions: the
  * limit is still 64; a subkey under a live session does not stop RmEndSession. */
 static void test_foreign_keys(void **state)
@@ -1414,6 +1442,7 @@ int main(void)
         cmocka_unit_test_teardown(test_malformed_entries, teardown),
         cmocka_unit_test_teardown(test_uncommitted_leftovers_ignored, teardown),
         cmocka_unit_test_teardown(test_failed_rollback_leftover_cleared, teardown),
+        cmocka_unit_test_teardown(test_register_under_loader_lock, teardown),
         cmocka_unit_test_teardown(test_foreign_keys, teardown),
         cmocka_unit_test_teardown(test_fault_start, teardown),
         cmocka_unit_test_teardown(test_fault_start_random, teardown),

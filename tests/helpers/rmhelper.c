@@ -884,6 +884,10 @@ static int role_regloop(int argc, WCHAR **argv)
  *   map PATH       maps the file as data and closes every handle to it, keeping
  *                  only the view                         -> "map <error>"
  *   mypid          -> "mypid <pid>"
+ *   reg2 PATH PATH RmRegisterResources(both files, one call) -> "reg2 <rc>"
+ *   loaderlock     takes the loader lock (LdrLockLoaderLock), as a caller inside
+ *                  DllMain holds it, until loaderunlock -> "loaderlock <status>"
+ *   loaderunlock   -> "loaderunlock <status>"
  * Calls use the handle of the last successful start or join. */
 static int role_script(int argc, WCHAR **argv)
 {
@@ -986,6 +990,34 @@ static int role_script(int argc, WCHAR **argv)
         }
         else if (!wcscmp(op, L"mypid"))
             record("mypid %lu", (unsigned long)GetCurrentProcessId());
+        else if (!wcscmp(op, L"reg2") && i + 2 < argc)
+        {
+            LPCWSTR files[2] = { argv[i + 1], argv[i + 2] };
+            i += 2;
+            rc = RmRegisterResources(handle, 2, files, 0, NULL, 0, NULL);
+            record("reg2 %lu", (unsigned long)rc);
+        }
+        else if (!wcscmp(op, L"loaderlock") || !wcscmp(op, L"loaderunlock"))
+        {
+            /* ntdll's, undocumented but in every Windows and Wine: what the loader
+             * holds around DllMain. */
+            typedef LONG (NTAPI *lock_fn)(ULONG flags, ULONG *state, ULONG_PTR *cookie);
+            typedef LONG (NTAPI *unlock_fn)(ULONG flags, ULONG_PTR cookie);
+            static ULONG_PTR cookie;
+            HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+            LONG st = -1;
+            if (!wcscmp(op, L"loaderlock"))
+            {
+                lock_fn lock = (lock_fn)(void *)GetProcAddress(ntdll, "LdrLockLoaderLock");
+                if (lock) st = lock(0, NULL, &cookie);
+            }
+            else
+            {
+                unlock_fn unlock = (unlock_fn)(void *)GetProcAddress(ntdll, "LdrUnlockLoaderLock");
+                if (unlock) st = unlock(0, cookie);
+            }
+            record("%ls %ld", op, (long)st);
+        }
         else if (!wcscmp(op, L"end"))
         {
             rc = RmEndSession(handle);
