@@ -110,6 +110,12 @@ struct board
     struct board_entry slot[RM_MAX_SESSIONS];
 };
 
+/* The same bytes in 32- and 64-bit processes (test_crossarch shows what a
+ * difference does: one commit written over another). */
+_Static_assert(sizeof(struct board_entry) == 40 && offsetof(struct board_entry, sequence) == 32 &&
+               offsetof(struct board_entry, known) == 36 && sizeof(struct board) == 40 * RM_MAX_SESSIONS,
+               "the commit board's layout is shared by every process of the user");
+
 static struct board *board;          /* mapped with the mutex (board_map) */
 static HANDLE board_section;         /* kept open: see board_map */
 

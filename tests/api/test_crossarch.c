@@ -1,6 +1,10 @@
 /*
  * test_crossarch.c - discovery across architectures: the 64-bit DLL finds 32-bit
  * processes and the 32-bit DLL finds 64-bit ones (one WoW64 prefix runs both).
+ * The store is shared across architectures too: a secondary of the other
+ * architecture commits between the primary's commits, and the store's commit
+ * board (one page both map, src/store.c) must tell each of them about the other's
+ * commits, or one would write its commit over the other's.
  * The other architecture's helper comes from the sibling build directory
  * (build/x86 for the x64 tests and the reverse); tools/check builds both lanes
  * before it tests either. Without it the tests say so and skip; on a machine that
@@ -9,6 +13,8 @@
  */
 #include "rmspawn.h"
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #ifdef _WIN64
 #define OTHER_ARCH L"x86"
@@ -101,11 +107,78 @@ static void test_other_arch_executable(void **state)
     rmt_child_kill(&child);
 }
 
+/* The other architecture's secondary joins the session of key and registers
+ * file; returns its record (free() it). */
+static char *other_arch_registers(const WCHAR *key, const WCHAR *file)
+{
+    struct rmt_child child;
+    WCHAR *rec = rmt_path(L"xarch-record.txt"), args[3 * MAX_PATH];
+    char *text;
+
+    DeleteFileW(rec);
+    swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" script join %ls reg \"%ls\" end", rec, key, file);
+    assert_int_equal(rmt_spawn_exe(other_helper, args, 0, FALSE, 15000, &child), ERROR_SUCCESS);
+    assert_int_equal(rmt_child_wait(&child, RMT_BOUND_MS), 0);
+    text = rmt_read_record(rec);
+    DeleteFileW(rec);
+    free(rec);
+    return text;
+}
+
+/* Group commit of the slot holds exactly the file named name. */
+static void check_group(DWORD slot, DWORD commit, const WCHAR *name)
+{
+    WCHAR value[32], *data;
+    DWORD type;
+
+    swprintf(value, ARRAYSIZE(value), L"RegFiles%04lu", commit);
+    assert_non_null(data = rmt_read_value(slot, value, &type));
+    assert_int_equal(type, REG_MULTI_SZ);
+    if (!wcsstr(data, name)) fail_msg("%ls holds %ls, not %ls", value, data, name);
+    assert_int_equal(data[wcslen(data) + 1], 0);   /* one entry */
+    free(data);
+}
+
+static void test_other_arch_secondary_commits(void **state)
+{
+    WCHAR key[CCH_RM_SESSION_KEY + 1], *a = rmt_path(L"xarch-a.dat"), *b = rmt_path(L"xarch-b.dat"),
+          *c = rmt_path(L"xarch-c.dat"), *d = rmt_path(L"xarch-d.dat");
+    UINT needed = 0, n = 0;
+    DWORD h, reasons = 0;
+    char *text;
+    (void)state;
+
+    rmt_skip_without_x86();
+    if (!find_other_helper()) { skip(); return; }
+    h = rmt_start(key);
+    assert_int_equal(RmRegisterResources(h, 1, (LPCWSTR *)&a, 0, NULL, 0, NULL), ERROR_SUCCESS);
+    text = other_arch_registers(key, b);
+    if (!strstr(text, "join 0 ") || !strstr(text, "reg 0")) fail_msg("the other architecture's secondary: %s", text);
+    free(text);
+    /* This architecture's next commit comes after the other's, not over it. */
+    assert_int_equal(RmRegisterResources(h, 1, (LPCWSTR *)&c, 0, NULL, 0, NULL), ERROR_SUCCESS);
+    text = other_arch_registers(key, d);
+    if (!strstr(text, "reg 0")) fail_msg("the other architecture's secondary: %s", text);
+    free(text);
+    assert_int_equal(rmt_sequence(h), 4);
+    check_group(h, 0, L"xarch-a.dat");
+    check_group(h, 1, L"xarch-b.dat");
+    check_group(h, 2, L"xarch-c.dat");
+    check_group(h, 3, L"xarch-d.dat");
+    assert_int_equal(RmGetList(h, &needed, &n, NULL, &reasons), ERROR_SUCCESS);
+    assert_int_equal(RmEndSession(h), ERROR_SUCCESS);
+    free(a);
+    free(b);
+    free(c);
+    free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_other_arch_file_holder),
         cmocka_unit_test(test_other_arch_executable),
+        cmocka_unit_test(test_other_arch_secondary_commits),
     };
     int r;
     rmt_init();
