@@ -387,21 +387,21 @@ static void prefetch_done(struct prefetch *pf, SIZE_T i)
     WakeAllConditionVariable(&pf->changed);
 }
 
-/* Stops the worker. One that is running is waited for (it finishes the fetch it
- * is in, no longer than the resolver would take over it); one that never started
- * is not (see above). */
+/* Stops the worker. One that is running is waited for until it leaves its loop
+ * (it finishes the fetch it is in, no longer than the resolver would take over
+ * it), not until its thread ends: ending takes the loader lock, which a thread
+ * inside DllMain may hold while it waits for this session. One that never
+ * started is not waited for at all (see above). */
 static void prefetch_end(struct resolver *rs)
 {
     struct prefetch *pf = rs->ahead;
-    BOOL running;
 
     if (!pf) return;
     AcquireSRWLockExclusive(&pf->lock);
     pf->stop = TRUE;
-    running = pf->running;
-    ReleaseSRWLockExclusive(&pf->lock);
     WakeAllConditionVariable(&pf->changed);
-    if (running) WaitForSingleObject(pf->thread, INFINITE);
+    while (pf->running) SleepConditionVariableSRW(&pf->changed, &pf->lock, INFINITE, 0);
+    ReleaseSRWLockExclusive(&pf->lock);
     CloseHandle(pf->thread);
     prefetch_unref(pf);
     rs->ahead = NULL;
@@ -607,6 +607,9 @@ static DWORD resolve_group(struct resolver *rs, SIZE_T index)
     err = resolve_items(rs, g, !why, why == ERROR_FILE_NOT_FOUND || why == ERROR_PATH_NOT_FOUND);
     if (hit) rm_kept_release();
     else if (!err && stamped && !why) rm_kept_put(key, g->key_len, &write, &create, list);
+    /* A fetched listing not kept goes now: the slots hold raw listings only
+     * (AHEAD_BYTES), never up to AHEAD parsed ones. */
+    if (fetched) rm_listing_free(list);
     if (rs->ahead) prefetch_done(rs->ahead, index);
     return err;
 }

@@ -84,7 +84,8 @@ static void group_name(WCHAR buf[24], enum group_kind kind, DWORD commit)
  *    maybe between its group and its Sequence, or before updating the board;
  *  - when a start, a registration or an end fails after taking the mutex, or a
  *    session ends: its slot;
- *  - when a reader (RmGetList's sync) finds the slot's values damaged: its slot.
+ *  - when a reader (RmGetList's sync, or the session check of the filter
+ *    functions and RmRestart) finds the slot's values damaged: its slot.
  * A fresh board is all zero: nothing known.
  *
  * The registry stays the store: readers read Sequence and the groups as before.
@@ -465,7 +466,10 @@ void rm_store_release(struct rm_store_session *s)
 
 DWORD rm_store_check(const struct rm_store_session *s)
 {
-    return check_hash(s->key, s->key_hash);
+    DWORD err = check_hash(s->key, s->key_hash);
+    /* As a reader's sync does (see the board): the slot is not what it says. */
+    if (err == ERROR_WRITE_FAULT || err == ERROR_INVALID_HANDLE) board_forget(s->slot);
+    return err;
 }
 
 DWORD rm_store_delete(const struct rm_store_session *s)

@@ -339,28 +339,34 @@ static void test_secondary_killed_mid_registration(void **state)
 
 enum hash_damage { HASH_DWORD, HASH_SHORT, HASH_MISSING, HASH_OTHER };
 
-static void check_damaged_hash(enum hash_damage d, const char *what)
+static void damage_hash(DWORD slot, enum hash_damage d)
 {
-    WCHAR ka[KEYBUF], kb[KEYBUF];
-    DWORD a, b, hj = SENTINEL, r1, r2, r3, e;
     BYTE bytes[32];
     HKEY k;
 
-    a = rmt_start_tracked(ka);
-    b = rmt_start_tracked(kb);
-    assert_int_equal(register_name(a, L"hash-a.dat"), ERROR_SUCCESS);
     memset(bytes, 0x5a, sizeof(bytes));
     switch (d)
     {
-    case HASH_DWORD: set_value(a, L"SessionHash", REG_DWORD, bytes, 4); break;
-    case HASH_SHORT: set_value(a, L"SessionHash", REG_BINARY, bytes, 16); break;
-    case HASH_OTHER: set_value(a, L"SessionHash", REG_BINARY, bytes, 32); break;
+    case HASH_DWORD: set_value(slot, L"SessionHash", REG_DWORD, bytes, 4); break;
+    case HASH_SHORT: set_value(slot, L"SessionHash", REG_BINARY, bytes, 16); break;
+    case HASH_OTHER: set_value(slot, L"SessionHash", REG_BINARY, bytes, 32); break;
     case HASH_MISSING:
-        assert_non_null(k = rmt_open_slot(a, KEY_SET_VALUE));
+        assert_non_null(k = rmt_open_slot(slot, KEY_SET_VALUE));
         assert_int_equal(RegDeleteValueW(k, L"SessionHash"), ERROR_SUCCESS);
         RegCloseKey(k);
         break;
     }
+}
+
+static void check_damaged_hash(enum hash_damage d, const char *what)
+{
+    WCHAR ka[KEYBUF], kb[KEYBUF];
+    DWORD a, b, hj = SENTINEL, r1, r2, r3, e;
+
+    a = rmt_start_tracked(ka);
+    b = rmt_start_tracked(kb);
+    assert_int_equal(register_name(a, L"hash-a.dat"), ERROR_SUCCESS);
+    damage_hash(a, d);
     /* The key can no longer be validated: a join is refused (spec 5.2: 1219). */
     r1 = RmJoinSession(&hj, ka);
     assert_int_equal(r1, ERROR_SESSION_CREDENTIAL_CONFLICT);
@@ -375,6 +381,22 @@ static void check_damaged_hash(enum hash_damage d, const char *what)
     assert_true(r3 == ERROR_INVALID_HANDLE || r3 == ERROR_WRITE_FAULT);
     assert_true(r2 == ERROR_INVALID_HANDLE || r2 == ERROR_WRITE_FAULT);
     assert_int_equal(rmt_sequence(a), 1);
+    /* The filter functions check the hash too, and warn registrations the same way. */
+    {
+        WCHAR kc[KEYBUF];
+        DWORD c = rmt_start_tracked(kc), needed = 0, rf, rr;
+        assert_int_equal(register_name(c, L"hash-c.dat"), ERROR_SUCCESS);
+        damage_hash(c, d);
+        rf = RmGetFilterList(c, NULL, 0, &needed);
+        rr = register_name(c, L"hash-c2.dat");
+        printf("# SessionHash %s: RmGetFilterList %lu, then register %lu\n", what, rf, rr);
+        assert_true(rf == ERROR_INVALID_HANDLE || rf == ERROR_WRITE_FAULT);
+        assert_true(rr == ERROR_INVALID_HANDLE || rr == ERROR_WRITE_FAULT);
+        assert_int_equal(rmt_sequence(c), 1);
+        RmEndSession(c);
+        rmt_untrack(c);
+        delete_slot(c);
+    }
     /* The other session is unaffected. */
     assert_int_equal(register_name(b, L"hash-b.dat"), ERROR_SUCCESS);
     assert_int_equal(list_result(b), ERROR_SUCCESS);
