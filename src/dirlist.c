@@ -198,11 +198,15 @@ static BOOL name_needs_open(const WCHAR *name, SIZE_T n)
  * resolver does not wait for a worker that has not started; the prefetch object
  * is freed by whichever of the two lets go of it last. */
 
-enum fetched { FETCH_FREE, FETCH_BUSY, FETCH_DONE, FETCH_NONE };
+/* A slot's group: the worker has it (BUSY), fetched it (DONE), found a kept
+ * listing of it that still holds (KEPT: the resolver takes that itself, a kept
+ * listing is held by the thread using it), or left it to the resolver (NONE).
+ * DONE and KEPT carry the stamp taken before, which the resolver uses as its own. */
+enum fetched { FETCH_FREE, FETCH_BUSY, FETCH_DONE, FETCH_KEPT, FETCH_NONE };
 
 struct ahead_slot
 {
-    enum fetched state;              /* BUSY: the worker has it; NONE: left to the resolver */
+    enum fetched state;
     struct listing list;             /* DONE: fetched, not parsed */
     DWORD err, why;                  /* the fetch's */
     SIZE_T held;                     /* its raw bytes, counted in prefetch.held */
@@ -243,11 +247,9 @@ static void prefetch_unref(struct prefetch *pf)
     rm_free(pf);
 }
 
-/* The worker: in group order, as the groups are found, what the resolver would
- * fetch, with the stamp taken before it. It leaves alone a directory whose first
- * path needs no listing, one whose kept listing still holds (the resolver takes it
- * itself: a kept listing is held by the thread using it), and one it has no copy
- * of (out of memory). */
+/* The worker: in group order, as the groups are found, the stamp and what the
+ * resolver would fetch. It leaves alone a directory whose first path needs no
+ * listing and one it has no copy of (out of memory). */
 static DWORD WINAPI prefetch_main(void *param)
 {
     struct prefetch *pf = param;
@@ -275,7 +277,10 @@ static DWORD WINAPI prefetch_main(void *param)
         {
             sl->stamped = rm_dir_stamp(d.dir, &sl->write, &sl->create);
             if (sl->stamped && rm_kept_find(d.key, d.key_len, &sl->write, &sl->create))
+            {
                 rm_kept_release();
+                state = FETCH_KEPT;
+            }
             else
             {
                 sl->err = rm_listing_fetch(&sl->list, d.dir, d.dir_len, &sl->why);
@@ -358,8 +363,9 @@ static void prefetch_start(struct resolver *rs)
     }
 }
 
-/* Group i's slot when the worker fetched it; NULL when the resolver is to fetch it
- * itself: the worker left it, or had not taken it yet (it is the resolver's now). */
+/* Group i's slot when the worker fetched or stamped it; NULL when the resolver is
+ * to do it all itself: the worker left it, or had not taken it yet (it is the
+ * resolver's now). */
 static struct ahead_slot *prefetch_take(struct prefetch *pf, SIZE_T i)
 {
     struct ahead_slot *sl = &pf->slot[i % AHEAD];
@@ -371,7 +377,7 @@ static struct ahead_slot *prefetch_take(struct prefetch *pf, SIZE_T i)
     }
     while (sl->state == FETCH_BUSY) SleepConditionVariableSRW(&pf->changed, &pf->lock, INFINITE, 0);
     ReleaseSRWLockExclusive(&pf->lock);
-    return sl->state == FETCH_DONE ? sl : NULL;
+    return sl->state == FETCH_DONE || sl->state == FETCH_KEPT ? sl : NULL;
 }
 
 /* The resolver is done with group i: its slot is free for group i + AHEAD. */
@@ -571,8 +577,8 @@ static DWORD resolve_group(struct resolver *rs, SIZE_T index)
     FILETIME write, create;
     const struct listing *hit = NULL;
     struct listing *list = &rs->list;
-    struct ahead_slot *fetched = rs->ahead ? prefetch_take(rs->ahead, index) : NULL;
-    BOOL stamped = FALSE;
+    struct ahead_slot *ahead = rs->ahead ? prefetch_take(rs->ahead, index) : NULL;
+    BOOL fetched = ahead && ahead->state == FETCH_DONE, stamped = FALSE;
 
     rs->cur = list;
     if (g->listable)
@@ -580,20 +586,23 @@ static DWORD resolve_group(struct resolver *rs, SIZE_T index)
         if ((err = scratch_reserve(rs, dir_len + 1))) return err;
         memcpy(rs->scratch, first_full, dir_len * sizeof(WCHAR));
         rs->scratch[dir_len] = 0;
+        /* The stamp before the listing (a change after it moves the stamp), the
+         * worker's if it took one. */
+        if (ahead)
+        {
+            stamped = ahead->stamped;
+            write = ahead->write;
+            create = ahead->create;
+        }
+        else stamped = rm_dir_stamp(rs->scratch, &write, &create);
         if (fetched)
         {
-            /* Fetched ahead, with the stamp taken before it. */
-            list = &fetched->list;
+            list = &ahead->list;
             rs->cur = list;
-            stamped = fetched->stamped;
-            write = fetched->write;
-            create = fetched->create;
-            why = fetched->why;
-            if ((err = fetched->err) || (err = rm_listing_parse(list, &why))) return err;
+            why = ahead->why;
+            if ((err = ahead->err) || (err = rm_listing_parse(list, &why))) return err;
         }
-        /* The stamp before the listing: a change after it moves the stamp. */
-        else if ((stamped = rm_dir_stamp(rs->scratch, &write, &create)) &&
-                 (hit = rm_kept_find(key, g->key_len, &write, &create)))
+        else if (stamped && (hit = rm_kept_find(key, g->key_len, &write, &create)))
         {
             rs->cur = hit;
             why = ERROR_SUCCESS;

@@ -156,6 +156,15 @@ static void board_forget(DWORD slot)
     if (board && slot < RM_MAX_SESSIONS) InterlockedExchange(&board->slot[slot].known, 0);
 }
 
+/* A reader's verdict on its session's slot: damaged values, or a slot that is not
+ * its session's any more, mean the board's entry may describe what was there
+ * before, so the slot's writers read the registry from now on. */
+static DWORD board_verdict(const struct rm_store_session *s, DWORD err)
+{
+    if (err == ERROR_WRITE_FAULT || err == ERROR_INVALID_HANDLE) board_forget(s->slot);
+    return err;
+}
+
 static void board_forget_all(void)
 {
     DWORD slot;
@@ -466,10 +475,7 @@ void rm_store_release(struct rm_store_session *s)
 
 DWORD rm_store_check(const struct rm_store_session *s)
 {
-    DWORD err = check_hash(s->key, s->key_hash);
-    /* As a reader's sync does (see the board): the slot is not what it says. */
-    if (err == ERROR_WRITE_FAULT || err == ERROR_INVALID_HANDLE) board_forget(s->slot);
-    return err;
+    return board_verdict(s, check_hash(s->key, s->key_hash));
 }
 
 DWORD rm_store_delete(const struct rm_store_session *s)
@@ -681,11 +687,7 @@ static DWORD sync_locked(HKEY key, struct rm_resources *r)
 DWORD rm_store_sync(const struct rm_store_session *s, struct rm_resources *r)
 {
     DWORD err = check_hash(s->key, s->key_hash);
-    if (!err) err = sync_locked(s->key, r);
-    /* Damaged values (or a slot that is not ours any more): the board's entry may
-     * describe what was there before, so writers read the registry from now on. */
-    if (err == ERROR_WRITE_FAULT || err == ERROR_INVALID_HANDLE) board_forget(s->slot);
-    return err;
+    return board_verdict(s, err ? err : sync_locked(s->key, r));
 }
 
 /* ---- writing registrations ----------------------------------------------------------- */

@@ -111,18 +111,9 @@ static void test_other_arch_executable(void **state)
  * file; returns its record (free() it). */
 static char *other_arch_registers(const WCHAR *key, const WCHAR *file)
 {
-    struct rmt_child child;
-    WCHAR *rec = rmt_path(L"xarch-record.txt"), args[3 * MAX_PATH];
-    char *text;
-
-    DeleteFileW(rec);
-    swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" script join %ls reg \"%ls\" end", rec, key, file);
-    assert_int_equal(rmt_spawn_exe(other_helper, args, 0, FALSE, 15000, &child), ERROR_SUCCESS);
-    assert_int_equal(rmt_child_wait(&child, RMT_BOUND_MS), 0);
-    text = rmt_read_record(rec);
-    DeleteFileW(rec);
-    free(rec);
-    return text;
+    WCHAR ops[2 * MAX_PATH];
+    swprintf(ops, ARRAYSIZE(ops), L"join %ls reg \"%ls\" end", key, file);
+    return rmt_run_script(other_helper, NULL, ops);
 }
 
 /* Group commit of the slot holds exactly the file named name. */

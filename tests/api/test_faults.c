@@ -142,39 +142,11 @@ static DWORD register_name(DWORD h, const WCHAR *name)
 
 /* ---- helper scripts (rmhelper script) ----------------------------------------------- */
 
-/* Runs "rmhelper script OPS" with RSTRTMGR_FAULT=fault (NULL: none) to the end;
- * returns its record (free() it). */
-static char *run_script(const WCHAR *fault, const WCHAR *ops)
-{
-    struct rmt_child c;
-    size_t cch = wcslen(ops) + MAX_PATH + 64;
-    WCHAR *rec = rmt_path(L"script.txt"), *args = malloc(cch * sizeof(WCHAR));
-    DWORD err, code;
-    char *text;
-
-    assert_non_null(args);
-    DeleteFileW(rec);
-    swprintf(args, cch, L"--record \"%ls\" script %ls", rec, ops);
-    if (fault) assert_true(SetEnvironmentVariableW(L"RSTRTMGR_FAULT", fault));
-    err = rmt_spawn_ex(FALSE, args, 0, FALSE, 20000, &c);
-    SetEnvironmentVariableW(L"RSTRTMGR_FAULT", NULL);
-    free(args);
-    assert_int_equal(err, ERROR_SUCCESS);
-    code = rmt_child_wait(&c, RMT_BOUND_MS);
-    text = rmt_read_record(rec);
-    printf("# RSTRTMGR_FAULT=%ls script %ls: exit %lu, record:\n%s", fault ? fault : L"(none)", ops,
-           code, text);
-    assert_int_equal(code, 0);
-    DeleteFileW(rec);
-    free(rec);
-    return text;
-}
-
-/* run_script, timed: *spent is the script's wall-clock time in seconds (printed). */
+/* rmt_run_script, timed: *spent is the script's wall-clock time in seconds (printed). */
 static char *run_script_timed(const WCHAR *fault, const WCHAR *ops, double *spent)
 {
     double t0 = rmt_now_s();
-    char *text = run_script(fault, ops);
+    char *text = rmt_run_script(NULL, fault, ops);
     *spent = rmt_now_s() - t0;
     printf("# the script took %.2f s\n", *spent);
     return text;
@@ -558,7 +530,7 @@ static void test_failed_rollback_leftover_cleared(void **state)
     h = rmt_start_tracked(key);
     swprintf(ops, ARRAYSIZE(ops), L"join %ls regsvc Spooler end", key);
     /* The join writes nothing, so RegSetValueExW:2 is the Sequence after the group. */
-    text = run_script(L"RegSetValueExW:2,RegDeleteValueW:1+", ops);
+    text = rmt_run_script(NULL, L"RegSetValueExW:2,RegDeleteValueW:1+", ops);
     assert_non_null(strstr(text, "join 0 "));
     assert_non_null(strstr(text, "regsvc 29"));
     free(text);
@@ -658,7 +630,7 @@ static void check_start_fault(const WCHAR *fault, DWORD expected)
 {
     char *before, *after, *text, want[32];
     before = store_image();
-    text = run_script(fault, L"start");
+    text = rmt_run_script(NULL, fault, L"start");
     after = store_image();
     snprintf(want, sizeof(want), "start %lu ", expected);
     if (!strstr(text, want)) fail_msg("expected \"%s\" with %ls, got %s", want, fault, text);
@@ -685,7 +657,7 @@ static void test_fault_start_random(void **state)
     (void)state;
     /* No random key: the start fails (not ERROR_WRITE_FAULT: nothing was written). */
     before = store_image();
-    text = run_script(L"GenRandom:1", L"start");
+    text = rmt_run_script(NULL, L"GenRandom:1", L"start");
     after = store_image();
     assert_null(strstr(text, "start 0 "));
     assert_int_equal(strcmp(before, after), 0);
@@ -718,7 +690,7 @@ static void test_fault_start_takeover(void **state)
 
     /* The abandoned slot is the first candidate: the writes after taking it over fail. */
     before = store_image();
-    text = run_script(L"RegSetValueExW:2", L"start");
+    text = rmt_run_script(NULL, L"RegSetValueExW:2", L"start");
     after = store_image();
     assert_non_null(strstr(text, "start 29 "));
     free(text);
@@ -728,7 +700,7 @@ static void test_fault_start_takeover(void **state)
     printf("# abandoned slot %lu after the failed takeover: %s\n", slot,
            rmt_slot_exists(slot) ? "still there" : "removed");
     assert_false(rmt_slot_live(slot));
-    text = run_script(NULL, L"start end");
+    text = rmt_run_script(NULL, NULL, L"start end");
     {
         char want[32];
         snprintf(want, sizeof(want), "start 0 %lu ", slot);
@@ -763,7 +735,7 @@ static void test_fault_register(void **state)
     {
         char *text;
         swprintf(ops, ARRAYSIZE(ops), cases[i].ops, f);
-        text = run_script(cases[i].fault, ops);
+        text = rmt_run_script(NULL, cases[i].fault, ops);
         if (!strstr(text, "start 0 ")) fail_msg("start failed: %s", text);
         if (!strstr(text, "reg 29")) fail_msg("%ls: expected reg 29: %s", cases[i].fault, text);
         free(text);
@@ -771,7 +743,7 @@ static void test_fault_register(void **state)
     /* The same without a fault: it works (the script is right). */
     swprintf(ops, ARRAYSIZE(ops), L"start reg \"%ls\" list end", f);
     {
-        char *text = run_script(NULL, ops);
+        char *text = rmt_run_script(NULL, NULL, ops);
         assert_non_null(strstr(text, "reg 0"));
         assert_non_null(strstr(text, "end 0"));
         free(text);
@@ -828,7 +800,7 @@ static void test_fault_end(void **state)
     char *text;
     (void)state;
     /* start queries nothing in a free slot; the end's key check is the first query. */
-    text = run_script(L"RegQueryValueExW:1", L"start end regself list end");
+    text = rmt_run_script(NULL, L"RegQueryValueExW:1", L"start end regself list end");
     assert_non_null(strstr(text, "end 29"));
     /* Still there and registered: the size query finds this process (spec 5.5). */
     assert_non_null(strstr(text, "list 234 1"));
@@ -894,7 +866,7 @@ static void test_handle_query_that_never_returns(void **state)
     for (i = 0; i < (int)ARRAYSIZE(faults); i++)
     {
         double t0 = rmt_now_s(), spent;
-        char *text = run_script(faults[i], ops);
+        char *text = rmt_run_script(NULL, faults[i], ops);
         spent = rmt_now_s() - t0;
         printf("# %ls: the script took %.2f s\n", faults[i], spent);
         /* One stuck handle (not the holder's, which comes last) is skipped and
@@ -924,7 +896,7 @@ static void test_failure_traced_where_it_happens(void **state)
     DeleteFileW(log);
     swprintf(value, ARRAYSIZE(value), L"error:%ls", log);
     assert_true(SetEnvironmentVariableW(L"RSTRTMGR_TRACE", value));
-    text = run_script(L"RegSetValueExW:2", L"start");
+    text = rmt_run_script(NULL, L"RegSetValueExW:2", L"start");
     SetEnvironmentVariableW(L"RSTRTMGR_TRACE", NULL);
     assert_non_null(strstr(text, "start 29 "));
     free(text);
@@ -960,7 +932,7 @@ static void test_service_stop_denied(void **state)
     wcscpy(denied_service, name);
     swprintf(ops, ARRAYSIZE(ops), L"start regsvc %ls list types shutdown end", name);
 
-    text = run_script(L"OpenServiceW:1+", ops);
+    text = rmt_run_script(NULL, L"OpenServiceW:1+", ops);
     assert_non_null(strstr(text, "regsvc 0"));
     assert_non_null(strstr(text, "list 234 1 1"));   /* 1 = RmRebootReasonPermissionDenied */
     assert_non_null(strstr(text, "types 0 1000"));  /* RmCritical */
@@ -979,7 +951,7 @@ static void test_service_stop_denied(void **state)
     CloseServiceHandle(scm);
 
     /* Without the refusal the same service is a plain RmService. */
-    text = run_script(NULL, ops);
+    text = rmt_run_script(NULL, NULL, ops);
     assert_non_null(strstr(text, "types 0 3"));
     assert_non_null(strstr(text, "shutdown 0"));
     free(text);
@@ -1219,7 +1191,7 @@ static void test_fast_path_long_path(void **state)
     holder = rmt_spawn_tracked(FALSE, 0, args, 15000);
     swprintf(fault, ARRAYSIZE(fault), L"HandleQuery:1+@%lu,FastPath", holder->pid);
     swprintf(ops, 4 * cap, L"start reg \"%ls\" pids pids end", file);
-    text = run_script(fault, ops);
+    text = rmt_run_script(NULL, fault, ops);
     expect_pids(text, 0, &holder->pid, 1);
     expect_pids(text, 1, &holder->pid, 1);
     free(text);
@@ -1248,7 +1220,7 @@ static void test_fast_path_refusals_per_file(void **state)
     pids[2] = rmt_spawn_tracked(FALSE, 0, args, 15000)->pid;
     swprintf(fault, ARRAYSIZE(fault), L"HandleQuery:1+@%lu,FastPath", pids[2]);
     swprintf(ops, ARRAYSIZE(ops), L"start reg \"%ls\" reg \"%ls\" reg \"%ls\" pids pids end", deny, noclass, plain);
-    text = run_script(fault, ops);
+    text = rmt_run_script(NULL, fault, ops);
     expect_pids(text, 0, pids, 3);
     expect_pids(text, 1, pids, 3);
     free(text);
@@ -1272,14 +1244,14 @@ static void test_fast_path_self(void **state)
     swprintf(fault, ARRAYSIZE(fault), L"HandleQuery:1+@%lu,FastPath", expected[0]);
     swprintf(ops, ARRAYSIZE(ops), L"mypid start reg \"%ls\" pids open \"%ls\" reg \"%ls\" pids end", other, mine,
              mine);
-    text = run_script(fault, ops);
+    text = rmt_run_script(NULL, fault, ops);
     expected[1] = script_pid(text);
     expect_pids(text, 0, expected, 1);
     expect_pids(text, 1, expected, 2);
     free(text);
 
     swprintf(ops, ARRAYSIZE(ops), L"mypid start map \"%ls\" reg \"%ls\" pids end", mapped, mapped);
-    text = run_script(fault, ops);
+    text = rmt_run_script(NULL, fault, ops);
     assert_non_null(strstr(text, "map 0"));
     expected[0] = script_pid(text);
     expect_pids(text, 0, expected, 1);
@@ -1297,7 +1269,7 @@ static void test_self_mapping_without_fast_path(void **state)
     (void)state;
 
     swprintf(ops, ARRAYSIZE(ops), L"mypid start map \"%ls\" reg \"%ls\" pids end", mapped, mapped);
-    text = run_script(NULL, ops);
+    text = rmt_run_script(NULL, NULL, ops);
     assert_non_null(strstr(text, "map 0"));
     me = script_pid(text);
     expect_pids(text, 0, &me, 1);
@@ -1322,7 +1294,7 @@ static void test_same_index_other_volume(void **state)
     swprintf(args, ARRAYSIZE(args), L"hold \"%ls\"", two);
     pids[1] = rmt_spawn_tracked(FALSE, 0, args, 15000)->pid;
     swprintf(ops, ARRAYSIZE(ops), L"start reg \"%ls\" pids reg \"%ls\" pids end", two, one);
-    text = run_script(L"FakeVolume", ops);
+    text = rmt_run_script(NULL, L"FakeVolume", ops);
     expect_pids(text, 0, &pids[1], 1);
     expect_pids(text, 1, pids, 2);
     free(text);
@@ -1345,10 +1317,10 @@ static void test_listing_refused_falls_back(void **state)
     pid = holder->pid;
     for (p = held; *p; p++) *p = (WCHAR)towupper(*p);
     swprintf(ops, ARRAYSIZE(ops), L"start reg \"%ls\" pids end", held);
-    text = run_script(L"GetFileInformationByHandleEx:1+", ops);
+    text = rmt_run_script(NULL, L"GetFileInformationByHandleEx:1+", ops);
     expect_pids(text, 0, &pid, 1);
     free(text);
-    text = run_script(NULL, ops);
+    text = rmt_run_script(NULL, NULL, ops);
     expect_pids(text, 0, &pid, 1);
     free(text);
     free(held);
@@ -1375,11 +1347,11 @@ static void test_loaded_without_identity(void **state)
     pid = rmt_spawn_tracked(FALSE, 0, args, 15000)->pid;
 
     swprintf(ops, ARRAYSIZE(ops), L"start reg \"%ls\" pids end", dll);
-    text = run_script(L"NoVolume", ops);
+    text = rmt_run_script(NULL, L"NoVolume", ops);
     expect_pids(text, 0, &pid, 1);
     free(text);
     swprintf(ops, ARRAYSIZE(ops), L"start reg \"%ls\" pids end", missing);
-    text = run_script(L"NoVolume", ops);
+    text = rmt_run_script(NULL, L"NoVolume", ops);
     expect_pids(text, 0, NULL, 0);
     free(text);
     free(dir);

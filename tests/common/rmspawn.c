@@ -432,6 +432,32 @@ DWORD rmt_service_install(const WCHAR *name, const WCHAR *display_name, const WC
 /* ------------------------------------------------------------------------------ */
 /* Records, windows, console control                                                */
 
+char *rmt_run_script(const WCHAR *exe, const WCHAR *fault, const WCHAR *ops)
+{
+    struct rmt_child c;
+    size_t cch = wcslen(ops) + MAX_PATH + 64;
+    WCHAR *rec = rmt_path(L"script.txt"), *args = malloc(cch * sizeof(WCHAR));
+    DWORD err, code;
+    char *text;
+
+    assert_non_null(args);
+    DeleteFileW(rec);
+    swprintf(args, cch, L"--record \"%ls\" script %ls", rec, ops);
+    if (fault) assert_true(SetEnvironmentVariableW(L"RSTRTMGR_FAULT", fault));
+    err = rmt_spawn_exe(exe ? exe : rmt_helper_path(FALSE), args, 0, FALSE, 20000, &c);
+    SetEnvironmentVariableW(L"RSTRTMGR_FAULT", NULL);
+    free(args);
+    assert_int_equal(err, ERROR_SUCCESS);
+    code = rmt_child_wait(&c, RMT_BOUND_MS);
+    text = rmt_read_record(rec);
+    printf("# RSTRTMGR_FAULT=%ls script %ls: exit %lu, record:\n%s", fault ? fault : L"(none)", ops,
+           code, text);
+    assert_int_equal(code, 0);
+    DeleteFileW(rec);
+    free(rec);
+    return text;
+}
+
 char *rmt_read_record(const WCHAR *path)
 {
     HANDLE h = CreateFileW(path, GENERIC_READ,

@@ -89,6 +89,10 @@ void rmt_service_remove(const WCHAR *name);
 /* Reads a --record file into a malloc'd NUL-terminated string ("" if absent); free()
  * it. */
 char *rmt_read_record(const WCHAR *path);
+/* Runs "EXE --record FILE script OPS" (rmhelper's script role; exe NULL: this
+ * architecture's rmhelper) with RSTRTMGR_FAULT=fault (NULL: none) to the end,
+ * prints and returns its record (free() it); fails the test unless it exits 0. */
+char *rmt_run_script(const WCHAR *exe, const WCHAR *fault, const WCHAR *ops);
 /* Polls the record file until it contains needle or timeout_ms passes. */
 BOOL rmt_wait_record(const WCHAR *path, const char *needle, DWORD timeout_ms);
 /* The helper's top-level window (class "RmHelperWindow") of process pid, only a
