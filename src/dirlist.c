@@ -69,6 +69,7 @@ struct group                         /* one directory of the batch */
 struct resolver
 {
     struct rm_file *out;
+    struct rm_strings *strings;      /* where the paths found go */
     BOOL id_only;
     struct item *items;
     WCHAR *pool;             SIZE_T npool, cap_pool;     /* full paths */
@@ -501,7 +502,7 @@ static DWORD file_from_entry(struct resolver *rs, const struct lentry *e, struct
     memcpy(rs->scratch, l->final, l->final_len * sizeof(WCHAR));
     memcpy(rs->scratch + l->final_len, l->pool + e->name, e->name_len * sizeof(WCHAR));
     rs->scratch[n] = 0;
-    return rm_file_set_path(f, rs->scratch, n);
+    return rm_file_set_path(f, rs->scratch, n, rs->strings);
 }
 
 /* A name a listed directory does not hold: it does not exist; its canonical path
@@ -518,7 +519,7 @@ static DWORD file_missing(struct resolver *rs, const WCHAR *name, SIZE_T name_le
     memcpy(rs->scratch, l->final, l->final_len * sizeof(WCHAR));
     memcpy(rs->scratch + l->final_len, name, name_len * sizeof(WCHAR));
     rs->scratch[n] = 0;
-    return rm_file_set_path(f, rs->scratch, n);
+    return rm_file_set_path(f, rs->scratch, n, rs->strings);
 }
 
 /* Resolves every item of one directory from rs->cur (listed) or by opening. */
@@ -540,13 +541,13 @@ static DWORD resolve_items(struct resolver *rs, const struct group *g, BOOL list
         if (!it->open && absent)
         {
             f->absent = TRUE;
-            err = rs->id_only ? ERROR_SUCCESS : rm_file_not_opened(full, f);
+            err = rs->id_only ? ERROR_SUCCESS : rm_file_not_opened(full, f, rs->strings);
             if (err) return err;
             continue;
         }
         if (it->open || !listed)
         {
-            if ((err = rm_file_by_opening(full, f, rs->id_only))) return err;
+            if ((err = rm_file_by_opening(full, f, rs->id_only, rs->strings))) return err;
             continue;
         }
         if ((err = scratch_reserve(rs, name_len + 1))) return err;
@@ -559,7 +560,7 @@ static DWORD resolve_items(struct resolver *rs, const struct group *g, BOOL list
         else if (!k && !wide)
             err = file_missing(rs, name, name_len, f);
         else
-            err = rm_file_by_opening(full, f, rs->id_only);
+            err = rm_file_by_opening(full, f, rs->id_only, rs->strings);
         if (err) return err;
     }
     return ERROR_SUCCESS;
@@ -623,7 +624,8 @@ static DWORD resolve_group(struct resolver *rs, SIZE_T index)
     return err;
 }
 
-DWORD rm_files_identify(const WCHAR *const *paths, SIZE_T n, struct rm_file *out, BOOL id_only)
+DWORD rm_files_identify(const WCHAR *const *paths, SIZE_T n, struct rm_file *out, BOOL id_only,
+                        struct rm_strings *strings)
 {
     struct resolver rs;
     SIZE_T i, cap = 16, pool_chars = 0;
@@ -635,6 +637,7 @@ DWORD rm_files_identify(const WCHAR *const *paths, SIZE_T n, struct rm_file *out
     rm_sys_init();   /* the listing goes through rm_sys (fault injection) */
     memset(&rs, 0, sizeof(rs));
     rs.out = out;
+    rs.strings = strings;
     rs.id_only = id_only;
     if (n >= UINT32_MAX - 1) return ERROR_OUTOFMEMORY;
     while (cap / 2 < n) cap *= 2;

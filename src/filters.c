@@ -36,6 +36,7 @@ DWORD rm_filter_target(struct rm_filter *f, LPCWSTR module, const RM_UNIQUE_PROC
     }
     if (module)
     {
+        struct rm_strings strings = { NULL };
         struct rm_file file;
         DWORD err;
 
@@ -43,10 +44,14 @@ DWORD rm_filter_target(struct rm_filter *f, LPCWSTR module, const RM_UNIQUE_PROC
         if (!len || len > RM_MAX_PATH_CHARS) return ERROR_BAD_ARGUMENTS;
         /* The key is the canonical full path, so "c:\app\x.exe" and
          * "C:\APP\X.EXE" name the same executable. */
-        if ((err = rm_file_from_path(module, len, &file))) return err;
+        if ((err = rm_file_from_path(module, len, &file, &strings)))
+        {
+            rm_strings_free(&strings);
+            return err;
+        }
         f->trigger = RmFilterTriggerFile;
         f->key = rm_wcsdup_n(file.key, file.path_len);
-        rm_file_clear(&file);
+        rm_strings_free(&strings);
         if (!f->key || !(f->name = rm_wcsdup_n(module, len))) { rm_filter_clear(f); return ERROR_OUTOFMEMORY; }
         return ERROR_SUCCESS;
     }

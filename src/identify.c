@@ -19,7 +19,7 @@
 
 void rm_file_clear(struct rm_file *f)
 {
-    rm_free(f->path);   /* the key lives in the same block */
+    /* The path stays in its arena, freed with the set that owns it. */
     memset(f, 0, sizeof(*f));
 }
 
@@ -42,16 +42,16 @@ const WCHAR *rm_path_skip_prefix(const WCHAR *p, SIZE_T *len, BOOL *unc)
     return p;
 }
 
-/* Stores path (without prefix) and its comparison key in f. */
-DWORD rm_file_set_path(struct rm_file *f, const WCHAR *p, SIZE_T len)
+/* Stores path (without prefix) and its comparison key in f, cut from strings. */
+DWORD rm_file_set_path(struct rm_file *f, const WCHAR *p, SIZE_T len, struct rm_strings *strings)
 {
     BOOL unc;
     SIZE_T n, off;
     p = rm_path_skip_prefix(p, &len, &unc);
     off = unc ? 2 : 0;
     n = len + off;
-    /* One block for both strings: registrations come by the hundred thousand. */
-    if (!(f->path = rm_alloc_raw(2 * (n + 1) * sizeof(WCHAR)))) return ERROR_OUTOFMEMORY;
+    /* One piece for both strings: registrations come by the hundred thousand. */
+    if (!(f->path = rm_strings_alloc(strings, 2 * (n + 1)))) return ERROR_OUTOFMEMORY;
     if (unc) f->path[0] = f->path[1] = L'\\';
     memcpy(f->path + off, p, len * sizeof(WCHAR));
     f->path[n] = 0;
@@ -197,11 +197,11 @@ BOOL rm_path_identity(const WCHAR *path, struct rm_file_id *id)
 /* What opening says of a full path that cannot be opened: no identity, and the
  * path itself as the canonical spelling (for a 32-bit caller under System32,
  * redirected). */
-DWORD rm_file_not_opened(const WCHAR *full, struct rm_file *f)
+DWORD rm_file_not_opened(const WCHAR *full, struct rm_file *f, struct rm_strings *strings)
 {
     WCHAR *redirected = wow64_redirect(full);
     const WCHAR *p = redirected ? redirected : full;
-    DWORD err = rm_file_set_path(f, p, rm_wcsnlen(p, RM_MAX_PATH_CHARS + 8));
+    DWORD err = rm_file_set_path(f, p, rm_wcsnlen(p, RM_MAX_PATH_CHARS + 8), strings);
     rm_free(redirected);
     return err;
 }
@@ -209,16 +209,17 @@ DWORD rm_file_not_opened(const WCHAR *full, struct rm_file *f)
 /* Identifies a full path (GetFullPathNameW already applied) by opening it: its
  * identity and final path when it exists, else as file_not_opened. id_only:
  * has_id, is_dir, absent and id only. */
-DWORD rm_file_by_opening(const WCHAR *full, struct rm_file *f, BOOL id_only)
+DWORD rm_file_by_opening(const WCHAR *full, struct rm_file *f, BOOL id_only, struct rm_strings *strings)
 {
     WCHAR *final = NULL;
+    const WCHAR *spelling;
     DWORD n, err;
     HANDLE h = open_for_identity(full);
 
     if (h == INVALID_HANDLE_VALUE)
     {
         f->absent = open_says_absent(GetLastError());
-        return id_only ? ERROR_SUCCESS : rm_file_not_opened(full, f);
+        return id_only ? ERROR_SUCCESS : rm_file_not_opened(full, f, strings);
     }
     identify(h, f);
     /* The final path is the canonical spelling: long names, real case, and, for a
@@ -232,12 +233,13 @@ DWORD rm_file_by_opening(const WCHAR *full, struct rm_file *f, BOOL id_only)
     }
     CloseHandle(h);
     if (id_only) return ERROR_SUCCESS;
-    err = final ? rm_file_set_path(f, final, rm_wcsnlen(final, RM_MAX_PATH_CHARS + 8)) : rm_file_set_path(f, full, rm_wcsnlen(full, RM_MAX_PATH_CHARS + 8));
+    spelling = final ? final : full;
+    err = rm_file_set_path(f, spelling, rm_wcsnlen(spelling, RM_MAX_PATH_CHARS + 8), strings);
     rm_free(final);
     return err;
 }
 
-DWORD rm_file_from_path(const WCHAR *path, SIZE_T len, struct rm_file *f)
+DWORD rm_file_from_path(const WCHAR *path, SIZE_T len, struct rm_file *f, struct rm_strings *strings)
 {
     WCHAR stack_buf[MAX_PATH], *full = stack_buf;
     DWORD n, err;
@@ -252,7 +254,7 @@ DWORD rm_file_from_path(const WCHAR *path, SIZE_T len, struct rm_file *f)
         if (!(full = rm_alloc((SIZE_T)n * sizeof(WCHAR)))) return ERROR_OUTOFMEMORY;
         n = GetFullPathNameW(path, n, full, NULL);
     }
-    err = n ? rm_file_by_opening(full, f, FALSE) : ERROR_BAD_ARGUMENTS;
+    err = n ? rm_file_by_opening(full, f, FALSE, strings) : ERROR_BAD_ARGUMENTS;
     if (full != stack_buf) rm_free(full);
     if (err) rm_file_clear(f);
     return err;

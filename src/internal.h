@@ -54,6 +54,16 @@ BOOL  rm_overlaps(const void *a, SIZE_T na, const void *b, SIZE_T nb);
 /* Grows *items (element size elem) so that it can hold need elements. */
 DWORD rm_grow(void **items, SIZE_T *cap, SIZE_T need, SIZE_T elem);
 
+/* Strings that live and die together: the paths of one set of files. They are
+ * cut from chunks of 64 KiB (a longer string gets a chunk of its own) and freed
+ * all at once with the set, never one by one: one heap block per path made
+ * Wine's heap the part of a registration whose cost grew with the session
+ * (bench_register; util.c). A zeroed struct is an empty arena. */
+struct rm_chunk;
+struct rm_strings { struct rm_chunk *head; };
+WCHAR *rm_strings_alloc(struct rm_strings *s, SIZE_T chars);   /* NULL when out of memory */
+void   rm_strings_free(struct rm_strings *s);
+
 /* Length of s, scanning at most max characters; returns max+1 when no NUL was
  * found within max characters (so "too long" is one comparison for callers). */
 SIZE_T rm_wcsnlen(const WCHAR *s, SIZE_T max);
@@ -294,6 +304,7 @@ struct rm_resources
     WCHAR            **svcs;         SIZE_T nsvcs,  cap_svcs;
     struct rm_dir     *dirs;         SIZE_T ndirs,  cap_dirs;
     struct rm_hash_index file_by_id, file_by_key, proc_index, svc_index, dir_index;
+    struct rm_strings strings;       /* where its files' paths live */
     DWORD sequence;                  /* store commits included (see store.c) */
 };
 
@@ -308,21 +319,25 @@ void  rm_batch_subtract(struct rm_resources *batch, const struct rm_resources *r
 /* Moves every entry of from into to (which must not hold them yet); from is
  * left empty. On failure to is unchanged for the entries not moved. */
 DWORD rm_resources_merge(struct rm_resources *to, struct rm_resources *from);
-/* Adds one entry unless an equal one is present (*added tells). Ownership of the
- * strings passes to r either way. */
+/* Adds one entry unless an equal one is present (*added tells). A file's path is
+ * copied into r's strings; f is cleared either way. Ownership of a service name
+ * passes to r either way. */
 DWORD rm_resources_add_file(struct rm_resources *r, struct rm_file *f, BOOL *added);
 DWORD rm_resources_add_proc(struct rm_resources *r, const RM_UNIQUE_PROCESS *p, BOOL *added);
 DWORD rm_resources_add_svc(struct rm_resources *r, WCHAR *name, BOOL *added);
 /* Builds an rm_file for a path: full path, identity if the file exists, canonical
- * spelling. Takes a NUL-terminated path of len characters. */
-DWORD rm_file_from_path(const WCHAR *path, SIZE_T len, struct rm_file *f);
+ * spelling (cut from strings, which the caller frees). Takes a NUL-terminated path
+ * of len characters. */
+DWORD rm_file_from_path(const WCHAR *path, SIZE_T len, struct rm_file *f, struct rm_strings *strings);
 /* The same for n paths at once (NUL-terminated, each checked by the caller to be
  * non-empty and at most RM_MAX_PATH_CHARS long), into out[0..n): the paths are
  * grouped by directory and each directory is listed once (dirlist.c says when a
  * file is opened instead). id_only: has_id, is_dir, absent and id only, no strings (for
- * re-identifying stored canonical paths). ERROR_BAD_ARGUMENTS for a path
+ * re-identifying stored canonical paths). The paths found are cut from strings,
+ * whose owner frees them (after a failure too). ERROR_BAD_ARGUMENTS for a path
  * GetFullPathNameW rejects, ERROR_OUTOFMEMORY; on failure out holds nothing. */
-DWORD rm_files_identify(const WCHAR *const *paths, SIZE_T n, struct rm_file *out, BOOL id_only);
+DWORD rm_files_identify(const WCHAR *const *paths, SIZE_T n, struct rm_file *out, BOOL id_only,
+                        struct rm_strings *strings);
 /* TRUE when a directory's last-write time is two seconds or more before now: old
  * enough that a change of its entries would have moved it (two changes within one
  * tick of the file system's clock look like one). The rule behind RmGetList's
@@ -330,6 +345,7 @@ DWORD rm_files_identify(const WCHAR *const *paths, SIZE_T n, struct rm_file *out
 BOOL  rm_stamp_settled(const FILETIME *write, const FILETIME *now);
 /* Frees the directory listings kept between calls (listing.c; DLL unload). */
 void  rm_listings_unload(void);
+/* Empties f; its path stays in the arena it was cut from, freed with it. */
 void  rm_file_clear(struct rm_file *f);
 /* Stored paths are kept without the \\?\ prefix; a long one needs it back for
  * the file system calls of a process that is not long-path aware. Returns path
@@ -346,13 +362,13 @@ BOOL  rm_path_identity(const WCHAR *path, struct rm_file_id *id);
  * updated, *unc set for the second) ... */
 const WCHAR *rm_path_skip_prefix(const WCHAR *p, SIZE_T *len, BOOL *unc);
 /* ... stores a path (prefix dropped) and its comparison key in f ... */
-DWORD rm_file_set_path(struct rm_file *f, const WCHAR *p, SIZE_T len);
+DWORD rm_file_set_path(struct rm_file *f, const WCHAR *p, SIZE_T len, struct rm_strings *strings);
 /* ... describes a full path that cannot be opened (no identity; for a 32-bit
  * caller under System32, the redirected path; absent is the caller's) ... */
-DWORD rm_file_not_opened(const WCHAR *full, struct rm_file *f);
+DWORD rm_file_not_opened(const WCHAR *full, struct rm_file *f, struct rm_strings *strings);
 /* ... and identifies a full path by opening it (id_only: has_id, is_dir, absent
  * and id). */
-DWORD rm_file_by_opening(const WCHAR *full, struct rm_file *f, BOOL id_only);
+DWORD rm_file_by_opening(const WCHAR *full, struct rm_file *f, BOOL id_only, struct rm_strings *strings);
 /* Resolves registered files that did not exist before and may now. */
 DWORD rm_resources_refresh(struct rm_resources *r);
 /* TRUE when r holds a file with this identity. */

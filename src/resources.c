@@ -118,7 +118,6 @@ static uint64_t hash_svc(const WCHAR *name)
 void rm_resources_free(struct rm_resources *r)
 {
     SIZE_T i;
-    for (i = 0; i < r->nfiles; i++) rm_file_clear(&r->files[i]);
     for (i = 0; i < r->nsvcs; i++) rm_free(r->svcs[i]);
     for (i = 0; i < r->ndirs; i++)
     {
@@ -134,6 +133,7 @@ void rm_resources_free(struct rm_resources *r)
     index_free(&r->file_by_key);
     index_free(&r->proc_index);
     index_free(&r->svc_index);
+    rm_strings_free(&r->strings);   /* every file's path */
     memset(r, 0, sizeof(*r));
 }
 
@@ -142,6 +142,19 @@ static BOOL has_file(const struct rm_resources *r, const struct rm_file *f)
     if (f->has_id && index_find(&r->file_by_id, hash_id(&f->id), file_id_equals, r, &f->id) != (SIZE_T)-1)
         return TRUE;
     return index_find(&r->file_by_key, f->key_hash, file_key_equals, r, f) != (SIZE_T)-1;
+}
+
+/* Copies f's path and key (one piece, as rm_file_set_path cut them) into r's strings. */
+static DWORD keep_path(struct rm_resources *r, struct rm_file *f)
+{
+    SIZE_T chars = 2 * (f->path_len + 1);
+    WCHAR *p = rm_strings_alloc(&r->strings, chars);
+    if (!p) return ERROR_OUTOFMEMORY;
+    memcpy(p, f->path, (f->path_len + 1) * sizeof(WCHAR));
+    memcpy(p + f->path_len + 1, f->key, (f->path_len + 1) * sizeof(WCHAR));
+    f->path = p;
+    f->key = p + f->path_len + 1;
+    return ERROR_SUCCESS;
 }
 
 /* Puts f, known not to be in r yet, into r (with room reserved for it). */
@@ -174,7 +187,7 @@ DWORD rm_resources_add_file(struct rm_resources *r, struct rm_file *f, BOOL *add
         rm_file_clear(f);
         return ERROR_SUCCESS;
     }
-    if ((err = reserve_files(r, 1)))
+    if ((err = reserve_files(r, 1)) || (err = keep_path(r, f)))
     {
         rm_file_clear(f);
         return err;
@@ -253,7 +266,7 @@ DWORD rm_batch_build(struct rm_resources *b, UINT nfiles, LPCWSTR *files, UINT n
     {
         struct rm_file *found = rm_alloc((SIZE_T)nfiles * sizeof(*found));
         if (!found) return ERROR_OUTOFMEMORY;
-        if ((err = rm_files_identify(files, nfiles, found, FALSE)) ||
+        if ((err = rm_files_identify(files, nfiles, found, FALSE, &b->strings)) ||
             (err = index_reserve(&b->file_by_id, nfiles)) || (err = index_reserve(&b->file_by_key, nfiles)))
         {
             for (i = 0; i < nfiles; i++) rm_file_clear(&found[i]);
@@ -343,11 +356,12 @@ DWORD rm_resources_merge(struct rm_resources *to, struct rm_resources *from)
     }
 
     /* The batch was subtracted from to and holds no duplicates of its own: every
-     * file is new, so it is put in without a lookup, into room made once. */
-    if ((err = reserve_files(to, from->nfiles)))
-        for (i = 0; i < from->nfiles; i++) rm_file_clear(&from->files[i]);
-    else
-        for (i = 0; i < from->nfiles; i++) append_file(to, &from->files[i]);
+     * file is new, so it is put in without a lookup, into room made once. Its path
+     * is copied into to's strings (the batch's go with it). */
+    err = reserve_files(to, from->nfiles);
+    for (i = 0; i < from->nfiles; i++)
+        if (!err && !(err = keep_path(to, &from->files[i]))) append_file(to, &from->files[i]);
+        else rm_file_clear(&from->files[i]);
     for (i = 0; i < from->nprocs && !err; i++)
         err = rm_resources_add_proc(to, &from->procs[i], &added);
     for (i = 0; i < from->nsvcs; i++)
@@ -548,7 +562,7 @@ DWORD rm_resources_refresh(struct rm_resources *r)
         which[k] = i;
         paths[k++] = f->path;
     }
-    if ((err = rm_files_identify(paths, k, now_files, TRUE))) goto failed;
+    if ((err = rm_files_identify(paths, k, now_files, TRUE, NULL))) goto failed;   /* id_only: no strings */
     for (i = 0; i < k; i++)
     {
         struct rm_file *f = &r->files[which[i]], *g = &now_files[i];

@@ -630,6 +630,7 @@ static DWORD load_group(struct rm_resources *r, struct pending_files *pf, enum g
 /* Identifies the pending files and adds them to r. */
 static DWORD load_files(struct rm_resources *r, const struct pending_files *pf)
 {
+    struct rm_strings strings = { NULL };   /* the found paths, until r copies them */
     struct rm_file *found;
     DWORD err;
     SIZE_T i;
@@ -637,13 +638,12 @@ static DWORD load_files(struct rm_resources *r, const struct pending_files *pf)
 
     if (!pf->count) return ERROR_SUCCESS;
     if (!(found = rm_alloc(pf->count * sizeof(*found)))) return ERROR_OUTOFMEMORY;
-    err = rm_files_identify(pf->paths, pf->count, found, FALSE);
+    err = rm_files_identify(pf->paths, pf->count, found, FALSE, &strings);
     /* A stored path the system rejects was not written by this DLL. */
     if (err == ERROR_BAD_ARGUMENTS) err = ERROR_WRITE_FAULT;
-    for (i = 0; i < pf->count; i++)
-        if (!err) err = rm_resources_add_file(r, &found[i], &added);
-        else rm_file_clear(&found[i]);
+    for (i = 0; i < pf->count && !err; i++) err = rm_resources_add_file(r, &found[i], &added);
     rm_free(found);
+    rm_strings_free(&strings);
     return err;
 }
 

@@ -68,6 +68,72 @@ DWORD rm_grow(void **items, SIZE_T *cap, SIZE_T need, SIZE_T elem)
     return ERROR_SUCCESS;
 }
 
+/* ---- string arenas ---------------------------------------------------------------
+ *
+ * Measured under Wine (bench_register, 1,000 calls of 100 paths into one session):
+ * with one heap block per registered path, the allocations of a call took 27 us
+ * at the first call and 104 us at the thousandth, while everything else a call
+ * does stayed flat; Wine's heap gets slower to allocate from as it fills with
+ * blocks that all stay. The same paths cut from arena chunks cost the same at the
+ * thousandth call as at the first. */
+
+#define CHUNK_BYTES (64u << 10)
+
+struct rm_chunk
+{
+    struct rm_chunk *next;
+    SIZE_T used, size;               /* bytes of the data that follows */
+};
+
+WCHAR *rm_strings_alloc(struct rm_strings *s, SIZE_T chars)
+{
+    struct rm_chunk *c;
+    SIZE_T bytes;
+
+    if (!s) return NULL;   /* a caller that was to store no strings */
+    c = s->head;
+    if (!rm_mul_ok(chars, sizeof(WCHAR), &bytes) || bytes > (SIZE_T)-1 / 2) return NULL;
+    bytes = (bytes + 7) & ~(SIZE_T)7;
+    if (bytes > CHUNK_BYTES)
+    {
+        /* A chunk of its own, put behind the head so that the head's room stays in use. */
+        if (!(c = rm_alloc_raw(sizeof(*c) + bytes))) return NULL;
+        c->used = c->size = bytes;
+        if (s->head)
+        {
+            c->next = s->head->next;
+            s->head->next = c;
+        }
+        else
+        {
+            c->next = NULL;
+            s->head = c;
+        }
+        return (WCHAR *)(c + 1);
+    }
+    if (!c || c->size - c->used < bytes)
+    {
+        if (!(c = rm_alloc_raw(sizeof(*c) + CHUNK_BYTES))) return NULL;
+        c->used = 0;
+        c->size = CHUNK_BYTES;
+        c->next = s->head;
+        s->head = c;
+    }
+    c->used += bytes;
+    return (WCHAR *)((BYTE *)(c + 1) + c->used - bytes);
+}
+
+void rm_strings_free(struct rm_strings *s)
+{
+    struct rm_chunk *c = s->head, *next;
+    for (; c; c = next)
+    {
+        next = c->next;
+        rm_free(c);
+    }
+    s->head = NULL;
+}
+
 SIZE_T rm_wcsnlen(const WCHAR *s, SIZE_T max)
 {
     SIZE_T n = 0;

@@ -11,6 +11,7 @@
  *   - rm_error_name, rm_errname_lookup (src/shared/errnames.h, spec 3)
  *   - rm_parse_dec, rm_store_parse_slot (src/shared/storelayout.h, spec 9)
  *   - rm_overlaps         byte-range overlap (src/internal.h)
+ *   - rm_strings_*        string arenas (src/internal.h)
  *   - rm_pid_board_*      PIDs posted between threads (src/internal.h)
  *   - memcpy, memmove, memset, memcmp of src/crt.c (the DLL links no C runtime):
  *     the C standard's contract, every length to 80 at every alignment
@@ -623,6 +624,53 @@ static void test_overlaps_wraparound(void **state)
 }
 
 /* ======================================================================== */
+/*  String arenas: rm_strings_alloc, rm_strings_free                           */
+/* ======================================================================== */
+
+#define PIECES 3000
+
+/* Every piece holds the characters asked for and keeps what was written in it
+ * while more are cut after it: short ones by the thousand (many chunks) and,
+ * among them, ones longer than a chunk (internal.h contract). A piece that
+ * overlapped another would lose its content to the other's writes. Freed, the
+ * arena is empty and can be used again. */
+static void test_strings_pieces(void **state)
+{
+    static WCHAR *piece[PIECES];
+    static SIZE_T len[PIECES];
+    struct rm_strings s = { NULL };
+    SIZE_T i, k;
+    (void)state;
+
+    for (i = 0; i < PIECES; i++)
+    {
+        len[i] = i % 500 == 7 ? 40000 + i : 1 + i % 300;   /* 40,000 characters: 80 KB, over a chunk */
+        piece[i] = rm_strings_alloc(&s, len[i]);
+        assert_non_null(piece[i]);
+        for (k = 0; k < len[i]; k++) piece[i][k] = (WCHAR)(i * 7 + k);
+    }
+    for (i = 0; i < PIECES; i++)
+        for (k = 0; k < len[i]; k++)
+            if (piece[i][k] != (WCHAR)(i * 7 + k)) fail_msg("piece %u changed at %u", (unsigned)i, (unsigned)k);
+    rm_strings_free(&s);
+    assert_null(s.head);
+    assert_non_null(piece[0] = rm_strings_alloc(&s, 10));
+    rm_strings_free(&s);
+}
+
+/* No arena, or a size no address space holds: NULL, and nothing is allocated. */
+static void test_strings_refused(void **state)
+{
+    struct rm_strings s = { NULL };
+    (void)state;
+
+    assert_null(rm_strings_alloc(NULL, 10));
+    assert_null(rm_strings_alloc(&s, (SIZE_T)-1));
+    assert_null(rm_strings_alloc(&s, (SIZE_T)-1 / 2));
+    assert_null(s.head);
+}
+
+/* ======================================================================== */
 /*  PIDs posted between threads: rm_pid_board_post, rm_pid_board_has          */
 /* ======================================================================== */
 
@@ -829,6 +877,8 @@ int main(void)
         cmocka_unit_test(test_overlaps_plain),
         cmocka_unit_test(test_overlaps_empty),
         cmocka_unit_test(test_overlaps_wraparound),
+        cmocka_unit_test(test_strings_pieces),
+        cmocka_unit_test(test_strings_refused),
         cmocka_unit_test(test_pid_board_post_has),
         cmocka_unit_test(test_pid_board_full),
         cmocka_unit_test(test_pid_board_two_threads),
