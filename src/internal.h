@@ -61,7 +61,10 @@ DWORD rm_grow(void **items, SIZE_T *cap, SIZE_T need, SIZE_T elem);
  * (bench_register; util.c). A zeroed struct is an empty arena. */
 struct rm_chunk;
 struct rm_strings { struct rm_chunk *head; };
-WCHAR *rm_strings_alloc(struct rm_strings *s, SIZE_T chars);   /* NULL when out of memory */
+/* A piece of chars (>= 1) WCHARs, WCHAR-aligned, valid until the arena is freed;
+ * NULL when out of memory, for 0 characters, and for a NULL arena (a caller that
+ * stores no strings). */
+WCHAR *rm_strings_alloc(struct rm_strings *s, SIZE_T chars);
 void   rm_strings_free(struct rm_strings *s);
 
 /* Length of s, scanning at most max characters; returns max+1 when no NUL was
@@ -247,7 +250,7 @@ struct rm_file_id
 struct rm_file
 {
     WCHAR *path;                     /* canonical full path, as stored */
-    WCHAR *key;                      /* path upcased: the comparison form (same block) */
+    WCHAR *key;                      /* path upcased: the comparison form (same piece) */
     SIZE_T path_len;                 /* characters, without the NUL */
     uint64_t key_hash;               /* rm_file_key_hash of key, computed once */
     BOOL   has_id;                   /* the file existed when it was resolved */
@@ -317,7 +320,9 @@ DWORD rm_batch_build(struct rm_resources *batch, UINT nfiles, LPCWSTR *files, UI
 /* Removes from batch what r already holds. */
 void  rm_batch_subtract(struct rm_resources *batch, const struct rm_resources *r);
 /* Moves every entry of from into to (which must not hold them yet); from is
- * left empty. On failure to is unchanged for the entries not moved. */
+ * left empty. A file's path is copied into to's strings (into an empty to the
+ * whole set moves, strings and all). On failure to is unchanged for the entries
+ * not moved. */
 DWORD rm_resources_merge(struct rm_resources *to, struct rm_resources *from);
 /* Adds one entry unless an equal one is present (*added tells). A file's path is
  * copied into r's strings; f is cleared either way. Ownership of a service name
@@ -333,8 +338,8 @@ DWORD rm_file_from_path(const WCHAR *path, SIZE_T len, struct rm_file *f, struct
  * non-empty and at most RM_MAX_PATH_CHARS long), into out[0..n): the paths are
  * grouped by directory and each directory is listed once (dirlist.c says when a
  * file is opened instead). id_only: has_id, is_dir, absent and id only, no strings (for
- * re-identifying stored canonical paths). The paths found are cut from strings,
- * whose owner frees them (after a failure too). ERROR_BAD_ARGUMENTS for a path
+ * re-identifying stored canonical paths; strings may then be NULL). The paths
+ * found are cut from strings, whose owner frees them (after a failure too). ERROR_BAD_ARGUMENTS for a path
  * GetFullPathNameW rejects, ERROR_OUTOFMEMORY; on failure out holds nothing. */
 DWORD rm_files_identify(const WCHAR *const *paths, SIZE_T n, struct rm_file *out, BOOL id_only,
                         struct rm_strings *strings);

@@ -288,7 +288,7 @@ DWORD rm_batch_build(struct rm_resources *b, UINT nfiles, LPCWSTR *files, UINT n
             }
             append_file(b, &f);
         }
-        memset(b->files + b->nfiles, 0, (nfiles - b->nfiles) * sizeof(*b->files));   /* moved or freed */
+        memset(b->files + b->nfiles, 0, (nfiles - b->nfiles) * sizeof(*b->files));   /* moved or cleared */
     }
     for (i = 0; i < nprocs && !err; i++)
         err = rm_resources_add_proc(b, &procs[i], &added);

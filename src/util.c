@@ -90,10 +90,12 @@ WCHAR *rm_strings_alloc(struct rm_strings *s, SIZE_T chars)
     struct rm_chunk *c;
     SIZE_T bytes;
 
-    if (!s) return NULL;   /* a caller that was to store no strings */
+    /* No arena: a caller that stores no strings (id_only) asked for one anyway. */
+    if (!s || !chars) return NULL;
     c = s->head;
     if (!rm_mul_ok(chars, sizeof(WCHAR), &bytes) || bytes > (SIZE_T)-1 / 2) return NULL;
-    bytes = (bytes + 7) & ~(SIZE_T)7;
+    /* Pieces are WCHAR-aligned (chunks are heap blocks, pieces an even number of
+     * bytes): nothing else is stored in them. */
     if (bytes > CHUNK_BYTES)
     {
         /* A chunk of its own, put behind the head so that the head's room stays in use. */

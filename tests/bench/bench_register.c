@@ -285,7 +285,7 @@ int main(void)
 {
     WCHAR key[CCH_RM_SESSION_KEY + 1], tmp[MAX_PATH];
     WCHAR **set = NULL;
-    double t0, t_floor, t_one, t_many, t_call_floor = 0, t_first, t_last, growth, t_open, t_setup, *per_call = NULL;
+    double t0, t_floor, t_one, t_many, t_call_floor = 0, t_first, t_last, growth, t_open, t_setup, settle, *per_call = NULL;
     DWORD h = SENTINEL, err;
     char reason[512];
     int created = 0, entries, i, k, rc = 1, last_dir;
@@ -328,11 +328,11 @@ int main(void)
      * the directory again. The setup's last directories are that young when the
      * calls begin, on a fast machine: waiting out the rest of those seconds keeps
      * what the calls measure the same from run to run. */
-    if (rmt_now_s() - t_setup < SETTLE_S)
+    settle = SETTLE_S - (rmt_now_s() - t_setup);
+    if (settle > 0)
     {
-        printf("settle_wait: %.3f s (the last directory written must be %.1f s old)\n",
-               SETTLE_S - (rmt_now_s() - t_setup), SETTLE_S);
-        Sleep((DWORD)((SETTLE_S - (rmt_now_s() - t_setup)) * 1000) + 1);
+        printf("settle_wait: %.3f s (the last directory written must be %.1f s old)\n", settle, SETTLE_S);
+        Sleep((DWORD)(settle * 1000) + 1);
     }
 
     /* (a) one call */

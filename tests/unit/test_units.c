@@ -627,47 +627,99 @@ static void test_overlaps_wraparound(void **state)
 /*  String arenas: rm_strings_alloc, rm_strings_free                           */
 /* ======================================================================== */
 
-#define PIECES 3000
+#define PIECES      3000
+#define CHUNK_CHARS 32768   /* a chunk is 64 KiB (internal.h) */
+
+/* Fills piece i with its own number, so that a piece overlapping another loses it. */
+static void fill(WCHAR *p, SIZE_T len, SIZE_T i)
+{
+    SIZE_T k;
+    for (k = 0; k < len; k++) p[k] = (WCHAR)(i + 1);
+}
+
+static void check(const WCHAR *p, SIZE_T len, SIZE_T i)
+{
+    SIZE_T k;
+    for (k = 0; k < len; k++)
+        if (p[k] != (WCHAR)(i + 1)) fail_msg("piece %u changed at %u", (unsigned)i, (unsigned)k);
+}
 
 /* Every piece holds the characters asked for and keeps what was written in it
  * while more are cut after it: short ones by the thousand (many chunks) and,
- * among them, ones longer than a chunk (internal.h contract). A piece that
- * overlapped another would lose its content to the other's writes. Freed, the
- * arena is empty and can be used again. */
+ * among them, ones around and over a chunk's size, which get a chunk of their
+ * own without giving up the room left in the current one (internal.h). Nothing
+ * is written outside a heap block (HeapValidate). Freed, the arena is empty and
+ * can be used again. */
 static void test_strings_pieces(void **state)
 {
+    static const SIZE_T edge[] = { CHUNK_CHARS - 3, CHUNK_CHARS, CHUNK_CHARS + 1, 40000 };
     static WCHAR *piece[PIECES];
     static SIZE_T len[PIECES];
     struct rm_strings s = { NULL };
-    SIZE_T i, k;
+    SIZE_T i;
     (void)state;
 
     for (i = 0; i < PIECES; i++)
     {
-        len[i] = i % 500 == 7 ? 40000 + i : 1 + i % 300;   /* 40,000 characters: 80 KB, over a chunk */
+        struct rm_chunk *head = s.head;
+        len[i] = i % 250 == 7 ? edge[(i / 250) % COUNT(edge)] : 1 + i % 300;
         piece[i] = rm_strings_alloc(&s, len[i]);
         assert_non_null(piece[i]);
-        for (k = 0; k < len[i]; k++) piece[i][k] = (WCHAR)(i * 7 + k);
+        if (len[i] > CHUNK_CHARS && head) assert_ptr_equal(s.head, head);
+        fill(piece[i], len[i], i);
     }
-    for (i = 0; i < PIECES; i++)
-        for (k = 0; k < len[i]; k++)
-            if (piece[i][k] != (WCHAR)(i * 7 + k)) fail_msg("piece %u changed at %u", (unsigned)i, (unsigned)k);
+    for (i = 0; i < PIECES; i++) check(piece[i], len[i], i);
+    assert_true(HeapValidate(GetProcessHeap(), 0, NULL));
     rm_strings_free(&s);
     assert_null(s.head);
+    assert_true(HeapValidate(GetProcessHeap(), 0, NULL));
     assert_non_null(piece[0] = rm_strings_alloc(&s, 10));
     rm_strings_free(&s);
 }
 
-/* No arena, or a size no address space holds: NULL, and nothing is allocated. */
+/* An empty arena whose first piece is longer than a chunk still cuts short pieces
+ * after it, and all keep their content. */
+static void test_strings_long_first(void **state)
+{
+    struct rm_strings s = { NULL };
+    WCHAR *p[3];
+    (void)state;
+
+    assert_non_null(p[0] = rm_strings_alloc(&s, 50000));
+    assert_non_null(p[1] = rm_strings_alloc(&s, 20));
+    assert_non_null(p[2] = rm_strings_alloc(&s, 30000));
+    fill(p[0], 50000, 0);
+    fill(p[1], 20, 1);
+    fill(p[2], 30000, 2);
+    check(p[0], 50000, 0);
+    check(p[1], 20, 1);
+    check(p[2], 30000, 2);
+    assert_true(HeapValidate(GetProcessHeap(), 0, NULL));
+    rm_strings_free(&s);
+    assert_null(s.head);
+}
+
+/* No arena, no characters, or more than memory holds: NULL, and the arena is as
+ * it was (internal.h). */
 static void test_strings_refused(void **state)
 {
     struct rm_strings s = { NULL };
+    struct rm_chunk *head;
+    WCHAR *p;
     (void)state;
 
     assert_null(rm_strings_alloc(NULL, 10));
+    assert_null(rm_strings_alloc(&s, 0));
     assert_null(rm_strings_alloc(&s, (SIZE_T)-1));
     assert_null(rm_strings_alloc(&s, (SIZE_T)-1 / 2));
     assert_null(s.head);
+    assert_non_null(p = rm_strings_alloc(&s, 8));
+    fill(p, 8, 5);
+    head = s.head;
+    assert_null(rm_strings_alloc(&s, (SIZE_T)-1 / 4));   /* past the checks, more than the heap has */
+    assert_ptr_equal(s.head, head);
+    check(p, 8, 5);
+    rm_strings_free(&s);
 }
 
 /* ======================================================================== */
@@ -878,6 +930,7 @@ int main(void)
         cmocka_unit_test(test_overlaps_empty),
         cmocka_unit_test(test_overlaps_wraparound),
         cmocka_unit_test(test_strings_pieces),
+        cmocka_unit_test(test_strings_long_first),
         cmocka_unit_test(test_strings_refused),
         cmocka_unit_test(test_pid_board_post_has),
         cmocka_unit_test(test_pid_board_full),
