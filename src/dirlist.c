@@ -426,11 +426,13 @@ static DWORD add_path(struct resolver *rs, const WCHAR *path, uint32_t index)
 
     /* GetFullPathNameW resolves relative parts, "." and "..", and "/" separators;
      * it keeps \\?\ paths as they are. It returns the size it needs (with the NUL)
-     * when the room is short. */
+     * when the room is short. A path it would return as it is is copied instead
+     * (rm_path_is_plain_full). */
     if ((err = rm_grow((void **)&rs->pool, &rs->cap_pool, rs->npool + MAX_PATH + 1, sizeof(WCHAR)))) return err;
     avail = rs->cap_pool - rs->npool;
     if (avail > RM_MAX_PATH_CHARS + 16) avail = RM_MAX_PATH_CHARS + 16;
-    len = GetFullPathNameW(path, (DWORD)avail, rs->pool + rs->npool, NULL);
+    if (rm_path_is_plain_full(path, &len)) memcpy(rs->pool + rs->npool, path, (len + 1) * sizeof(WCHAR));
+    else len = GetFullPathNameW(path, (DWORD)avail, rs->pool + rs->npool, NULL);
     if (len >= avail)
     {
         if ((err = rm_grow((void **)&rs->pool, &rs->cap_pool, rs->npool + len + 1, sizeof(WCHAR)))) return err;

@@ -366,6 +366,10 @@ BOOL  rm_path_identity(const WCHAR *path, struct rm_file_id *id);
  * drops the Win32 namespace prefix (\\?\C:\x -> C:\x, \\?\UNC\s\x -> \\s\x, *len
  * updated, *unc set for the second) ... */
 const WCHAR *rm_path_skip_prefix(const WCHAR *p, SIZE_T *len, BOOL *unc);
+/* TRUE when p (NUL-terminated) is a full path GetFullPathNameW would return as it
+ * is, by rules stricter than the system's (identify.c); *len is then its length.
+ * FALSE says nothing: the caller asks GetFullPathNameW. */
+BOOL  rm_path_is_plain_full(const WCHAR *p, SIZE_T *len);
 /* ... stores a path (prefix dropped) and its comparison key in f ... */
 DWORD rm_file_set_path(struct rm_file *f, const WCHAR *p, SIZE_T len, struct rm_strings *strings);
 /* ... describes a full path that cannot be opened (no identity; for a 32-bit

@@ -12,6 +12,8 @@
  *   - rm_parse_dec, rm_store_parse_slot (src/shared/storelayout.h, spec 9)
  *   - rm_overlaps         byte-range overlap (src/internal.h)
  *   - rm_strings_*        string arenas (src/internal.h)
+ *   - rm_path_is_plain_full  full paths taken as they are (src/identify.c), against
+ *     GetFullPathNameW itself
  *   - rm_pid_board_*      PIDs posted between threads (src/internal.h)
  *   - memcpy, memmove, memset, memcmp of src/crt.c (the DLL links no C runtime):
  *     the C standard's contract, every length to 80 at every alignment
@@ -723,6 +725,69 @@ static void test_strings_refused(void **state)
 }
 
 /* ======================================================================== */
+/*  Full paths taken as they are: rm_path_is_plain_full                       */
+/* ======================================================================== */
+
+/* The contract (internal.h): a path it accepts is one GetFullPathNameW returns
+ * unchanged, with the length it reports. Checked against the system itself for
+ * paths of every kind, the ones the system changes or reads specially among them
+ * (dots, spaces, devices, separators, streams, relative and long paths). */
+static void test_plain_full_agrees_with_system(void **state)
+{
+    static const WCHAR *const paths[] = {
+        L"C:\\Program Files\\App\\app.exe", L"C:\\a\\b.c", L"Z:\\x", L"C:\\dir with space\\file name.txt",
+        L"C:\\\x00dcnicode\\\x0444\x0430\x0439\x043b.dll", L"C:\\a\\.hidden", L"C:\\a\\b..c", L"C:\\ lead\\x",
+        L"c:\\lower", L"C:\\a\\..\\b", L"C:\\a\\.\\b", L"C:\\a\\b.", L"C:\\a\\b ", L"C:\\a.\\b", L"C:\\a \\b",
+        L"C:\\a\\\\b", L"C:\\a\\b\\", L"C:\\a/b", L"C:a", L"C:", L"C:\\", L"\\\\server\\share\\x",
+        L"\\\\?\\C:\\x", L"relative\\x", L"C:\\a\\NUL", L"C:\\a\\nul.txt", L"C:\\a\\COM1", L"C:\\a\\con",
+        L"C:\\a\\lpt1.log", L"C:\\a\\aux", L"C:\\a\\prn.", L"C:\\a\\b:stream", L"C:\\a\\b*", L"C:\\a\\b?",
+        L"C:\\a\\<b>", L"C:\\a\\b|c", L"C:\\a\\b\"c", L"C:\\a\\tab\tx", L"C:\\con\\x.txt",
+    };
+    WCHAR longp[400], full[1024];
+    SIZE_T i, len, k;
+    DWORD n;
+    (void)state;
+
+    for (i = 0; i <= COUNT(paths); i++)
+    {
+        const WCHAR *p = paths[i < COUNT(paths) ? i : 0];
+        if (i == COUNT(paths))
+        {
+            /* longer than MAX_PATH */
+            wcscpy(longp, L"C:\\");
+            for (k = 0; k < 30; k++) wcscat(longp, L"component\\");
+            wcscat(longp, L"file.dll");
+            p = longp;
+        }
+        if (!rm_path_is_plain_full(p, &len)) continue;
+        n = GetFullPathNameW(p, COUNT(full), full, NULL);
+        if (n != len || wcscmp(full, p)) fail_msg("accepted %ls, but the system makes it %ls", p, full);
+    }
+}
+
+/* What installers pass, full paths of existing-looking files, is taken as it is
+ * (or the rule saves nothing); what the system changes or reads specially is not
+ * (identify.c's rules). */
+static void test_plain_full_rules(void **state)
+{
+    static const WCHAR *const taken[] = { L"C:\\Program Files\\App\\app.exe", L"Z:\\x",
+                                          L"C:\\Windows\\System32\\kernel32.dll", L"C:\\a\\.hidden" };
+    static const WCHAR *const refused[] = { L"c:\\lower", L"C:\\a\\..\\b", L"C:\\a\\b.", L"C:\\a\\b ",
+                                            L"C:\\a\\\\b", L"C:\\a\\b\\", L"C:\\a/b", L"C:a", L"C:\\",
+                                            L"C:\\a\\nul.txt", L"C:\\a\\Com1", L"C:\\a\\b:s", L"\\\\?\\C:\\x" };
+    SIZE_T i, len;
+    (void)state;
+
+    for (i = 0; i < COUNT(taken); i++)
+    {
+        if (!rm_path_is_plain_full(taken[i], &len)) fail_msg("%ls not taken as it is", taken[i]);
+        assert_int_equal(len, wcslen(taken[i]));
+    }
+    for (i = 0; i < COUNT(refused); i++)
+        if (rm_path_is_plain_full(refused[i], &len)) fail_msg("%ls taken as it is", refused[i]);
+}
+
+/* ======================================================================== */
 /*  PIDs posted between threads: rm_pid_board_post, rm_pid_board_has          */
 /* ======================================================================== */
 
@@ -932,6 +997,8 @@ int main(void)
         cmocka_unit_test(test_strings_pieces),
         cmocka_unit_test(test_strings_long_first),
         cmocka_unit_test(test_strings_refused),
+        cmocka_unit_test(test_plain_full_agrees_with_system),
+        cmocka_unit_test(test_plain_full_rules),
         cmocka_unit_test(test_pid_board_post_has),
         cmocka_unit_test(test_pid_board_full),
         cmocka_unit_test(test_pid_board_two_threads),
