@@ -27,7 +27,9 @@
  *      primary's RmGetList before the join. Printed, no target.
  * For scale it also times the old way on a sample: each path opened for its
  * identity and canonical name (full path, open, GetFileInformationByHandle,
- * GetFinalPathNameByHandleW, close).
+ * GetFinalPathNameByHandleW, close). And, before (b), what one request to the
+ * Wine server costs in this run (a registry write), since (b)'s calls are mostly
+ * the four requests of their commits on a machine where a request is slow.
  *
  * Output: plain "name: value unit" lines and one verdict line per target.
  * Informative only: exit code 0 whether or not the targets are met, 1 if an API
@@ -55,6 +57,7 @@
 #define OPEN_SAMPLE    2000                    /* paths opened the old way */
 #define FLOOR_PASSES   3
 #define SETTLE_S       2.5                     /* seconds since the last file was created */
+#define ROUND_TRIPS    2000                    /* requests timed for server_round_trip */
 
 static const int dir_sizes[DIRS_PER_BLOCK] = { 400, 1100, 2000, 3000, 3500 };
 
@@ -208,6 +211,36 @@ static double open_each(WCHAR **paths, int n, int step)
     return rmt_now_s() - t0;
 }
 
+/* What one request to the Wine server costs in this run: the median of
+ * ROUND_TRIPS RegSetValueExW of a DWORD on a volatile key of the benchmark's own
+ * (a registration's commit makes four requests: lock, group, Sequence, unlock).
+ * On a machine with two CPUs it depends on whether the server and the caller run
+ * on the same one, which the benchmark does not choose. Returns seconds, or a
+ * negative value if the key cannot be made. */
+static double server_round_trip(void)
+{
+    static double t[ROUND_TRIPS];
+    WCHAR name[64];
+    HKEY key;
+    DWORD v, disp;
+    int i;
+
+    swprintf(name, ARRAYSIZE(name), L"Software\\rstrtmgr-bench-%lu", GetCurrentProcessId());
+    if (RegCreateKeyExW(HKEY_CURRENT_USER, name, 0, NULL, REG_OPTION_VOLATILE, KEY_ALL_ACCESS, NULL, &key,
+                        &disp))
+        return -1;
+    for (i = 0; i < ROUND_TRIPS; i++)
+    {
+        double t0 = rmt_now_s();
+        v = (DWORD)i;
+        RegSetValueExW(key, L"v", 0, REG_DWORD, (const BYTE *)&v, sizeof(v));
+        t[i] = rmt_now_s() - t0;
+    }
+    RegCloseKey(key);
+    RegDeleteKeyW(HKEY_CURRENT_USER, name);
+    return rmt_median(t, ROUND_TRIPS);
+}
+
 /* Removes the temporary directory and everything in it, however far setup got;
  * returns FALSE if it is still there. */
 static BOOL remove_base(void)
@@ -353,6 +386,11 @@ int main(void)
     printf("one_call_total: %.3f s\n", t_one);
     printf("one_call_per_file: %.1f us\n", t_one * 1e6 / TOTAL_FILES);
     printf("one_call_vs_floor: %.2f x\n", t_one / t_floor);
+
+    t0 = server_round_trip();
+    if (t0 > 0)
+        printf("server_round_trip: %.1f us (median of %d registry writes; a registration commits with 4 requests)\n",
+               t0 * 1e6, ROUND_TRIPS);
 
     /* (b) many calls, each timed for (c) */
     if (!(per_call = calloc(CALLS, sizeof(*per_call)))) goto out;
