@@ -237,8 +237,57 @@ static DWORD listing_parse(struct listing *l, DWORD *why)
     return err;
 }
 
+/* The volume's serial number, asked on a thread-pool thread while the caller's
+ * thread reads the entries. Under Wine that one query is a round trip through the
+ * mount manager, about 0.6 ms a directory (timers, bench_register: a tenth of the
+ * floor's listing of a directory of 2,000 entries), against 4 ms for the entries.
+ * The caller never depends on the pool: a query the pool has not started when the
+ * entries are read is cancelled and asked by the caller (a pool that needs a new
+ * thread cannot start one while a DllMain caller holds the loader lock), and one
+ * it has started is waited for, so no callback outlives the fetch. */
+struct volume_query
+{
+    HANDLE h;
+    DWORD serial, err;
+    volatile LONG done;
+};
+
+static void CALLBACK volume_callback(PTP_CALLBACK_INSTANCE instance, void *ctx, PTP_WORK work)
+{
+    struct volume_query *q = ctx;
+    (void)instance; (void)work;
+    q->err = rm_sys.FileVolume(q->h, &q->serial);
+    InterlockedExchange(&q->done, 1);
+}
+
+/* Starts the query; NULL when the pool cannot take it (the caller asks itself). */
+static PTP_WORK volume_start(struct volume_query *q, HANDLE h)
+{
+    PTP_WORK work;
+    q->h = h;
+    q->done = 0;
+    if (!(work = CreateThreadpoolWork(volume_callback, q, NULL))) return NULL;
+    SubmitThreadpoolWork(work);
+    return work;
+}
+
+/* The query's answer, asked here if the pool did not get to it. */
+static DWORD volume_finish(struct volume_query *q, PTP_WORK work, DWORD *serial)
+{
+    if (work)
+    {
+        WaitForThreadpoolWorkCallbacks(work, TRUE);   /* cancels it if not started */
+        CloseThreadpoolWork(work);
+    }
+    if (!work || !InterlockedCompareExchange(&q->done, 0, 0)) q->err = rm_sys.FileVolume(q->h, &q->serial);
+    *serial = q->serial;
+    return q->err;
+}
+
 DWORD rm_listing_fetch(struct listing *l, const WCHAR *dir, SIZE_T dir_len, DWORD *why)
 {
+    struct volume_query q;
+    PTP_WORK work;
     FILE_BASIC_INFO info;
     WCHAR *copy;
     const WCHAR *name = rm_system_form(dir, &copy);
@@ -256,12 +305,17 @@ DWORD rm_listing_fetch(struct listing *l, const WCHAR *dir, SIZE_T dir_len, DWOR
     rm_free(copy);
     if (h == INVALID_HANDLE_VALUE) return ERROR_SUCCESS;
     /* One volume query for the whole directory (the handle scan's query, so both
-     * sides agree): this is the call that costs about a millisecond under Wine. */
+     * sides agree), beside the reading of the entries (volume_query). */
     if (!GetFileInformationByHandleEx(h, FileBasicInfo, &info, sizeof(info))) *why = GetLastError();
     else if (!(info.FileAttributes & FILE_ATTRIBUTE_DIRECTORY)) *why = ERROR_DIRECTORY;
-    else if ((*why = rm_sys.FileVolume(h, &l->volume)) == ERROR_SUCCESS)
+    else
     {
+        DWORD vol_err;
+        work = volume_start(&q, h);
         if (!(err = listing_final(l, h, dir, dir_len))) err = listing_read(l, h, why);
+        /* Always collected before the handle is closed; its failure comes first,
+         * as when it was asked before the entries. */
+        if ((vol_err = volume_finish(&q, work, &l->volume))) *why = vol_err;
     }
     CloseHandle(h);
     if (err || *why) raw_free(l);

@@ -548,10 +548,11 @@ static void test_failed_rollback_leftover_cleared(void **state)
 }
 
 /* RmRegisterResources called with the loader lock held, as from a DllMain: a
- * batch of two directories starts the listing prefetch worker, which cannot run
- * before the lock is let go (a new thread attaches to the DLLs under it). The
- * call must neither wait for it nor depend on it (src/dirlist.c): it completes
- * and registers both files, within the script's bound. */
+ * batch of two directories starts the listing prefetch worker, and each listing
+ * hands its volume query to the thread pool, neither of which can run before the
+ * lock is let go (a new thread attaches to the DLLs under it). The call must
+ * neither wait for them nor depend on them (src/dirlist.c, src/listing.c): it
+ * completes and registers both files, within the script's bound. */
 static void test_register_under_loader_lock(void **state)
 {
     WCHAR ops[3 * MAX_PATH + 128], *a = rmt_path(L"ll-a.dat"), *b, dir[MAX_PATH];
