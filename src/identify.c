@@ -123,6 +123,20 @@ DWORD rm_file_set_path(struct rm_file *f, const WCHAR *p, SIZE_T len, struct rm_
     return ERROR_SUCCESS;
 }
 
+/* Moves f's path and key (one piece, as rm_file_set_path cuts them) into strings:
+ * a set keeps copies in its own arena of the paths it takes from another. */
+DWORD rm_file_move_path(struct rm_file *f, struct rm_strings *strings)
+{
+    SIZE_T n = f->path_len + 1;
+    WCHAR *p = rm_strings_alloc(strings, 2 * n);
+    if (!p) return ERROR_OUTOFMEMORY;
+    memcpy(p, f->path, n * sizeof(WCHAR));
+    memcpy(p + n, f->key, n * sizeof(WCHAR));
+    f->path = p;
+    f->key = p + n;
+    return ERROR_SUCCESS;
+}
+
 /* For a 32-bit caller on 64-bit Windows, a path under %windir%\System32 that does
  * not exist yet still means SysWOW64: the file system redirection the caller lives
  * under (spec 12.10). Existing files get this from their final path. The

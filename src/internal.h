@@ -372,6 +372,8 @@ const WCHAR *rm_path_skip_prefix(const WCHAR *p, SIZE_T *len, BOOL *unc);
 BOOL  rm_path_is_plain_full(const WCHAR *p, SIZE_T *len);
 /* ... stores a path (prefix dropped) and its comparison key in f ... */
 DWORD rm_file_set_path(struct rm_file *f, const WCHAR *p, SIZE_T len, struct rm_strings *strings);
+/* ... copies them into another arena (the set that takes f over) ... */
+DWORD rm_file_move_path(struct rm_file *f, struct rm_strings *strings);
 /* ... describes a full path that cannot be opened (no identity; for a 32-bit
  * caller under System32, the redirected path; absent is the caller's) ... */
 DWORD rm_file_not_opened(const WCHAR *full, struct rm_file *f, struct rm_strings *strings);

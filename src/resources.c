@@ -144,19 +144,6 @@ static BOOL has_file(const struct rm_resources *r, const struct rm_file *f)
     return index_find(&r->file_by_key, f->key_hash, file_key_equals, r, f) != (SIZE_T)-1;
 }
 
-/* Copies f's path and key (one piece, as rm_file_set_path cut them) into r's strings. */
-static DWORD keep_path(struct rm_resources *r, struct rm_file *f)
-{
-    SIZE_T chars = 2 * (f->path_len + 1);
-    WCHAR *p = rm_strings_alloc(&r->strings, chars);
-    if (!p) return ERROR_OUTOFMEMORY;
-    memcpy(p, f->path, (f->path_len + 1) * sizeof(WCHAR));
-    memcpy(p + f->path_len + 1, f->key, (f->path_len + 1) * sizeof(WCHAR));
-    f->path = p;
-    f->key = p + f->path_len + 1;
-    return ERROR_SUCCESS;
-}
-
 /* Puts f, known not to be in r yet, into r (with room reserved for it). */
 static void append_file(struct rm_resources *r, struct rm_file *f)
 {
@@ -187,7 +174,7 @@ DWORD rm_resources_add_file(struct rm_resources *r, struct rm_file *f, BOOL *add
         rm_file_clear(f);
         return ERROR_SUCCESS;
     }
-    if ((err = reserve_files(r, 1)) || (err = keep_path(r, f)))
+    if ((err = reserve_files(r, 1)) || (err = rm_file_move_path(f, &r->strings)))
     {
         rm_file_clear(f);
         return err;
@@ -269,8 +256,7 @@ DWORD rm_batch_build(struct rm_resources *b, UINT nfiles, LPCWSTR *files, UINT n
         if ((err = rm_files_identify(files, nfiles, found, FALSE, &b->strings)) ||
             (err = index_reserve(&b->file_by_id, nfiles)) || (err = index_reserve(&b->file_by_key, nfiles)))
         {
-            for (i = 0; i < nfiles; i++) rm_file_clear(&found[i]);
-            rm_free(found);
+            rm_free(found);   /* their paths are in b's strings, freed with b */
             rm_resources_free(b);
             return err;
         }
@@ -360,7 +346,7 @@ DWORD rm_resources_merge(struct rm_resources *to, struct rm_resources *from)
      * is copied into to's strings (the batch's go with it). */
     err = reserve_files(to, from->nfiles);
     for (i = 0; i < from->nfiles; i++)
-        if (!err && !(err = keep_path(to, &from->files[i]))) append_file(to, &from->files[i]);
+        if (!err && !(err = rm_file_move_path(&from->files[i], &to->strings))) append_file(to, &from->files[i]);
         else rm_file_clear(&from->files[i]);
     for (i = 0; i < from->nprocs && !err; i++)
         err = rm_resources_add_proc(to, &from->procs[i], &added);
