@@ -6,8 +6,8 @@
  * Unloading (FreeLibrary: Inno Setup and WiX both unload the DLL when they are
  * done) gives back what the process keeps for us: the console control handler
  * (left registered, the next console event would call into unmapped code), the
- * store mutex, the CTRL_C event, the trace file, and the session objects still in
- * this process's table. Only kernel handle closes and heap frees happen here,
+ * store's board and its event, the CTRL_C event, the trace file, and the session
+ * objects still in this process's table. Only kernel handle closes and heap frees happen here,
  * under the loader lock: nothing that waits for another thread, loads a DLL or
  * talks to a service. At process exit (reserved != NULL) nothing is done: the
  * system reclaims it all, and other threads may already be gone mid-call.

@@ -32,7 +32,7 @@
 #define RM_MAX_HANDLES         64      /* open handles (started + joined) per process */
 #define RM_MAX_PATH_CHARS      32767   /* longest path Windows accepts */
 #define RM_MAX_SVC_NAME_CHARS  256     /* longest service name the SCM accepts */
-#define RM_STORE_LOCK_TIMEOUT  5000    /* ms to wait for the store mutex (spec U13) */
+#define RM_STORE_LOCK_TIMEOUT  5000    /* ms to wait for the store lock (spec U13) */
 #define RM_KEY_BYTES           16      /* RM_SESSION_KEY_LEN */
 #define RM_KEY_CHARS           32      /* CCH_RM_SESSION_KEY */
 #define RM_HASH_BYTES          32      /* SHA-256 */

@@ -17,15 +17,17 @@
  *
  * Cost: every key is opened or created by its full path from HKCU in one request
  * (no separately opened root), and RmEndSession checks and deletes the slot through
- * one handle (NtDeleteKey), so a start is 7 wineserver requests (lock, create, three
- * values, close, unlock) and an end 6 (lock, open, read hash, delete, close, unlock).
+ * one handle (NtDeleteKey), so a start is 5 wineserver requests (create, three
+ * values, close) and an end 4 (open, read hash, delete, close).
  *
- * A registration is 4 requests (lock, group, Sequence, unlock) where it was 8:
- * the commit board below spares the SessionHash and Sequence reads and the
- * clearing of what a dead writer left, whenever nothing can have changed.
+ * A registration is 2 requests (group, Sequence) where it was 8: the commit
+ * board below spares the SessionHash and Sequence reads and the clearing of what
+ * a dead writer left, whenever nothing can have changed, and the store lock in it
+ * costs no request unless contended.
  *
- * Writers are serialised by a per-user named mutex; ERROR_SEM_TIMEOUT when it
- * cannot be had within RM_STORE_LOCK_TIMEOUT. Registry failures are reported as
+ * Writers are serialised by a per-user lock in the commit board, not a kernel
+ * mutex (src/shared/storelock.h says why, and how it does what the mutex did);
+ * ERROR_SEM_TIMEOUT when it cannot be had within RM_STORE_LOCK_TIMEOUT. Registry failures are reported as
  * ERROR_WRITE_FAULT, the documented code for "could not read or write the
  * registry"; a value of the wrong type or shape counts as such a failure.
  *
@@ -34,6 +36,7 @@
 #include "internal.h"
 #include "ntapi.h"
 #include "shared/storelayout.h"
+#include "shared/storelock.h"
 
 static const WCHAR root_path[] = RM_STORE_PATH;
 static const WCHAR owner_value[] = RM_STORE_OWNER;
@@ -73,57 +76,37 @@ static void group_name(WCHAR buf[24], enum group_kind kind, DWORD commit)
  * already knows.
  *
  * The board is where it knows it from: a page shared by every process of the
- * user (a named section beside the store mutex), one entry per slot, holding the
- * slot's session hash and Sequence as the last writer left them, and whether that
- * entry is known to be true. Entries are written under the store mutex only. A
+ * user (a named section, which also holds the store lock), one entry per slot,
+ * holding the slot's session hash and Sequence as the last writer left them, and
+ * whether that entry is known to be true. Entries are written under the lock. A
  * writer that finds its own session's hash and Sequence on a known entry knows the
  * registry holds its commits and nothing past them, so it writes its group and
  * Sequence and nothing else; otherwise it reads and clears as before, and leaves
  * the entry known. An entry stops being known (its writer then reads the registry):
- *  - for every slot, when the mutex is found abandoned: a writer died holding it,
+ *  - for every slot, when the lock is found abandoned: a writer died holding it,
  *    maybe between its group and its Sequence, or before updating the board;
- *  - when a start, a registration or an end fails after taking the mutex, or a
+ *  - when a start, a registration or an end fails after taking the lock, or a
  *    session ends: its slot;
  *  - when a reader (RmGetList's sync, or the session check of the filter
  *    functions and RmRestart) finds the slot's values damaged: its slot.
  * A fresh board is all zero: nothing known.
  *
  * The registry stays the store: readers read Sequence and the groups as before.
- * Every writer must keep the board (board_map). What the board
+ * Every writer must keep the board (store_init). What the board
  * cannot see is an edit of a live session's values by anything but this DLL: a
  * writer on a known entry writes its commit over a damaged Sequence or SessionHash
  * (which repairs it: it knows the true Sequence), and the damage is reported by
  * the next reader instead, RmGetList or RmJoinSession (README, Choices). The
- * layout is fixed for 32- and 64-bit processes alike (no pointers); a change of
- * it needs a new section name. */
+ * layout is fixed for 32- and 64-bit processes alike (src/shared/storelock.h). */
 
-#define BOARD_SUFFIX L"-Board1"
-
-struct board_entry
-{
-    BYTE hash[RM_HASH_BYTES];        /* the slot's SessionHash */
-    LONG sequence;                   /* its Sequence */
-    LONG known;                      /* 1: both are what the registry holds */
-};
-
-struct board
-{
-    struct board_entry slot[RM_MAX_SESSIONS];
-};
-
-/* The same bytes in 32- and 64-bit processes (test_crossarch shows what a
- * difference does: one commit written over another). */
-_Static_assert(sizeof(struct board_entry) == 40 && offsetof(struct board_entry, sequence) == 32 &&
-               offsetof(struct board_entry, known) == 36 && sizeof(struct board) == 40 * RM_MAX_SESSIONS,
-               "the commit board's layout is shared by every process of the user");
-
-static struct board *board;          /* mapped with the mutex (board_map) */
+/* The board's layout and its lock: src/shared/storelock.h. */
+static struct rm_board *board;       /* mapped once per process (store_init) */
 static HANDLE board_section;         /* kept open: see board_map */
 
 /* Does the board know slot to be session hash, at Sequence *seq? */
 static BOOL board_get(DWORD slot, const BYTE hash[RM_HASH_BYTES], DWORD *seq)
 {
-    struct board_entry *e;
+    struct rm_board_entry *e;
     if (!board || slot >= RM_MAX_SESSIONS) return FALSE;
     e = &board->slot[slot];
     if (!InterlockedCompareExchange(&e->known, 0, 0) || memcmp(e->hash, hash, RM_HASH_BYTES)) return FALSE;
@@ -131,10 +114,10 @@ static BOOL board_get(DWORD slot, const BYTE hash[RM_HASH_BYTES], DWORD *seq)
     return TRUE;
 }
 
-/* Under the mutex, after the registry was read (or written) to be exactly this. */
+/* Under the lock, after the registry was read (or written) to be exactly this. */
 static void board_set(DWORD slot, const BYTE hash[RM_HASH_BYTES], DWORD seq)
 {
-    struct board_entry *e;
+    struct rm_board_entry *e;
     if (!board || slot >= RM_MAX_SESSIONS) return;
     e = &board->slot[slot];
     InterlockedExchange(&e->known, 0);
@@ -143,7 +126,7 @@ static void board_set(DWORD slot, const BYTE hash[RM_HASH_BYTES], DWORD seq)
     InterlockedExchange(&e->known, 1);
 }
 
-/* Under the mutex, after a commit on a known entry: only the counter moves. A
+/* Under the lock, after a commit on a known entry: only the counter moves. A
  * reader's forget that came meanwhile stands. */
 static void board_advance(DWORD slot, DWORD seq)
 {
@@ -171,95 +154,86 @@ static void board_forget_all(void)
     for (slot = 0; slot < RM_MAX_SESSIONS; slot++) board_forget(slot);
 }
 
-/* ---- the store mutex ----------------------------------------------------------- */
+/* ---- the store lock ------------------------------------------------------------- */
 
-static HANDLE store_mutex;
-static DWORD store_mutex_error;
+static HANDLE board_section;         /* kept open: see store_init */
+static HANDLE board_wake;            /* the lock's waiters wait on it */
+static DWORD store_error;            /* why the store cannot be written, if it cannot */
 
-/* Maps the board, named after the mutex. A writer without the board would commit
- * without moving it, and every other writer would then trust a stale entry and
- * write over that commit: so a process that cannot map it cannot write (the error
- * is the store's, as when the mutex cannot be created). The section handle stays
- * open as long as the view: under Wine a mapped view does not keep a section's
- * name alive, so a process that closed its handle would let the next one create a
- * second, empty board of the same name (seen in test_random). */
-static DWORD board_map(const WCHAR *mutex_name)
+/* Creates (or opens) the board and its event, named after the user: the store is
+ * HKCU, so that is the scope to serialise. A writer without the board would
+ * commit without taking the lock or moving the board, and every other writer
+ * would then trust a stale entry and write over that commit: so a process that
+ * cannot have both cannot write. The section handle stays open as long as the
+ * view: under Wine a mapped view does not keep a section's name alive, so a
+ * process that closed its handle would let the next one create a second, empty
+ * board of the same name (seen in test_random). */
+static BOOL CALLBACK store_init(INIT_ONCE *once, void *param, void **ctx)
 {
-    WCHAR name[300];
-    SIZE_T n = rm_wcsnlen(mutex_name, 256);
-    DWORD err;
-
-    memcpy(name, mutex_name, n * sizeof(WCHAR));
-    memcpy(name + n, BOARD_SUFFIX, sizeof(BOARD_SUFFIX));
-    board_section = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, sizeof(struct board), name);
-    if (board_section) board = MapViewOfFile(board_section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, sizeof(struct board));
-    if (board) return ERROR_SUCCESS;
-    err = GetLastError();
-    rm_trace("commit board not available (%lu): the store cannot be written", err);
-    if (board_section) CloseHandle(board_section);
-    board_section = NULL;
-    return err ? err : ERROR_OUTOFMEMORY;
-}
-
-static BOOL CALLBACK mutex_init(INIT_ONCE *once, void *param, void **ctx)
-{
+    static const WCHAR base[] = RM_STORE_BASE_NAME;
     const struct rm_self *self;
     WCHAR name[256];
-    SIZE_T n, m;
+    SIZE_T n = ARRAYSIZE(base) - 1, m;
     (void)once; (void)param; (void)ctx;
 
-    if ((store_mutex_error = rm_self_get(&self))) return TRUE;
-    /* One mutex per user: the store is HKCU, so that is the scope to serialise. */
-    n = rm_wcsnlen(L"Local\\RstrtMgr-Store-", 64);
-    memcpy(name, L"Local\\RstrtMgr-Store-", n * sizeof(WCHAR));
-    m = rm_wcsnlen(self->sid, ARRAYSIZE(name) - n - 1);
+    if ((store_error = rm_self_get(&self))) return TRUE;
+    memcpy(name, base, n * sizeof(WCHAR));
+    m = rm_wcsnlen(self->sid, ARRAYSIZE(name) - n - 16);
     memcpy(name + n, self->sid, m * sizeof(WCHAR));
-    name[n + m] = 0;
-    if (!(store_mutex = CreateMutexW(NULL, FALSE, name))) store_mutex_error = GetLastError();
-    else if ((store_mutex_error = board_map(name)))
-    {
-        CloseHandle(store_mutex);
-        store_mutex = NULL;
-    }
+    memcpy(name + n + m, RM_BOARD_SUFFIX, sizeof(RM_BOARD_SUFFIX));
+    board_section = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, sizeof(struct rm_board),
+                                       name);
+    if (board_section)
+        board = MapViewOfFile(board_section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, sizeof(struct rm_board));
+    memcpy(name + n + m, RM_WAKE_SUFFIX, sizeof(RM_WAKE_SUFFIX));
+    if (board) board_wake = CreateEventW(NULL, FALSE, FALSE, name);
+    if (board_wake) return TRUE;
+    store_error = GetLastError();
+    if (!store_error) store_error = ERROR_OUTOFMEMORY;
+    rm_trace("commit board not available (%lu): the store cannot be written", store_error);
+    rm_store_unload();
     return TRUE;
 }
 
 void rm_store_unload(void)
 {
-    if (store_mutex) CloseHandle(store_mutex);
-    store_mutex = NULL;
+    if (board_wake) CloseHandle(board_wake);
+    board_wake = NULL;
     if (board) UnmapViewOfFile(board);
     board = NULL;
     if (board_section) CloseHandle(board_section);
     board_section = NULL;
 }
 
+/* Takes the store lock (src/shared/storelock.h): no wineserver request unless
+ * another writer holds it. */
 static DWORD store_lock(void)
 {
     static INIT_ONCE once = INIT_ONCE_STATIC_INIT;
-    DWORD r;
 
     rm_sys_init();
-    InitOnceExecuteOnce(&once, mutex_init, NULL, NULL);
-    if (!store_mutex) return store_mutex_error ? store_mutex_error : ERROR_INVALID_HANDLE;
-    r = WaitForSingleObject(store_mutex, RM_STORE_LOCK_TIMEOUT);
-    /* WAIT_ABANDONED: the previous holder died while holding it. Every change is
-     * committed by a single value write (see above), so the store is consistent and
-     * we simply carry on as the new owner; but what the board says may be behind
-     * the registry, or ahead of what it holds, so nothing on it is known now. */
-    if (r == WAIT_ABANDONED)
+    InitOnceExecuteOnce(&once, store_init, NULL, NULL);
+    if (!board_wake) return store_error ? store_error : ERROR_INVALID_HANDLE;
+    switch (rm_lock_take(&board->lock, board_wake, RM_STORE_LOCK_TIMEOUT))
     {
-        rm_trace("store mutex abandoned: a writer died holding it; the commit board is forgotten");
+    case RM_LOCK_TAKEN:
+        return ERROR_SUCCESS;
+    case RM_LOCK_TAKEN_ABANDONED:
+        /* The previous holder died holding it. Every change is committed by a
+         * single value write (see above), so the store is consistent and we carry
+         * on as the new holder; but what the board says may be behind the
+         * registry, or ahead of what it holds, so nothing on it is known now. */
+        rm_trace("store lock abandoned: a writer died holding it; the commit board is forgotten");
         board_forget_all();
+        return ERROR_SUCCESS;
+    default:
+        return ERROR_SEM_TIMEOUT;
     }
-    if (r == WAIT_OBJECT_0 || r == WAIT_ABANDONED) return ERROR_SUCCESS;
-    if (r == WAIT_TIMEOUT) return ERROR_SEM_TIMEOUT;
-    return GetLastError();
 }
 
 static void store_unlock(void)
 {
-    ReleaseMutex(store_mutex);
+    rm_lock_give(&board->lock, board_wake);
 }
 
 /* ---- keys and values --------------------------------------------------------------- */
@@ -756,7 +730,7 @@ static DWORD prepare_commit(struct rm_resources *batch, const struct rm_resource
     return err;
 }
 
-/* Under the mutex: the slot's Sequence, from the board when it knows (*known) or
+/* Under the lock: the slot's Sequence, from the board when it knows (*known) or
  * else from the registry, after checking the slot is still this session's. */
 static DWORD read_sequence(const struct rm_store_session *s, DWORD expect, DWORD *seq, BOOL *known)
 {
@@ -779,19 +753,19 @@ DWORD rm_store_register(const struct rm_store_session *s, struct rm_resources *r
     HKEY k = s->key;
     int kind, tries;
 
-    /* Under the store mutex, only registry requests, back to back: the batch is
-     * checked against what this process knows and formatted before the mutex is
+    /* Under the store lock, only registry requests, back to back: the batch is
+     * checked against what this process knows and formatted before the lock is
      * taken, and merged into r after it is let go. Every session call of the user
-     * waits on this mutex.
+     * waits on this lock.
      *
      * Loading other processes' commits means identifying each of their files (a
      * listing of each of their directories, dirlist.c): tens of milliseconds and
      * more for a session of thousands of files. That is done by rm_store_sync, which
-     * needs no mutex (a commit becomes visible with its one Sequence write), not
-     * under the mutex. So the mutex is taken first and Sequence read under it (from
+     * needs no lock (a commit becomes visible with its one Sequence write), not
+     * under the lock. So the lock is taken first and Sequence read under it (from
      * the board when it knows): in the common case (nobody else committed) that is
-     * all, and the commit follows; otherwise the mutex is let go, the new commits
-     * are loaded outside it, the batch is prepared again, and the mutex is taken
+     * all, and the commit follows; otherwise the lock is let go, the new commits
+     * are loaded outside it, the batch is prepared again, and the lock is taken
      * again, twice at most, after which the few commits that keep arriving are
      * loaded under it. */
     if ((err = prepare_commit(batch, r, data, cb))) goto out;
@@ -807,7 +781,7 @@ DWORD rm_store_register(const struct rm_store_session *s, struct rm_resources *r
     }
     if (seq != r->sequence)
     {
-        rm_trace("RmRegisterResources: commits %lu..%lu arrived while syncing; loading them under the store mutex",
+        rm_trace("RmRegisterResources: commits %lu..%lu arrived while syncing; loading them under the store lock",
                  r->sequence, seq - 1);
         if ((err = check_hash(k, s->key_hash)) || (err = sync_locked(k, r)) ||
             (err = prepare_commit(batch, r, data, cb)))
@@ -865,7 +839,7 @@ DWORD rm_store_register(const struct rm_store_session *s, struct rm_resources *r
 out:
     if (locked)
     {
-        /* A failure under the mutex (the rollback itself may have failed too): the
+        /* A failure under the lock (the rollback itself may have failed too): the
          * next writer reads what is really there. */
         if (err) board_forget(s->slot);
         store_unlock();

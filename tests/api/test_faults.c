@@ -275,7 +275,7 @@ static void test_secondary_killed_mid_registration(void **state)
         }
         prev_seq = seq;
 
-        /* The session works: bounded, no ERROR_SEM_TIMEOUT (an abandoned store mutex
+        /* The session works: bounded, no ERROR_SEM_TIMEOUT (an abandoned store lock
          * is taken over), a join works, and a new registration commits alone. */
         t0 = GetTickCount();
         assert_int_equal(list_result(h), ERROR_SUCCESS);
@@ -450,13 +450,13 @@ static void test_malformed_entries(void **state)
     check_malformed(L"RegFiles0000", odd, sizeof(odd) - 3, FALSE, "RegFiles odd byte count");
 }
 
-/* A writer that dies mid-commit: it holds the store mutex, has written values
+/* A writer that dies mid-commit: it holds the store lock, has written values
  * under the next commit number, and exits without raising Sequence or letting the
- * mutex go. Played by a thread of this process, which leaves the mutex abandoned
- * exactly as a dead writer's. */
+ * lock go. Played by a thread of this process, which leaves the lock abandoned
+ * exactly as a dead writer's (src/shared/storelock.h: its holder is gone). */
 struct dying_writer
 {
-    HANDLE mutex;                    /* the store's, opened by the test */
+    struct rmt_store_lock lock;      /* the store's, opened by the test */
     HKEY slot;                       /* the session's key */
 };
 
@@ -465,15 +465,15 @@ static DWORD WINAPI die_mid_commit(void *param)
 {
     static const WCHAR garbage_procs[] = L"not a process\0";
     const struct dying_writer *w = param;
-    DWORD dw = 7, r = WaitForSingleObject(w->mutex, rmt_timeout(10000));
+    DWORD dw = 7;
 
-    if (r != WAIT_OBJECT_0 && r != WAIT_ABANDONED) return 1;
+    if (rm_lock_take(&w->lock.board->lock, w->lock.wake, rmt_timeout(10000)) == RM_LOCK_TIMEOUT) return 1;
     if (RegSetValueExW(w->slot, L"RegFiles0001", 0, REG_DWORD, (const BYTE *)&dw, sizeof(dw)) ||
         RegSetValueExW(w->slot, L"RegProcs0001", 0, REG_MULTI_SZ, (const BYTE *)garbage_procs,
                        sizeof(garbage_procs)) ||
         RegSetValueExW(w->slot, L"RegSvcs0005", 0, REG_SZ, (const BYTE *)L"x", 4))
         return 2;
-    return 0;   /* still owning the mutex: abandoned */
+    return 0;   /* still holding the lock: abandoned */
 }
 
 /* Values under commit numbers >= Sequence are leftovers of a writer that died:
@@ -488,14 +488,14 @@ static void test_uncommitted_leftovers_ignored(void **state)
 
     h = rmt_start_tracked(key);
     assert_int_equal(register_name(h, L"left-a.dat"), ERROR_SUCCESS);
-    w.mutex = rmt_open_store_mutex();
+    rmt_store_lock_open(&w.lock);
     assert_non_null(w.slot = rmt_open_slot(h, KEY_SET_VALUE));
     assert_non_null(t = CreateThread(NULL, 0, die_mid_commit, &w, 0, NULL));
     assert_int_equal(WaitForSingleObject(t, rmt_timeout(20000)), WAIT_OBJECT_0);
     assert_true(GetExitCodeThread(t, &code));
     CloseHandle(t);
     RegCloseKey(w.slot);
-    CloseHandle(w.mutex);
+    rmt_store_lock_close(&w.lock);
     assert_int_equal(code, 0);
     assert_int_equal(rmt_sequence(h), 1);
     assert_int_equal(list_result(h), ERROR_SUCCESS);
@@ -514,6 +514,69 @@ static void test_uncommitted_leftovers_ignored(void **state)
     assert_int_equal(list_result(h), ERROR_SUCCESS);
     rmt_end_ok(h);
     assert_false(rmt_slot_exists(h));
+}
+
+/* A writer killed while it holds the store lock: another process (a helper, which
+ * takes the lock from outside the DLL and is then terminated), so nothing of it
+ * stays. A call that waits for the lock meanwhile takes it over soon after the
+ * kill, not after the 5 s time-out, and gets on with its work (src/shared/
+ * storelock.h: a holder that is gone is abandoned, as a kernel mutex would be). */
+struct start_call
+{
+    DWORD result, handle;
+    WCHAR key[KEYBUF];
+};
+
+static DWORD WINAPI start_in_thread(void *param)
+{
+    struct start_call *sc = param;
+    sc->result = RmStartSession(&sc->handle, 0, sc->key);
+    return 0;
+}
+
+static void test_store_lock_holder_killed(void **state)
+{
+    WCHAR key[KEYBUF], args[MAX_PATH + 64], *rec = rmt_path(L"storelock.txt");
+    struct start_call sc = { SENTINEL, SENTINEL, { 0 } };
+    struct rmt_child c;
+    DWORD h, killed_at, waited;
+    HANDLE t;
+    char *text;
+    (void)state;
+
+    h = rmt_start_tracked(key);   /* the board and its event exist from here */
+    DeleteFileW(rec);
+    swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" script storelock wait", rec);
+    assert_int_equal(rmt_spawn(FALSE, args, rmt_timeout(20000), &c), ERROR_SUCCESS);
+    text = rmt_read_record(rec);
+    printf("# helper: %s", text);
+    assert_non_null(strstr(text, "storelock 0"));
+    free(text);
+
+    /* It holds the lock: a start waits. */
+    assert_non_null(t = CreateThread(NULL, 0, start_in_thread, &sc, 0, NULL));
+    assert_int_equal(WaitForSingleObject(t, 500), WAIT_TIMEOUT);
+    assert_int_equal(sc.result, SENTINEL);
+
+    rmt_child_kill(&c);
+    killed_at = GetTickCount();
+    assert_int_equal(WaitForSingleObject(t, RMT_BOUND_MS), WAIT_OBJECT_0);
+    waited = GetTickCount() - killed_at;
+    CloseHandle(t);
+    printf("# the start returned %lu, %lu ms after the holder was killed\n", sc.result, waited);
+    assert_int_equal(sc.result, ERROR_SUCCESS);
+    rmt_track(sc.handle);
+    assert_true(waited < rmt_timeout(2000));
+
+    /* The store works on: a commit after the takeover reads the registry (the
+     * board was forgotten) and lands as the next one. */
+    assert_int_equal(register_name(h, L"after-holder-killed.dat"), ERROR_SUCCESS);
+    assert_int_equal(rmt_sequence(h), 1);
+    assert_int_equal(list_result(h), ERROR_SUCCESS);
+    rmt_end_ok(sc.handle);
+    rmt_end_ok(h);
+    DeleteFileW(rec);
+    free(rec);
 }
 
 /* A secondary's commit fails at its Sequence write and its rollback fails too: its
@@ -1436,6 +1499,7 @@ int main(void)
         cmocka_unit_test_teardown(test_hash_other, teardown),
         cmocka_unit_test_teardown(test_malformed_entries, teardown),
         cmocka_unit_test_teardown(test_uncommitted_leftovers_ignored, teardown),
+        cmocka_unit_test_teardown(test_store_lock_holder_killed, teardown),
         cmocka_unit_test_teardown(test_failed_rollback_leftover_cleared, teardown),
         cmocka_unit_test_teardown(test_register_under_loader_lock, teardown),
         cmocka_unit_test_teardown(test_foreign_keys, teardown),

@@ -390,23 +390,43 @@ WCHAR *rmt_read_value(DWORD slot, const WCHAR *name, DWORD *type)
     return buf;
 }
 
-HANDLE rmt_open_store_mutex(void)
+/* Local\RstrtMgr-Store-<SID><suffix> */
+static void store_object_name(WCHAR *name, size_t size, const WCHAR *suffix)
 {
-    HANDLE token, m;
+    HANDLE token;
     BYTE buf[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
     DWORD len;
-    WCHAR *sid = NULL, name[256];
+    WCHAR *sid = NULL;
 
     assert_true(OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token));
     assert_true(GetTokenInformation(token, TokenUser, buf, sizeof(buf), &len));
     CloseHandle(token);
     assert_true(ConvertSidToStringSidW(((TOKEN_USER *)buf)->User.Sid, &sid));
-    swprintf(name, ARRAYSIZE(name), L"Local\\RstrtMgr-Store-%ls", sid);
+    swprintf(name, size, L"%ls%ls%ls", RM_STORE_BASE_NAME, sid, suffix);
     LocalFree(sid);
-    /* It exists: this process has used the store already. */
-    m = OpenMutexW(SYNCHRONIZE | MUTEX_MODIFY_STATE, FALSE, name);
-    if (!m) fail_msg("store mutex %ls not found (%lu)", name, GetLastError());
-    return m;
+}
+
+void rmt_store_lock_open(struct rmt_store_lock *l)
+{
+    WCHAR name[256];
+
+    /* Both exist: this process has used the store already. */
+    store_object_name(name, ARRAYSIZE(name), RM_BOARD_SUFFIX);
+    l->section = OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, name);
+    if (!l->section) fail_msg("store board %ls not found (%lu)", name, GetLastError());
+    l->board = MapViewOfFile(l->section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, sizeof(struct rm_board));
+    assert_non_null(l->board);
+    store_object_name(name, ARRAYSIZE(name), RM_WAKE_SUFFIX);
+    l->wake = OpenEventW(SYNCHRONIZE | EVENT_MODIFY_STATE, FALSE, name);
+    if (!l->wake) fail_msg("store lock event %ls not found (%lu)", name, GetLastError());
+}
+
+void rmt_store_lock_close(struct rmt_store_lock *l)
+{
+    UnmapViewOfFile(l->board);
+    CloseHandle(l->section);
+    CloseHandle(l->wake);
+    memset(l, 0, sizeof(*l));
 }
 
 DWORD rmt_sequence(DWORD slot)

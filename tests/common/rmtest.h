@@ -18,6 +18,7 @@
 #include <cmocka.h>
 #include "restartmanager.h"
 #include "shared/storelayout.h"
+#include "shared/storelock.h"
 
 #define SENTINEL 0xdeadbeefu
 
@@ -161,9 +162,17 @@ BOOL rmt_value_exists(DWORD slot, const WCHAR *name);
 /* slot's value name, malloc'd with four extra NULs (a REG_MULTI_SZ reads as one);
  * NULL if absent. *type gets its type. Asserts the key exists. */
 WCHAR *rmt_read_value(DWORD slot, const WCHAR *name, DWORD *type);
-/* The store's per-user mutex (Local\RstrtMgr-Store-<SID>, src/store.c), opened for
- * waiting and releasing; fails the test if this process has not used the store. */
-HANDLE rmt_open_store_mutex(void);
+/* The store's per-user lock (src/shared/storelock.h), for holding it from outside
+ * the DLL with rm_lock_take and rm_lock_give, as a slow or a dead writer would:
+ * the board it lives in and the waiters' event, opened by name. Fails the test if
+ * this process has not used the store. */
+struct rmt_store_lock
+{
+    struct rm_board *board;
+    HANDLE section, wake;
+};
+void rmt_store_lock_open(struct rmt_store_lock *l);
+void rmt_store_lock_close(struct rmt_store_lock *l);
 /* slot's Sequence; asserts the key exists and Sequence is a 4-byte REG_DWORD. */
 DWORD rmt_sequence(DWORD slot);
 /* TRUE while the process p names (pid and creation time) is running. */

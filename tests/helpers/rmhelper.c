@@ -56,12 +56,14 @@
  */
 #include <windows.h>
 #include <shellapi.h>
+#include <sddl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
 #include "restartmanager.h"
+#include "shared/storelock.h"
 
 #define EXIT_OK 0
 #define EXIT_SETUP 2
@@ -888,7 +890,38 @@ static int role_regloop(int argc, WCHAR **argv)
  *   loaderlock     takes the loader lock (LdrLockLoaderLock), as a caller inside
  *                  DllMain holds it, until loaderunlock -> "loaderlock <status>"
  *   loaderunlock   -> "loaderunlock <status>"
+ *   storelock      takes the store's lock (src/shared/storelock.h) from outside the
+ *                  DLL and keeps it until exit: killed, it plays a writer that
+ *                  died holding it     -> "storelock <0 taken, 1 abandoned, 2 timed out, 3 no board>"
  * Calls use the handle of the last successful start or join. */
+/* The store lock, taken as a writer would (the store must have been used: a start
+ * creates its board). The board stays mapped until exit. */
+static int take_store_lock(void)
+{
+    BYTE buf[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
+    WCHAR *sid = NULL, name[256];
+    HANDLE token, section, wake;
+    struct rm_board *board;
+    DWORD len;
+
+    if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) return 3;
+    if (!GetTokenInformation(token, TokenUser, buf, sizeof(buf), &len) ||
+        !ConvertSidToStringSidW(((TOKEN_USER *)buf)->User.Sid, &sid))
+    {
+        CloseHandle(token);
+        return 3;
+    }
+    CloseHandle(token);
+    swprintf(name, ARRAYSIZE(name), L"%ls%ls%ls", RM_STORE_BASE_NAME, sid, RM_BOARD_SUFFIX);
+    section = OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, name);
+    swprintf(name, ARRAYSIZE(name), L"%ls%ls%ls", RM_STORE_BASE_NAME, sid, RM_WAKE_SUFFIX);
+    wake = OpenEventW(SYNCHRONIZE | EVENT_MODIFY_STATE, FALSE, name);
+    LocalFree(sid);
+    if (!section || !wake) return 3;
+    if (!(board = MapViewOfFile(section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, sizeof(*board)))) return 3;
+    return (int)rm_lock_take(&board->lock, wake, 10000);
+}
+
 static int role_script(int argc, WCHAR **argv)
 {
     WCHAR key[CCH_RM_SESSION_KEY + 1];
@@ -1018,6 +1051,7 @@ static int role_script(int argc, WCHAR **argv)
             }
             record("%ls %ld", op, (long)st);
         }
+        else if (!wcscmp(op, L"storelock")) record("storelock %d", take_store_lock());
         else if (!wcscmp(op, L"end"))
         {
             rc = RmEndSession(handle);

@@ -10,6 +10,8 @@
  *   - rm_filters_write    the RmGetFilterList buffer (src/filters.c, spec 5.11, U9)
  *   - rm_error_name, rm_errname_lookup (src/shared/errnames.h, spec 3)
  *   - rm_parse_dec, rm_store_parse_slot (src/shared/storelayout.h, spec 9)
+ *   - rm_lock_*           the store lock (src/shared/storelock.h): who is gone,
+ *                         time-outs, and turns for waiters against a busy holder
  *   - rm_overlaps         byte-range overlap (src/internal.h)
  *   - rm_strings_*        string arenas (src/internal.h)
  *   - rm_path_is_plain_full  full paths taken as they are (src/identify.c), against
@@ -30,6 +32,7 @@
 #include "operation.h"
 #include "shared/errnames.h"
 #include "shared/storelayout.h"
+#include "shared/storelock.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 #define SENTINEL_DW 0xdeadbeefu   /* out-parameters are pre-filled with it */
@@ -875,6 +878,113 @@ static void test_pid_board_two_threads(void **state)
     free(b);
 }
 
+/* ======================================================================== */
+/*  The store lock: rm_lock_* (src/shared/storelock.h)                      */
+/* ======================================================================== */
+
+static LONGLONG lock_word(DWORD pid, DWORD tid)
+{
+    return (LONGLONG)(((ULONGLONG)pid << 32) | tid);
+}
+
+static DWORD WINAPI just_return(void *param)
+{
+    (void)param;
+    return 0;
+}
+
+/* Gone means certainly gone: a thread that does not exist, has exited, or is not
+ * in the process named beside it (its ID reused). A live holder, and the two
+ * words that name no holder, are not gone. */
+static void test_lock_holder_gone(void **state)
+{
+    DWORD pid = GetCurrentProcessId(), tid = GetCurrentThreadId(), dead_tid;
+    HANDLE t;
+    (void)state;
+
+    assert_false(rm_lock_holder_gone(lock_word(pid, tid)));
+    assert_false(rm_lock_holder_gone(RM_LOCK_FREE));
+    assert_false(rm_lock_holder_gone(RM_LOCK_HANDOFF));
+    assert_true(rm_lock_holder_gone(lock_word(pid + 4, tid)));   /* this thread, another process */
+    assert_non_null(t = CreateThread(NULL, 0, just_return, NULL, 0, &dead_tid));
+    assert_int_equal(WaitForSingleObject(t, 10000), WAIT_OBJECT_0);
+    assert_true(rm_lock_holder_gone(lock_word(pid, dead_tid)));    /* exited, handle still open */
+    CloseHandle(t);
+    assert_true(rm_lock_holder_gone(lock_word(pid, 0x7ffffffcu))); /* no such thread */
+}
+
+struct lock_user
+{
+    struct rm_board_lock *lk;
+    HANDLE wake;
+    volatile LONG stop;
+    LONG rounds;
+    DWORD timeout;
+    enum rm_lock_result result;
+};
+
+static DWORD WINAPI take_once(void *param)
+{
+    struct lock_user *u = param;
+    u->result = rm_lock_take(u->lk, u->wake, u->timeout);
+    return 0;
+}
+
+/* Held, a taker waits out its time-out and gets RM_LOCK_TIMEOUT, without taking
+ * it; given back, it is free for the next taker. */
+static void test_lock_times_out(void **state)
+{
+    struct rm_board_lock lk = { 0 };
+    struct lock_user u = { &lk, NULL, 0, 0, 300, RM_LOCK_TAKEN };
+    DWORD t0;
+    HANDLE t;
+    (void)state;
+
+    assert_non_null(u.wake = CreateEventW(NULL, FALSE, FALSE, NULL));
+    assert_int_equal(rm_lock_take(&lk, u.wake, 0), RM_LOCK_TAKEN);
+    assert_true(lk.owner == rm_lock_self());
+    t0 = GetTickCount();
+    assert_non_null(t = CreateThread(NULL, 0, take_once, &u, 0, NULL));
+    assert_int_equal(WaitForSingleObject(t, 10000), WAIT_OBJECT_0);
+    CloseHandle(t);
+    assert_int_equal(u.result, RM_LOCK_TIMEOUT);
+    assert_true(GetTickCount() - t0 >= 250);
+    assert_true(lk.owner == rm_lock_self());
+    assert_int_equal(lk.waiters, 0);
+    rm_lock_give(&lk, u.wake);
+    assert_true(lk.owner == RM_LOCK_FREE);
+    CloseHandle(u.wake);
+}
+
+/* A holder that gives the lock back while a thread waits for it gives it to that
+ * thread: a newcomer that comes right after finds it taken (by the waiter, or
+ * handed to it: RM_LOCK_HANDOFF) and does not get in ahead, where a lock that
+ * just became free would let it take the waiter's turn, and a busy newcomer
+ * starve the waiter. */
+static void test_lock_turns_for_waiters(void **state)
+{
+    struct rm_board_lock lk = { 0 };
+    struct lock_user waiter = { &lk, NULL, 0, 0, 5000, RM_LOCK_TIMEOUT };
+    HANDLE t;
+    DWORD t0;
+    (void)state;
+
+    assert_non_null(waiter.wake = CreateEventW(NULL, FALSE, FALSE, NULL));
+    assert_int_equal(rm_lock_take(&lk, waiter.wake, 0), RM_LOCK_TAKEN);
+    assert_non_null(t = CreateThread(NULL, 0, take_once, &waiter, 0, NULL));
+    for (t0 = GetTickCount(); lk.waiters != 1 && GetTickCount() - t0 < 5000;) Sleep(1);
+    assert_int_equal(lk.waiters, 1);
+    Sleep(20);   /* well into its wait */
+    rm_lock_give(&lk, waiter.wake);
+    /* This thread again, at once: not its turn. */
+    assert_int_equal(rm_lock_take(&lk, waiter.wake, 0), RM_LOCK_TIMEOUT);
+    assert_int_equal(WaitForSingleObject(t, 10000), WAIT_OBJECT_0);
+    CloseHandle(t);
+    assert_int_equal(waiter.result, RM_LOCK_TAKEN);
+    assert_int_equal(lk.waiters, 0);
+    CloseHandle(waiter.wake);
+}
+
 /* ---- src/crt.c (tests/unit/crt_renamed.c) ---- */
 
 void *rmcrt_memcpy(void *dst, const void *src, size_t n);
@@ -1002,6 +1112,9 @@ int main(void)
         cmocka_unit_test(test_pid_board_post_has),
         cmocka_unit_test(test_pid_board_full),
         cmocka_unit_test(test_pid_board_two_threads),
+        cmocka_unit_test(test_lock_holder_gone),
+        cmocka_unit_test(test_lock_times_out),
+        cmocka_unit_test(test_lock_turns_for_waiters),
         cmocka_unit_test(test_crt_copy_set),
         cmocka_unit_test(test_crt_move_overlap),
         cmocka_unit_test(test_crt_compare),
