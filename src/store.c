@@ -8,28 +8,36 @@
  * can drift. A slot whose Owner process is gone (or that has no valid Owner) is
  * abandoned and is taken over by the next RmStartSession.
  *
- * Registration is all or nothing: a call writes its group values under commit
- * number Sequence, then raises Sequence by one. Readers only read groups below
- * Sequence, so a writer that dies half way leaves values nobody reads, which the
- * next writer of that commit number replaces. Since groups are never rewritten
- * once committed, a process brings its copy up to date by reading only the
- * commits it has not seen.
+ * Registration is all or nothing. Each kind a call registers is one group value
+ * under a number of its own: numbers run on from the session's last commit, one
+ * per group (files, then processes, then services), and the groups are written
+ * highest number first. A reader reads numbers upwards until one has no group,
+ * so a call's groups become visible together, with the write of its lowest
+ * number: a registration of one kind commits with a single registry write. A
+ * writer that dies half way leaves groups past a number without any, which
+ * nobody reads and the next writer that reads the registry deletes (the board,
+ * below, tells it when to). Sequence is a lower bound: every number below it
+ * holds a commit (a gap below it means damage), and the writers that read the
+ * registry move it up to the end; those that trust the board leave it behind.
+ * Since groups are never rewritten once committed, a process brings its copy up
+ * to date by reading only the commits it has not seen.
  *
  * Cost: every key is opened or created by its full path from HKCU in one request
  * (no separately opened root), and RmEndSession checks and deletes the slot through
  * one handle (NtDeleteKey), so a start is 5 wineserver requests (create, three
  * values, close) and an end 4 (open, read hash, delete, close).
  *
- * A registration is 2 requests (group, Sequence) where it was 8: the commit
- * board below spares the SessionHash and Sequence reads and the clearing of what
- * a dead writer left, whenever nothing can have changed, and the store lock in it
- * costs no request unless contended.
+ * A registration of one kind is 1 request (its group) where it was 8: the
+ * commit board below spares the SessionHash and Sequence reads, the look for the
+ * end and the clearing of what a dead writer left, whenever nothing can have
+ * changed, and the store lock in it costs no request unless contended.
  *
  * Writers are serialised by a per-user lock in the commit board, not a kernel
  * mutex (src/shared/storelock.h says why, and how it does what the mutex did);
- * ERROR_SEM_TIMEOUT when it cannot be had within RM_STORE_LOCK_TIMEOUT. Registry failures are reported as
- * ERROR_WRITE_FAULT, the documented code for "could not read or write the
- * registry"; a value of the wrong type or shape counts as such a failure.
+ * ERROR_SEM_TIMEOUT when it cannot be had within RM_STORE_LOCK_TIMEOUT. Registry
+ * failures are reported as ERROR_WRITE_FAULT, the documented code for "could not
+ * read or write the registry"; a value of the wrong type or shape counts as such
+ * a failure.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -48,6 +56,7 @@ static const WCHAR *const group_prefix[] = { RM_STORE_FILES, RM_STORE_PROCS, RM_
 
 #define PROC_TEXT_CHARS 26           /* "pppppppp:hhhhhhhh:llllllll" */
 #define MAX_GROUP_BYTES (512u << 20) /* refuse to read absurd values */
+#define RM_MAX_COMMITS  0x7fffffffu  /* commit numbers stay below it */
 
 /* ---- naming ------------------------------------------------------------------ */
 
@@ -71,31 +80,35 @@ static void group_name(WCHAR buf[24], enum group_kind kind, DWORD commit)
  * most of the time (bench_register). A commit used to make eight: lock, read
  * SessionHash (is the slot still our session?), read Sequence (did anyone else
  * commit?), write the group, delete the two other kinds' values under the same
- * number (a dead writer's leftovers), write Sequence, unlock. Only the group and
- * Sequence writes are the commit; the rest checks what the writer almost always
- * already knows.
+ * number (a dead writer's leftovers), write Sequence, unlock. Only the group
+ * write is the commit now; the rest checks what the writer almost always already
+ * knows.
  *
  * The board is where it knows it from: a page shared by every process of the
  * user (a named section, which also holds the store lock), one entry per slot,
- * holding the slot's session hash and Sequence as the last writer left them, and
- * whether that entry is known to be true. Entries are written under the lock. A
- * writer that finds its own session's hash and Sequence on a known entry knows the
- * registry holds its commits and nothing past them, so it writes its group and
- * Sequence and nothing else; otherwise it reads and clears as before, and leaves
- * the entry known. An entry stops being known (its writer then reads the registry):
+ * holding the slot's session hash and where its commits end (the field is called
+ * sequence), as the last writer left them, and whether that entry is known to be
+ * true. Entries are written under the lock. A writer that finds its own
+ * session's hash and its own end on a known entry knows the registry holds its
+ * commits and nothing past them, so it writes its groups and nothing else;
+ * otherwise it reads the registry (the hash, Sequence, the first number without
+ * a group), clears past that number, moves Sequence up after its commit, and
+ * leaves the entry known. Readers use it too: a known entry that ends where the
+ * reader's copy does means nothing new, and the reader reads Sequence only (for
+ * the damage it may show), not the groups. An entry stops being known (its
+ * writer then reads the registry):
  *  - for every slot, when the lock is found abandoned: a writer died holding it,
- *    maybe between its group and its Sequence, or before updating the board;
+ *    maybe between two of its groups, or before updating the board;
  *  - when a start, a registration or an end fails after taking the lock, or a
  *    session ends: its slot;
  *  - when a reader (RmGetList's sync, or the session check of the filter
  *    functions and RmRestart) finds the slot's values damaged: its slot.
  * A fresh board is all zero: nothing known.
  *
- * The registry stays the store: readers read Sequence and the groups as before.
- * Every writer must keep the board (store_init). What the board
- * cannot see is an edit of a live session's values by anything but this DLL: a
- * writer on a known entry writes its commit over a damaged Sequence or SessionHash
- * (which repairs it: it knows the true Sequence), and the damage is reported by
+ * The registry stays the store: readers read the groups from it. Every writer
+ * must keep the board (store_init). What the board cannot see is an edit of a
+ * live session's values by anything but this DLL: a writer on a known entry
+ * commits over a damaged Sequence or SessionHash, and the damage is reported by
  * the next reader instead, RmGetList or RmJoinSession (README, Choices). The
  * layout is fixed for 32- and 64-bit processes alike (src/shared/storelock.h). */
 
@@ -621,18 +634,57 @@ static DWORD load_files(struct rm_resources *r, const struct pending_files *pf)
     return err;
 }
 
-/* Brings r up to date; key is open on the session's slot and checked. */
-static DWORD sync_locked(HKEY key, struct rm_resources *r)
+/* Is any group stored under commit number n? One request per kind, up to the
+ * first one found (a size query, no data). */
+static DWORD commit_present(HKEY key, DWORD n, BOOL *present)
 {
-    struct pending_files pf;
-    DWORD seq, commit, err;
+    WCHAR name[24];
     int kind;
 
-    if ((err = read_fixed(key, sequence_value, REG_DWORD, &seq, sizeof(seq))))
+    *present = FALSE;
+    for (kind = GROUP_FILES; kind <= GROUP_SVCS; kind++)
+    {
+        LSTATUS st;
+        group_name(name, kind, n);
+        st = rm_sys.RegQueryValueExW(key, name, NULL, NULL, NULL, NULL);
+        if (st == ERROR_FILE_NOT_FOUND) continue;
+        if (st == ERROR_KEY_DELETED) return ERROR_INVALID_HANDLE;   /* the session ended */
+        if (st != ERROR_SUCCESS) return rm_fail(ERROR_WRITE_FAULT, (DWORD)st, "RegQueryValueExW", name);
+        *present = TRUE;
+        break;
+    }
+    return ERROR_SUCCESS;
+}
+
+/* Where the slot's commits end, as the registry shows it: the first number from
+ * `from` on without a group (see rm_store_register: the run of a commit's
+ * numbers becomes visible with its lowest). */
+static DWORD commits_end(HKEY key, DWORD from, DWORD *end)
+{
+    BOOL present = TRUE;
+    DWORD err = ERROR_SUCCESS, n;
+
+    for (n = from; present && n < RM_MAX_COMMITS; n++)
+        if ((err = commit_present(key, n, &present))) return err;
+    if (present) return ERROR_WRITE_FAULT;   /* more than any session can have written */
+    *end = n - 1;
+    return ERROR_SUCCESS;
+}
+
+/* Brings r up to date; key is open on the session's slot and checked. With
+ * nothing_new (the board knows the slot's commits end where r's do), only the
+ * Sequence value is read, for the damage it may show. */
+static DWORD sync_locked(HKEY key, struct rm_resources *r, BOOL nothing_new)
+{
+    struct pending_files pf;
+    DWORD floor, commit, err;
+    int kind;
+
+    if ((err = read_fixed(key, sequence_value, REG_DWORD, &floor, sizeof(floor))))
         return err == ERROR_FILE_NOT_FOUND ? ERROR_WRITE_FAULT : err;
-    if (seq < r->sequence) return ERROR_WRITE_FAULT;   /* a counter never goes back */
+    if (nothing_new) return floor > r->sequence ? ERROR_WRITE_FAULT : ERROR_SUCCESS;
     memset(&pf, 0, sizeof(pf));
-    for (commit = r->sequence; commit < seq && !err; commit++)
+    for (commit = r->sequence; !err && commit < RM_MAX_COMMITS; commit++)
     {
         BOOL any = FALSE;
         for (kind = GROUP_FILES; kind <= GROUP_SVCS && !err; kind++)
@@ -644,24 +696,25 @@ static DWORD sync_locked(HKEY key, struct rm_resources *r)
             any = TRUE;
             err = load_group(r, &pf, kind, data, chars);
         }
-        /* Every commit writes at least one group, so a commit without any means
-         * the counter was damaged; stopping here also bounds the loop by what is
-         * really stored, whatever value Sequence holds. */
-        if (!err && !any) err = ERROR_WRITE_FAULT;
+        if (!any) break;   /* the end of the commits */
     }
+    /* Every number below Sequence holds a commit: a gap below it means the counter
+     * or the groups were damaged. */
+    if (!err && (commit < floor || commit >= RM_MAX_COMMITS)) err = ERROR_WRITE_FAULT;
     /* The files of every commit read, identified together. Loading is idempotent
      * (sets drop duplicates), so after a failure the next sync simply reads these
      * commits again. */
     if (!err) err = load_files(r, &pf);
-    if (!err) r->sequence = seq;
+    if (!err) r->sequence = commit;
     pending_free(&pf);
     return err;
 }
 
 DWORD rm_store_sync(const struct rm_store_session *s, struct rm_resources *r)
 {
-    DWORD err = check_hash(s->key, s->key_hash);
-    return board_verdict(s, err ? err : sync_locked(s->key, r));
+    DWORD err = check_hash(s->key, s->key_hash), end;
+    BOOL nothing_new = board_get(s->slot, s->key_hash, &end) && end == r->sequence;
+    return board_verdict(s, err ? err : sync_locked(s->key, r, nothing_new));
 }
 
 /* ---- writing registrations ----------------------------------------------------------- */
@@ -730,25 +783,51 @@ static DWORD prepare_commit(struct rm_resources *batch, const struct rm_resource
     return err;
 }
 
-/* Under the lock: the slot's Sequence, from the board when it knows (*known) or
- * else from the registry, after checking the slot is still this session's. */
+/* Under the lock: where the slot's commits end, from the board when it knows
+ * (*known) or else from the registry, after checking the slot is still this
+ * session's: from Sequence, or from what this process has read if that is
+ * further, up to the first number without a group. */
 static DWORD read_sequence(const struct rm_store_session *s, DWORD expect, DWORD *seq, BOOL *known)
 {
-    DWORD err;
+    DWORD err, floor;
 
     /* The board behind what this process has read means the registry was edited
      * under it: read the registry. */
     if ((*known = board_get(s->slot, s->key_hash, seq) && *seq >= expect)) return ERROR_SUCCESS;
     if ((err = check_hash(s->key, s->key_hash))) return err;
-    err = read_fixed(s->key, sequence_value, REG_DWORD, seq, sizeof(*seq));
-    return err == ERROR_FILE_NOT_FOUND ? ERROR_WRITE_FAULT : err;
+    err = read_fixed(s->key, sequence_value, REG_DWORD, &floor, sizeof(floor));
+    if (err) return err == ERROR_FILE_NOT_FOUND ? ERROR_WRITE_FAULT : err;
+    return commits_end(s->key, floor > expect ? floor : expect, seq);
+}
+
+/* Under the lock, before a commit at number `at` when the board did not know the
+ * slot: deletes every group a writer that failed or died may have left at the
+ * two numbers after it (the most a commit of three kinds leaves behind its
+ * lowest, unwritten, number), so that this commit does not make them visible. */
+static DWORD clear_leftovers(HKEY key, DWORD at)
+{
+    WCHAR name[24];
+    DWORD n;
+    int kind;
+
+    for (n = at + 1; n <= at + 2; n++)
+        for (kind = GROUP_FILES; kind <= GROUP_SVCS; kind++)
+        {
+            LSTATUS st;
+            group_name(name, kind, n);
+            st = rm_sys.RegDeleteValueW(key, name);
+            if (st == ERROR_KEY_DELETED) return ERROR_INVALID_HANDLE;   /* the session ended */
+            if (st != ERROR_SUCCESS && st != ERROR_FILE_NOT_FOUND)
+                return rm_fail(ERROR_WRITE_FAULT, (DWORD)st, "RegDeleteValueW", name);
+        }
+    return ERROR_SUCCESS;
 }
 
 DWORD rm_store_register(const struct rm_store_session *s, struct rm_resources *r,
                         struct rm_resources *batch)
 {
     WCHAR *data[3] = { NULL, NULL, NULL }, name[24];
-    DWORD cb[3] = { 0, 0, 0 }, err, commit, seq;
+    DWORD cb[3] = { 0, 0, 0 }, number[3] = { 0, 0, 0 }, err, commit, seq, nkinds;
     BOOL written[3] = { FALSE, FALSE, FALSE }, locked = FALSE, known = FALSE;
     HKEY k = s->key;
     int kind, tries;
@@ -761,9 +840,9 @@ DWORD rm_store_register(const struct rm_store_session *s, struct rm_resources *r
      * Loading other processes' commits means identifying each of their files (a
      * listing of each of their directories, dirlist.c): tens of milliseconds and
      * more for a session of thousands of files. That is done by rm_store_sync, which
-     * needs no lock (a commit becomes visible with its one Sequence write), not
-     * under the lock. So the lock is taken first and Sequence read under it (from
-     * the board when it knows): in the common case (nobody else committed) that is
+     * needs no lock (a commit becomes visible with the one write of its lowest
+     * number), not under the lock. So the lock is taken first and the commits' end
+     * read under it (from the board when it knows): in the common case (nobody else committed) that is
      * all, and the commit follows; otherwise the lock is let go, the new commits
      * are loaded outside it, the batch is prepared again, and the lock is taken
      * again, twice at most, after which the few commits that keep arriving are
@@ -783,57 +862,59 @@ DWORD rm_store_register(const struct rm_store_session *s, struct rm_resources *r
     {
         rm_trace("RmRegisterResources: commits %lu..%lu arrived while syncing; loading them under the store lock",
                  r->sequence, seq - 1);
-        if ((err = check_hash(k, s->key_hash)) || (err = sync_locked(k, r)) ||
+        if ((err = check_hash(k, s->key_hash)) || (err = sync_locked(k, r, FALSE)) ||
             (err = prepare_commit(batch, r, data, cb)))
             goto out;
-        known = FALSE;   /* read from the registry: sync_locked's Sequence may be newer */
+        known = FALSE;   /* read from the registry: the end may have moved since */
     }
     if (!batch->nfiles && !batch->nprocs && !batch->nsvcs) goto out;   /* all known */
 
+    /* The commit: each kind's group under its own number, from `commit` up
+     * (files, processes, services, those there are), written highest first: the
+     * lowest is the commit point, since a reader reads numbers upwards until one
+     * has no group. One request for a registration of one kind. Where the board
+     * did not know the slot, what a failed or dead writer may have left past
+     * this number goes first, and Sequence is brought up to the new end after.
+     * A failure before the lowest is written leaves nothing committed; what was
+     * written is deleted. */
     commit = r->sequence;
-    for (kind = GROUP_FILES; kind <= GROUP_SVCS && !err; kind++)
+    for (kind = GROUP_FILES, nkinds = 0; kind <= GROUP_SVCS; kind++)
+        if (data[kind]) number[kind] = commit + nkinds++;
+    if (!known && (err = clear_leftovers(k, commit))) goto out;
+    for (kind = GROUP_SVCS; kind >= GROUP_FILES && !err; kind--)
     {
-        group_name(name, kind, commit);
-        if (data[kind])
-        {
-            err = write_value(k, name, REG_MULTI_SZ, data[kind], cb[kind]);
-            written[kind] = !err;
-        }
-        else if (!known)
-        {
-            /* Clear what a writer that died before committing left under this number
-             * (a known entry says there is nothing: see the board). */
-            LSTATUS st = rm_sys.RegDeleteValueW(k, name);
-            if (st == ERROR_KEY_DELETED) err = ERROR_INVALID_HANDLE;   /* the session ended */
-            else if (st != ERROR_SUCCESS && st != ERROR_FILE_NOT_FOUND)
-                err = rm_fail(ERROR_WRITE_FAULT, (DWORD)st, "RegDeleteValueW", name);
-        }
-    }
-    if (!err)
-    {
-        DWORD next = commit + 1;
-        err = write_value(k, sequence_value, REG_DWORD, &next, sizeof(next));
+        if (!data[kind]) continue;
+        group_name(name, kind, number[kind]);
+        err = write_value(k, name, REG_MULTI_SZ, data[kind], cb[kind]);
+        written[kind] = !err;
     }
     if (err)
     {
-        /* Not committed: remove what this call wrote so nothing half-written stays. */
         for (kind = GROUP_FILES; kind <= GROUP_SVCS; kind++)
             if (written[kind])
             {
-                group_name(name, kind, commit);
+                group_name(name, kind, number[kind]);
                 rm_sys.RegDeleteValueW(k, name);
             }
         goto out;
     }
-    if (known) board_advance(s->slot, commit + 1);
-    else board_set(s->slot, s->key_hash, commit + 1);
+    if (!known)
+    {
+        /* Only a lower bound for readers: committed without it, so a failure
+         * here is traced, not reported. */
+        DWORD end = commit + nkinds;
+        if (write_value(k, sequence_value, REG_DWORD, &end, sizeof(end)))
+            rm_trace("RmRegisterResources: committed, but Sequence stays behind");
+        board_set(s->slot, s->key_hash, commit + nkinds);
+    }
+    else board_advance(s->slot, commit + nkinds);
     store_unlock();
     locked = FALSE;
 
     /* Committed. Keep our copy current without reading back what we just wrote
      * (the caller's session lock keeps r ours meanwhile); if memory runs out here
      * the next sync reads the commit from the store instead. */
-    if (rm_resources_merge(r, batch) == ERROR_SUCCESS) r->sequence = commit + 1;
+    if (rm_resources_merge(r, batch) == ERROR_SUCCESS) r->sequence = commit + nkinds;
     else r->sequence = commit;
 
 out:

@@ -6,10 +6,16 @@
  *   HKCU\Software\Microsoft\RestartManager\SessionNNNN     NNNN = slot = handle
  *       Owner          REG_BINARY   RM_UNIQUE_PROCESS of the primary
  *       SessionHash    REG_BINARY   SHA-256 of the 16 key bytes (never the key)
- *       Sequence       REG_DWORD    number of committed registrations
- *       RegFilesNNNN   REG_MULTI_SZ files of commit NNNN (canonical full paths)
- *       RegProcsNNNN   REG_MULTI_SZ processes of commit NNNN, "pid:high:low" in hex
- *       RegSvcsNNNN    REG_MULTI_SZ service short names of commit NNNN
+ *       Sequence       REG_DWORD    a lower bound of the commits' end: every number
+ *                                   below it holds a group
+ *       RegFilesNNNN   REG_MULTI_SZ files of group NNNN (canonical full paths)
+ *       RegProcsNNNN   REG_MULTI_SZ processes of group NNNN, "pid:high:low" in hex
+ *       RegSvcsNNNN    REG_MULTI_SZ service short names of group NNNN
+ *
+ * Group numbers run from 0 up, one kind each. The committed groups are those
+ * below the first number without any (rm_store_commits_end): a registration's
+ * groups take consecutive numbers and are written highest first, so its lowest
+ * number, written last, is its commit point (src/store.c).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -48,6 +54,36 @@ static inline BOOL rm_store_parse_slot(const WCHAR *name, DWORD *slot)
         if (name[i] != RM_STORE_SLOT_PREFIX[i]) return FALSE;
     n = rm_parse_dec(name + i, slot);
     return n >= 4 && !name[i + n];
+}
+
+/* Where the committed groups of an open slot key end: the first number from
+ * `from` on that holds no group. For readers outside the DLL (rmtool, the
+ * tests); the DLL reads the same way (src/store.c). */
+static inline DWORD rm_store_commits_end(HKEY slot, DWORD from)
+{
+    static const WCHAR *const prefix[3] = { RM_STORE_FILES, RM_STORE_PROCS, RM_STORE_SVCS };
+    DWORD n;
+    for (n = from; n < 0x7fffffffu; n++)
+    {
+        BOOL any = FALSE;
+        int kind;
+        for (kind = 0; kind < 3 && !any; kind++)
+        {
+            WCHAR name[32];
+            SIZE_T i = 0, j;
+            DWORD v = n;
+            WCHAR digits[12];
+            int d = 0;
+            while (prefix[kind][i]) { name[i] = prefix[kind][i]; i++; }
+            do { digits[d++] = (WCHAR)(L'0' + v % 10); v /= 10; } while (v);
+            while (d < 4) digits[d++] = L'0';
+            for (j = 0; j < (SIZE_T)d; j++) name[i + j] = digits[d - 1 - j];
+            name[i + d] = 0;
+            any = RegQueryValueExW(slot, name, NULL, NULL, NULL, NULL) == ERROR_SUCCESS;
+        }
+        if (!any) break;
+    }
+    return n;
 }
 
 #endif

@@ -39,7 +39,7 @@
 
 /* Named after the store's base name, Local\RstrtMgr-Store-<user SID>. */
 #define RM_STORE_BASE_NAME L"Local\\RstrtMgr-Store-"
-#define RM_BOARD_SUFFIX    L"-Board2"   /* the section: struct rm_board */
+#define RM_BOARD_SUFFIX    L"-Board3"   /* the section: struct rm_board */
 #define RM_WAKE_SUFFIX     L"-Wake"     /* the waiters' auto-reset event */
 
 #define RM_LOCK_FREE    0

@@ -143,7 +143,7 @@ static void take_snapshot(struct snapshot *s, BYTE *filters)
     DWORD r, slot;
 
     memset(s, 0, sizeof(*s));
-    s->seq = rmt_sequence(fx.slot);
+    s->seq = rmt_commits_end(fx.slot);
     r = RmGetList(fx.h[H_FIXTURE], &s->needed, &n, apps, &s->reasons);
     if (r != ERROR_SUCCESS) fail_msg("RmGetList on the fixture returned %lu", r);
     assert_int_equal(n, s->needed);
@@ -155,7 +155,7 @@ static void take_snapshot(struct snapshot *s, BYTE *filters)
     memcpy(filters, filt_fetch, FILTER_BUF);
     for (slot = 0; slot < RMT_NSLOTS; slot++)
         if (rmt_slot_exists(slot)) s->slots |= (UINT64)1 << slot;
-    s->other_seq = rmt_sequence(fx.other_slot);
+    s->other_seq = rmt_commits_end(fx.other_slot);
 }
 
 /* Starts a session in another process and reads back its handle and key. */
@@ -1202,7 +1202,7 @@ static void test_table(void **state)
         /* And a valid registration still works, adding exactly one group. */
         r = c_register_file(fx.h[H_FIXTURE]);
         if (r != ERROR_SUCCESS) note_failure("%s: the registration after it returned %lu", name, r);
-        fx.base.seq = rmt_sequence(fx.slot);
+        fx.base.seq = rmt_commits_end(fx.slot);
         EXPECT(fx.base.seq == now.seq + 1);
     }
     current_row = "after the table";
@@ -1214,7 +1214,7 @@ static void test_table(void **state)
     /* The other process's session went through every row unharmed: it is still
      * there with nothing registered, and its owner ends it normally. */
     EXPECT(rmt_slot_exists(fx.other_slot));
-    EXPECT(rmt_sequence(fx.other_slot) == 0);
+    EXPECT(rmt_commits_end(fx.other_slot) == 0);
     assert_int_equal(rmt_child_quit(&fx.other, rmt_timeout(10000)), 0);
     EXPECT(rmt_wait_record(fx.record, "END 0", rmt_timeout(5000)));
     EXPECT(!rmt_slot_exists(fx.other_slot));

@@ -151,7 +151,7 @@ static void test_other_arch_secondary_commits(void **state)
     text = other_arch_registers(key, d);
     if (!strstr(text, "reg 0")) fail_msg("the other architecture's secondary: %s", text);
     free(text);
-    assert_int_equal(rmt_sequence(h), 4);
+    assert_int_equal(rmt_commits_end(h), 4);
     check_group(h, 0, L"xarch-a.dat");
     check_group(h, 1, L"xarch-b.dat");
     check_group(h, 2, L"xarch-c.dat");

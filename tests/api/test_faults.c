@@ -254,7 +254,7 @@ static void test_secondary_killed_mid_registration(void **state)
 
         /* All or nothing: every committed group holds a whole batch; nothing beyond
          * Sequence counts. */
-        seq = rmt_sequence(h);
+        seq = rmt_commits_end(h);
         printf("# kill %d after %lu ms: %ld batches acknowledged (%ld in all), Sequence %lu\n", k,
                delay, acked, acked_total, seq);
         /* Commits so far: the acknowledged batches, this test's own registration
@@ -285,7 +285,7 @@ static void test_secondary_killed_mid_registration(void **state)
         assert_int_equal(r, ERROR_SUCCESS);
         rmt_end_ok(hj);
         assert_true(GetTickCount() - t0 < rmt_timeout(30000));
-        assert_int_equal(rmt_sequence(h), seq + 1);
+        assert_int_equal(rmt_commits_end(h), seq + 1);
         {
             WCHAR vname[32], *data;
             swprintf(vname, ARRAYSIZE(vname), L"RegFiles%04lu", seq);
@@ -352,7 +352,7 @@ static void check_damaged_hash(enum hash_damage d, const char *what)
     printf("# SessionHash %s: join %lu, list %lu, register %lu\n", what, r1, r3, r2);
     assert_true(r3 == ERROR_INVALID_HANDLE || r3 == ERROR_WRITE_FAULT);
     assert_true(r2 == ERROR_INVALID_HANDLE || r2 == ERROR_WRITE_FAULT);
-    assert_int_equal(rmt_sequence(a), 1);
+    assert_int_equal(rmt_commits_end(a), 1);
     /* The filter functions check the hash too, and warn registrations the same way. */
     {
         WCHAR kc[KEYBUF];
@@ -364,7 +364,7 @@ static void check_damaged_hash(enum hash_damage d, const char *what)
         printf("# SessionHash %s: RmGetFilterList %lu, then register %lu\n", what, rf, rr);
         assert_true(rf == ERROR_INVALID_HANDLE || rf == ERROR_WRITE_FAULT);
         assert_true(rr == ERROR_INVALID_HANDLE || rr == ERROR_WRITE_FAULT);
-        assert_int_equal(rmt_sequence(c), 1);
+        assert_int_equal(rmt_commits_end(c), 1);
         RmEndSession(c);
         rmt_untrack(c);
         delete_slot(c);
@@ -420,7 +420,7 @@ static void check_malformed(const WCHAR *value, const void *data, DWORD cb, BOOL
     {
         assert_int_equal(r1, ERROR_WRITE_FAULT);
         assert_int_equal(r2, ERROR_WRITE_FAULT);
-        assert_int_equal(rmt_sequence(h), 1);
+        assert_int_equal(rmt_commits_end(h), 1);
     }
     else
     {
@@ -450,8 +450,9 @@ static void test_malformed_entries(void **state)
     check_malformed(L"RegFiles0000", odd, sizeof(odd) - 3, FALSE, "RegFiles odd byte count");
 }
 
-/* A writer that dies mid-commit: it holds the store lock, has written values
- * under the next commit number, and exits without raising Sequence or letting the
+/* A writer that dies mid-commit: it holds the store lock, has written two groups
+ * of a three-kind commit, those past its first number (which it writes last, as
+ * the commit point: src/store.c), and exits without writing that or letting the
  * lock go. Played by a thread of this process, which leaves the lock abandoned
  * exactly as a dead writer's (src/shared/storelock.h: its holder is gone). */
 struct dying_writer
@@ -468,16 +469,18 @@ static DWORD WINAPI die_mid_commit(void *param)
     DWORD dw = 7;
 
     if (rm_lock_take(&w->lock.board->lock, w->lock.wake, rmt_timeout(10000)) == RM_LOCK_TIMEOUT) return 1;
-    if (RegSetValueExW(w->slot, L"RegFiles0001", 0, REG_DWORD, (const BYTE *)&dw, sizeof(dw)) ||
-        RegSetValueExW(w->slot, L"RegProcs0001", 0, REG_MULTI_SZ, (const BYTE *)garbage_procs,
+    if (RegSetValueExW(w->slot, L"RegSvcs0003", 0, REG_DWORD, (const BYTE *)&dw, sizeof(dw)) ||
+        RegSetValueExW(w->slot, L"RegProcs0002", 0, REG_MULTI_SZ, (const BYTE *)garbage_procs,
                        sizeof(garbage_procs)) ||
         RegSetValueExW(w->slot, L"RegSvcs0005", 0, REG_SZ, (const BYTE *)L"x", 4))
         return 2;
     return 0;   /* still holding the lock: abandoned */
 }
 
-/* Values under commit numbers >= Sequence are leftovers of a writer that died:
- * ignored by readers, replaced by the next commit of that number. */
+/* Groups past the first number without one are leftovers of a writer that died:
+ * ignored by readers, deleted by the next commit, which the abandoned lock makes
+ * read the registry. (RegSvcs0005 is further than any writer leaves: nobody reads
+ * it while the numbers before it are empty.) */
 static void test_uncommitted_leftovers_ignored(void **state)
 {
     WCHAR key[KEYBUF], *data;
@@ -497,20 +500,20 @@ static void test_uncommitted_leftovers_ignored(void **state)
     RegCloseKey(w.slot);
     rmt_store_lock_close(&w.lock);
     assert_int_equal(code, 0);
-    assert_int_equal(rmt_sequence(h), 1);
+    assert_int_equal(rmt_commits_end(h), 1);
     assert_int_equal(list_result(h), ERROR_SUCCESS);
 
     assert_int_equal(register_name(h, L"left-b.dat"), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(h), 2);
+    assert_int_equal(rmt_commits_end(h), 2);
     data = rmt_read_value(h, L"RegFiles0001", &type);
     assert_non_null(data);
     assert_int_equal(type, REG_MULTI_SZ);
     assert_int_equal(count_entries(data), 1);
     assert_non_null(wcsstr(data, L"left-b.dat"));
     free(data);
-    /* The leftover of another kind under the same number is not part of the commit. */
-    data = rmt_read_value(h, L"RegProcs0001", &type);
-    assert_null(data);
+    /* The leftovers past it are gone with this commit, not made part of it. */
+    assert_false(rmt_value_exists(h, L"RegProcs0002"));
+    assert_false(rmt_value_exists(h, L"RegSvcs0003"));
     assert_int_equal(list_result(h), ERROR_SUCCESS);
     rmt_end_ok(h);
     assert_false(rmt_slot_exists(h));
@@ -571,7 +574,7 @@ static void test_store_lock_holder_killed(void **state)
     /* The store works on: a commit after the takeover reads the registry (the
      * board was forgotten) and lands as the next one. */
     assert_int_equal(register_name(h, L"after-holder-killed.dat"), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(h), 1);
+    assert_int_equal(rmt_commits_end(h), 1);
     assert_int_equal(list_result(h), ERROR_SUCCESS);
     rmt_end_ok(sc.handle);
     rmt_end_ok(h);
@@ -579,35 +582,39 @@ static void test_store_lock_holder_killed(void **state)
     free(rec);
 }
 
-/* A secondary's commit fails at its Sequence write and its rollback fails too: its
- * service group stays under the next commit number. The primary's next commit
- * (a file) must clear it: a failed commit makes the store's commit board forget
- * the slot, so that writer reads and clears instead of trusting it. */
+/* A secondary's commit of two groups fails at its commit point (the file group,
+ * written after the process group: src/store.c) and its rollback fails too: the
+ * process group stays past the end. The primary's next commit (a file) must
+ * delete it rather than make it part of the session: a failed commit makes the
+ * store's commit board forget the slot, so that writer reads and clears instead
+ * of trusting it. */
 static void test_failed_rollback_leftover_cleared(void **state)
 {
-    WCHAR key[KEYBUF], ops[256], *data;
+    WCHAR key[KEYBUF], ops[3 * MAX_PATH], *data, *f = rmt_path(L"rollback-both.dat");
     DWORD h, type;
     char *text;
     (void)state;
 
     h = rmt_start_tracked(key);
-    swprintf(ops, ARRAYSIZE(ops), L"join %ls regsvc Spooler end", key);
-    /* The join writes nothing, so RegSetValueExW:2 is the Sequence after the group. */
+    swprintf(ops, ARRAYSIZE(ops), L"join %ls regboth \"%ls\" end", key, f);
+    /* The join writes nothing, so RegSetValueExW:2 is the file group after the process group. */
     text = rmt_run_script(NULL, L"RegSetValueExW:2,RegDeleteValueW:1+", ops);
     assert_non_null(strstr(text, "join 0 "));
-    assert_non_null(strstr(text, "regsvc 29"));
+    assert_non_null(strstr(text, "regboth 29"));
     free(text);
-    assert_int_equal(rmt_sequence(h), 0);
-    assert_true(rmt_value_exists(h, L"RegSvcs0000"));   /* the rollback failed, as asked */
+    assert_int_equal(rmt_commits_end(h), 0);
+    assert_true(rmt_value_exists(h, L"RegProcs0001"));   /* the rollback failed, as asked */
 
     assert_int_equal(register_name(h, L"after-rollback.dat"), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(h), 1);
-    assert_false(rmt_value_exists(h, L"RegSvcs0000"));
+    assert_int_equal(rmt_commits_end(h), 1);
+    assert_false(rmt_value_exists(h, L"RegProcs0001"));
     assert_non_null(data = rmt_read_value(h, L"RegFiles0000", &type));
     assert_non_null(wcsstr(data, L"after-rollback.dat"));
+    assert_null(wcsstr(data, L"rollback-both.dat"));
     free(data);
     assert_int_equal(list_result(h), ERROR_SUCCESS);
     rmt_end_ok(h);
+    free(f);
 }
 
 /* RmRegisterResources called with the loader lock held, as from a DllMain: a
@@ -781,15 +788,16 @@ static void test_fault_start_takeover(void **state)
 /* RmRegisterResources in the primary with a failing call: 29, store unchanged. */
 static void test_fault_register(void **state)
 {
-    /* start writes 3 values, so RegSetValueExW:4 is the registration's group and
-     * :5 its Sequence. A registration right after the start reads nothing (the
-     * commit board knows the slot: src/store.c); after a list that failed to read
-     * the slot, it reads the slot itself, so RegQueryValueExW:1+ fails both. */
-    static const struct { const WCHAR *fault, *ops; } cases[] = {
-        { L"RegSetValueExW:4", L"start reg \"%ls\" list end" },
-        { L"RegSetValueExW:4+", L"start reg \"%ls\" list end" },
-        { L"RegSetValueExW:5", L"start reg \"%ls\" list end" },
-        { L"RegQueryValueExW:1+", L"start list reg \"%ls\" end" },
+    /* start writes 3 values, so RegSetValueExW:4 is the registration's group (of
+     * a file and a process: the process group, then the file's, the commit point,
+     * :5). A registration right after the start reads nothing (the commit board
+     * knows the slot: src/store.c); after a list that failed to read the slot, it
+     * reads the slot itself, so RegQueryValueExW:1+ fails both. */
+    static const struct { const WCHAR *fault, *ops; const char *want; } cases[] = {
+        { L"RegSetValueExW:4", L"start reg \"%ls\" list end", "reg 29" },
+        { L"RegSetValueExW:4+", L"start reg \"%ls\" list end", "reg 29" },
+        { L"RegSetValueExW:5", L"start regboth \"%ls\" list end", "regboth 29" },
+        { L"RegQueryValueExW:1+", L"start list reg \"%ls\" end", "reg 29" },
     };
     WCHAR ops[1024], *f = rmt_path(L"fault-reg.dat");
     int i;
@@ -801,7 +809,7 @@ static void test_fault_register(void **state)
         swprintf(ops, ARRAYSIZE(ops), cases[i].ops, f);
         text = rmt_run_script(NULL, cases[i].fault, ops);
         if (!strstr(text, "start 0 ")) fail_msg("start failed: %s", text);
-        if (!strstr(text, "reg 29")) fail_msg("%ls: expected reg 29: %s", cases[i].fault, text);
+        if (!strstr(text, cases[i].want)) fail_msg("%ls: expected %s: %s", cases[i].fault, cases[i].want, text);
         free(text);
     }
     /* The same without a fault: it works (the script is right). */
@@ -827,8 +835,8 @@ static void test_fault_register_unchanged(void **state)
     DeleteFileW(rec);
     swprintf(ops, ARRAYSIZE(ops), L"start regself wait reg \"%ls\" sleep 3000 end", f);
     swprintf(args, ARRAYSIZE(args), L"--record \"%ls\" script %ls", rec, ops);
-    /* start: 3 writes; regself: 2 (group + Sequence); the next (the file group) fails. */
-    assert_true(SetEnvironmentVariableW(L"RSTRTMGR_FAULT", L"RegSetValueExW:6"));
+    /* start: 3 writes; regself: 1 (its group); the next (the file group) fails. */
+    assert_true(SetEnvironmentVariableW(L"RSTRTMGR_FAULT", L"RegSetValueExW:5"));
     assert_int_equal(rmt_spawn(FALSE, args, 20000, &c), ERROR_SUCCESS);
     SetEnvironmentVariableW(L"RSTRTMGR_FAULT", NULL);
     text = rmt_read_record(rec);
@@ -837,7 +845,7 @@ static void test_fault_register_unchanged(void **state)
     slot = handle % RMT_NSLOTS;
     assert_non_null(strstr(text, "regself 0"));
     free(text);
-    assert_int_equal(rmt_sequence(slot), 1);
+    assert_int_equal(rmt_commits_end(slot), 1);
     before = store_image();
     /* Let it go on to the failing registration; it then sleeps 3 s before its end. */
     SetEvent(c.quit);

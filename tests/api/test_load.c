@@ -350,7 +350,7 @@ static void test_churn_at_limit(void **state)
     for (i = 0; i < nheld; i++)
     {
         assert_true(rmt_slot_live(held[i]));
-        assert_int_equal(rmt_sequence(held[i]), 1);
+        assert_int_equal(rmt_commits_end(held[i]), 1);
         rmt_end_ok(held[i]);
     }
     /* Nothing left: every churned session was ended. */
@@ -557,7 +557,7 @@ static void same_session_concurrent(void)
     assert_int_equal(helpers_ok, 4);
 
     /* The store: one commit per call (each batch was new), every name exactly once. */
-    seq = rmt_sequence(same.handle);
+    seq = rmt_commits_end(same.handle);
     assert_int_equal(seq, REG_THREADS * REG_BATCHES + 4);
     for (c = 0; c < seq; c++)
     {
@@ -597,7 +597,7 @@ static void same_session_concurrent(void)
         WCHAR *again = same_name(1, 3, 2);
         LPCWSTR files[1] = { again };
         assert_int_equal(RmRegisterResources(same.secondary, 1, files, 0, NULL, 0, NULL), ERROR_SUCCESS);
-        assert_int_equal(rmt_sequence(same.handle), seq);
+        assert_int_equal(rmt_commits_end(same.handle), seq);
         free(again);
     }
     /* The filter thread removed every filter it added. */
@@ -701,7 +701,7 @@ static void test_sem_timeout(void **state)
     (void)state;
 
     h = rmt_start_tracked(key);
-    seq = rmt_sequence(h);
+    seq = rmt_commits_end(h);
 
     /* Held for 7 s (longer than the store's 5 s): every call that needs the store
      * lock gives ERROR_SEM_TIMEOUT (spec 3, 4 item 9), after waiting, and changes
@@ -715,7 +715,7 @@ static void test_sem_timeout(void **state)
     }
     assert_int_equal(b[CALL_START].out_handle, SENTINEL);
     assert_int_equal(b[CALL_JOIN].out_handle, SENTINEL);
-    assert_int_equal(rmt_sequence(h), seq);
+    assert_int_equal(rmt_commits_end(h), seq);
     /* RmEndSession alone (with the others it would first wait for the session's
      * own lock, which RmRegisterResources holds while it waits for the store). */
     {
@@ -749,7 +749,7 @@ static void test_sem_timeout(void **state)
     rmt_track(b[CALL_JOIN].out_handle);
     assert_int_equal(b[CALL_REGISTER].result, ERROR_SUCCESS);
     assert_true(b[CALL_REGISTER].ms >= 1000);
-    assert_int_equal(rmt_sequence(h), seq + 1);
+    assert_int_equal(rmt_commits_end(h), seq + 1);
 
     rmt_end_ok(b[CALL_JOIN].out_handle);
     rmt_end_ok(b[CALL_START].out_handle);

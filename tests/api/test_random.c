@@ -62,7 +62,7 @@ struct msession
     DWORD slot;
     WCHAR key[KEYBUF];
     unsigned files, procs, svcs;        /* bit masks of what is registered */
-    DWORD seq;                          /* expected Sequence */
+    DWORD seq;                          /* expected end of the commits (groups) */
     int filter_action[NTARGETS];        /* 0 = no filter on that target */
 };
 
@@ -371,12 +371,12 @@ static void op_register(void)
     CHECK(r == ERROR_SUCCESS, "handle %lu: returned %lu", handles[i].h, r);
     {
         struct msession *s = &sessions[handles[i].sess];
-        BOOL stores = (fmask & ~s->files) || (pmask & ~s->procs) || (smask & ~s->svcs);
+        /* One group per kind with something new in it (src/store.c). */
+        s->seq += ((fmask & ~s->files) != 0) + ((pmask & ~s->procs) != 0) + ((smask & ~s->svcs) != 0);
         s->files |= fmask;
         s->procs |= pmask;
         s->svcs |= smask;
-        if (stores) s->seq++;
-        CHECK(rmt_sequence(s->slot) == s->seq, "Sequence %lu, expected %lu", rmt_sequence(s->slot), s->seq);
+        CHECK(rmt_commits_end(s->slot) == s->seq, "Sequence %lu, expected %lu", rmt_commits_end(s->slot), s->seq);
     }
 }
 
@@ -663,7 +663,7 @@ static void op_join_helper(void)
         struct msession *m = &sessions[s];
         if (fmask & ~m->files) m->seq++;
         m->files |= fmask;
-        CHECK(rmt_sequence(m->slot) == m->seq, "Sequence %lu, expected %lu", rmt_sequence(m->slot), m->seq);
+        CHECK(rmt_commits_end(m->slot) == m->seq, "Sequence %lu, expected %lu", rmt_commits_end(m->slot), m->seq);
     }
 }
 

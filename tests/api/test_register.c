@@ -116,7 +116,7 @@ static void assert_nothing_registered(DWORD slot)
     static const WCHAR *const prefixes[] = { L"RegFiles", L"RegProcs", L"RegSvcs" };
     struct entries e;
     int i;
-    assert_int_equal(rmt_sequence(slot), 0);
+    assert_int_equal(rmt_commits_end(slot), 0);
     for (i = 0; i < 3; i++)
     {
         read_entries(slot, prefixes[i], &e);
@@ -230,11 +230,12 @@ static void test_null_entries_store_nothing(void **state)
     assert_nothing_registered(h);
 
     /* The same session still registers normally afterwards. */
+    /* One group per kind, numbered on from the session's last (src/store.c). */
     assert_int_equal(RmRegisterResources(h, 2, files_ok, 1, &self, 1, svcs_ok), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(h), 1);
+    assert_int_equal(rmt_commits_end(h), 3);
     assert_true(rmt_value_exists(h, L"RegFiles0000"));
-    assert_true(rmt_value_exists(h, L"RegProcs0000"));
-    assert_true(rmt_value_exists(h, L"RegSvcs0000"));
+    assert_true(rmt_value_exists(h, L"RegProcs0001"));
+    assert_true(rmt_value_exists(h, L"RegSvcs0002"));
     rmt_end_ok(h);
     free(a);
     free(b);
@@ -366,7 +367,7 @@ static void test_nonexistent_files_accepted(void **state)
     assert_int_equal(GetFileAttributesW(a), INVALID_FILE_ATTRIBUTES);
     h = start(key);
     assert_int_equal(RmRegisterResources(h, 2, files, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(h), 1);
+    assert_int_equal(rmt_commits_end(h), 1);
     assert_int_equal(count_file_entries(h, a, NULL), 1);
     assert_int_equal(count_file_entries(h, b, NULL), 1);
     rmt_end_ok(h);
@@ -386,23 +387,23 @@ static void test_registration_adds_up(void **state)
     (void)state;
 
     h = start(key);
-    assert_int_equal(rmt_sequence(h), 0);
+    assert_int_equal(rmt_commits_end(h), 0);
 
     assert_int_equal(RmRegisterResources(h, 1, fa, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(h), 1);
+    assert_int_equal(rmt_commits_end(h), 1);
     assert_true(rmt_value_exists(h, L"RegFiles0000"));
 
     assert_int_equal(RmRegisterResources(h, 1, fb, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(h), 2);
+    assert_int_equal(rmt_commits_end(h), 2);
     assert_true(rmt_value_exists(h, L"RegFiles0001"));
 
     assert_int_equal(RmRegisterResources(h, 0, NULL, 1, &self, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(h), 3);
+    assert_int_equal(rmt_commits_end(h), 3);
     assert_true(rmt_value_exists(h, L"RegProcs0002"));
     assert_false(rmt_value_exists(h, L"RegFiles0002"));
 
     assert_int_equal(RmRegisterResources(h, 0, NULL, 0, NULL, 1, svcs), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(h), 4);
+    assert_int_equal(rmt_commits_end(h), 4);
     assert_true(rmt_value_exists(h, L"RegSvcs0003"));
 
     /* Everything is still there: calls add up, nothing was replaced. */
@@ -459,13 +460,13 @@ static void test_duplicate_file_spellings(void **state)
     /* Twice in one call: one entry. */
     h = start(key);
     assert_int_equal(RmRegisterResources(h, 2, twice, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(h), 1);
+    assert_int_equal(rmt_commits_end(h), 1);
     assert_int_equal(count_file_entries(h, p, &total), 1);
     assert_int_equal(total, 1);
     /* Again, in every other spelling: nothing new is stored. */
     assert_int_equal(RmRegisterResources(h, 1, twice, 0, NULL, 0, NULL), ERROR_SUCCESS);
     assert_int_equal(RmRegisterResources(h, n, spellings, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(h), 1);
+    assert_int_equal(rmt_commits_end(h), 1);
     assert_int_equal(count_file_entries(h, p, &total), 1);
     assert_int_equal(total, 1);
     rmt_end_ok(h);
@@ -478,10 +479,10 @@ static void test_duplicate_file_spellings(void **state)
     for (int i = 0; i < n; i++)
     {
         assert_int_equal(RmRegisterResources(h, 1, &spellings[i], 0, NULL, 0, NULL), ERROR_SUCCESS);
-        assert_int_equal(rmt_sequence(h), 1);
+        assert_int_equal(rmt_commits_end(h), 1);
     }
     assert_int_equal(RmRegisterResources(h, 1, twice, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(h), 1);
+    assert_int_equal(rmt_commits_end(h), 1);
     assert_int_equal(count_file_entries(h, p, &total), 1);
     assert_int_equal(total, 1);
     rmt_end_ok(h);
@@ -507,7 +508,7 @@ static void test_duplicate_nonexistent_spellings(void **state)
     assert_int_equal(count_file_entries(h, p, &total), 1);
     assert_int_equal(total, 1);
     assert_int_equal(RmRegisterResources(h, 1, spellings + 1, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(h), 1);
+    assert_int_equal(rmt_commits_end(h), 1);
     rmt_end_ok(h);
     free(p); free(up); free(sl); free(pre);
 }
@@ -526,7 +527,7 @@ static void test_duplicate_processes(void **state)
 
     h = start(key);
     assert_int_equal(RmRegisterResources(h, 0, NULL, 3, procs, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(h), 1);
+    assert_int_equal(rmt_commits_end(h), 1);
     read_entries(h, L"RegProcs", &e);
     assert_int_equal(e.n, 1);
     assert_int_equal(wcslen(e.s[0]), 26);
@@ -535,13 +536,13 @@ static void test_duplicate_processes(void **state)
 
     /* Again: nothing new. */
     assert_int_equal(RmRegisterResources(h, 0, NULL, 1, procs, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(h), 1);
+    assert_int_equal(rmt_commits_end(h), 1);
 
     /* Same PID, another creation time: another process. */
     other = procs[0];
     other.ProcessStartTime.dwLowDateTime ^= 1;
     assert_int_equal(RmRegisterResources(h, 0, NULL, 1, &other, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(h), 2);
+    assert_int_equal(rmt_commits_end(h), 2);
     read_entries(h, L"RegProcs", &e);
     assert_int_equal(e.n, 2);
     entries_free(&e);
@@ -565,9 +566,9 @@ static void test_duplicate_services(void **state)
     assert_int_equal(_wcsicmp(e.s[0], L"RmTestDupSvc"), 0);
     entries_free(&e);
     assert_int_equal(RmRegisterResources(h, 0, NULL, 0, NULL, 1, again), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(h), 1);
+    assert_int_equal(rmt_commits_end(h), 1);
     assert_int_equal(RmRegisterResources(h, 0, NULL, 0, NULL, 1, other), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(h), 2);
+    assert_int_equal(rmt_commits_end(h), 2);
     read_entries(h, L"RegSvcs", &e);
     assert_int_equal(e.n, 2);
     entries_free(&e);
@@ -586,24 +587,26 @@ static void test_already_registered_stores_nothing(void **state)
 
     h = start(key);
     assert_int_equal(RmRegisterResources(h, 2, files, 1, &self, 1, svcs), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(h), 1);
+    assert_int_equal(rmt_commits_end(h), 3);   /* three groups: 0, 1 and 2 */
     assert_int_equal(RmRegisterResources(h, 2, files, 1, &self, 1, svcs), ERROR_SUCCESS);
     assert_int_equal(RmRegisterResources(h, 1, files + 1, 0, NULL, 0, NULL), ERROR_SUCCESS);
     assert_int_equal(RmRegisterResources(h, 0, NULL, 1, &self, 1, svcs), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(h), 1);
-    assert_false(rmt_value_exists(h, L"RegFiles0001"));
-    assert_false(rmt_value_exists(h, L"RegProcs0001"));
-    assert_false(rmt_value_exists(h, L"RegSvcs0001"));
+    assert_int_equal(rmt_commits_end(h), 3);
+    assert_false(rmt_value_exists(h, L"RegFiles0003"));
+    assert_false(rmt_value_exists(h, L"RegProcs0003"));
+    assert_false(rmt_value_exists(h, L"RegSvcs0003"));
 
     /* A call mixing old and new stores only the new. */
     files[0] = b;
     files[1] = rmt_path(L"known-c.txt");
     assert_int_equal(RmRegisterResources(h, 2, files, 1, &self, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(h), 2);
+    assert_int_equal(rmt_commits_end(h), 4);
     read_entries(h, L"RegFiles", &e);
     assert_int_equal(e.n, 3);
     entries_free(&e);
-    assert_false(rmt_value_exists(h, L"RegProcs0001"));
+    assert_true(rmt_value_exists(h, L"RegFiles0003"));
+    assert_false(rmt_value_exists(h, L"RegProcs0003"));
+    assert_false(rmt_value_exists(h, L"RegProcs0004"));
     assert_int_equal(count_file_entries(h, files[1], NULL), 1);
     rmt_end_ok(h);
     free(a);
@@ -628,8 +631,8 @@ static void test_secondary_registration_visible(void **state)
     rmt_track(hs);
     assert_int_equal(RmRegisterResources(hs, 1, files, 0, NULL, 1, svcs), ERROR_SUCCESS);
 
-    /* In the primary's session in the store. */
-    assert_int_equal(rmt_sequence(hp), 1);
+    /* In the primary's session in the store: two groups. */
+    assert_int_equal(rmt_commits_end(hp), 2);
     assert_int_equal(count_file_entries(hp, a, NULL), 1);
     read_entries(hp, L"RegSvcs", &e);
     assert_int_equal(e.n, 1);
@@ -637,7 +640,7 @@ static void test_secondary_registration_visible(void **state)
 
     /* The primary sees them as already registered, and its list works. */
     assert_int_equal(RmRegisterResources(hp, 1, files, 0, NULL, 1, svcs), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(hp), 1);
+    assert_int_equal(rmt_commits_end(hp), 2);
     needed = SENTINEL;
     n = 0;
     reasons = SENTINEL;
@@ -651,7 +654,7 @@ static void test_secondary_registration_visible(void **state)
     two[0] = a;
     two[1] = c;
     assert_int_equal(RmRegisterResources(hp, 2, two, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(hp), 2);
+    assert_int_equal(rmt_commits_end(hp), 3);
     assert_int_equal(count_file_entries(hp, a, &total), 1);
     assert_int_equal(count_file_entries(hp, c, NULL), 1);
     assert_int_equal(total, 2);
@@ -663,7 +666,7 @@ static void test_secondary_registration_visible(void **state)
     two[0] = c;
     two[1] = d;
     assert_int_equal(RmRegisterResources(hs, 2, two, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(hp), 3);
+    assert_int_equal(rmt_commits_end(hp), 4);
     assert_int_equal(count_file_entries(hp, a, &total), 1);
     assert_int_equal(count_file_entries(hp, c, NULL), 1);
     assert_int_equal(count_file_entries(hp, d, NULL), 1);
@@ -695,7 +698,7 @@ static void test_long_path(void **state)
 
     h = start(key);
     assert_int_equal(RmRegisterResources(h, 1, files, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(h), 1);
+    assert_int_equal(rmt_commits_end(h), 1);
     assert_int_equal(count_file_entries(h, p, NULL), 1);
     rmt_end_ok(h);
     free(p);
@@ -719,7 +722,7 @@ static void test_thousand_files(void **state)
     t = GetTickCount();
     assert_int_equal(RmRegisterResources(h, 1000, files, 0, NULL, 0, NULL), ERROR_SUCCESS);
     printf("# 1000 files registered in %lu ms\n", GetTickCount() - t);
-    assert_int_equal(rmt_sequence(h), 1);
+    assert_int_equal(rmt_commits_end(h), 1);
     read_entries(h, L"RegFiles", &e);
     assert_int_equal(e.values, 1);
     assert_int_equal(e.n, 1000);
@@ -734,7 +737,7 @@ static void test_thousand_files(void **state)
     entries_free(&e);
     /* The same thousand again: nothing new. */
     assert_int_equal(RmRegisterResources(h, 1000, files, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(h), 1);
+    assert_int_equal(rmt_commits_end(h), 1);
     rmt_end_ok(h);
     for (i = 0; i < 1000; i++) free((void *)files[i]);
     free(files);
@@ -805,7 +808,7 @@ static void test_batch_by_directory(void **state)
     /* Registering them again one by one adds nothing. */
     for (i = 0; i < nf; i += 37)
         assert_int_equal(RmRegisterResources(h, 1, &files[i], 0, NULL, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(h), 1);
+    assert_int_equal(rmt_commits_end(h), 1);
     rmt_end_ok(h);
     rmt_kill_all();
     for (i = 0; i < nf; i++)

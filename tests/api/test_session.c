@@ -297,7 +297,7 @@ static void test_session_registry_key(void **state)
     assert_int_equal(cb, sizeof(RM_UNIQUE_PROCESS));
     assert_memory_equal(owner, &self, sizeof(self));
     /* Sequence 0: nothing registered yet. */
-    assert_int_equal(rmt_sequence(h), 0);
+    assert_int_equal(rmt_commits_end(h), 0);
     /* SessionHash: 32 bytes. */
     type = 0;
     cb = read_value(h, L"SessionHash", &type, hashv, sizeof(hashv));
@@ -511,7 +511,7 @@ static void test_join_valid_key(void **state)
     assert_int_not_equal(hs2, hs);
 
     /* Joining writes nothing into the session. */
-    assert_int_equal(rmt_sequence(hp), 0);
+    assert_int_equal(rmt_commits_end(hp), 0);
 
     rmt_end_ok(hs2);
     rmt_end_ok(hs);
@@ -536,7 +536,7 @@ static void test_secondary_rights(void **state)
 
     /* A secondary may register. */
     assert_int_equal(RmRegisterResources(hs, 1, files, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(hp), 1);
+    assert_int_equal(rmt_commits_end(hp), 1);
 
     /* The primary's filter, to prove RmRemoveFilter from the secondary changes nothing. */
     assert_int_equal(RmAddFilter(hp, NULL, NULL, L"RmTestSvc", RmNoRestart), ERROR_SUCCESS);
@@ -581,7 +581,7 @@ static void test_secondary_rights(void **state)
     assert_int_equal(RmGetList(hp, &needed, &n, NULL, &reasons), ERROR_SUCCESS);
     assert_int_equal(needed, 0);
     assert_int_equal(RmRegisterResources(hp, 0, NULL, 1, &self, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(hp), 2);
+    assert_int_equal(rmt_commits_end(hp), 2);
     assert_int_equal(RmRemoveFilter(hp, NULL, NULL, L"RmTestSvc"), ERROR_SUCCESS);
     rmt_end_ok(hp);
     free(file);
@@ -612,7 +612,7 @@ static void test_secondary_after_primary_ends(void **state)
         hn = rmt_start_tracked(key2);
         assert_int_equal(hn % RMT_NSLOTS, hp);
         assert_int_equal(RmRegisterResources(hs, 1, files, 0, NULL, 0, NULL), ERROR_INVALID_HANDLE);
-        assert_int_equal(rmt_sequence(hn % RMT_NSLOTS), 0);
+        assert_int_equal(rmt_commits_end(hn % RMT_NSLOTS), 0);
         /* Leaving must not end the new session. */
         assert_int_equal(RmEndSession(hs), ERROR_SUCCESS);
         rmt_untrack(hs);
@@ -651,7 +651,7 @@ static void test_wix_flush_after_primary_ended(void **state)
     /* And on a live session the flush leaves the store as it was. */
     hp = rmt_start_tracked(key);
     assert_int_equal(RmRegisterResources(hp, 0, NULL, 0, NULL, 0, NULL), ERROR_SUCCESS);
-    assert_int_equal(rmt_sequence(hp), 0);
+    assert_int_equal(rmt_commits_end(hp), 0);
     rmt_end_ok(hp);
 }
 

@@ -29,7 +29,7 @@
  * identity and canonical name (full path, open, GetFileInformationByHandle,
  * GetFinalPathNameByHandleW, close). And, before (b), what one request to the
  * Wine server costs in this run (a registry write), since (b)'s calls are mostly
- * the two requests of their commits on a machine where a request is slow.
+ * the one request of their commits on a machine where a request is slow.
  *
  * Output: plain "name: value unit" lines and one verdict line per target.
  * Informative only: exit code 0 whether or not the targets are met, 1 if an API
@@ -213,7 +213,7 @@ static double open_each(WCHAR **paths, int n, int step)
 
 /* What one request to the Wine server costs in this run: the median of
  * ROUND_TRIPS RegSetValueExW of a DWORD on a volatile key of the benchmark's own
- * (a registration's commit makes two: its group and Sequence; the store lock makes
+ * (a registration of one kind commits with one: its group; the store lock makes
  * none unless another writer holds it).
  * On a machine with two CPUs it depends on whether the server and the caller run
  * on the same one, which the benchmark does not choose. Returns seconds, or a
@@ -390,7 +390,7 @@ int main(void)
 
     t0 = server_round_trip();
     if (t0 > 0)
-        printf("server_round_trip: %.1f us (median of %d registry writes; a registration commits with 2 requests)\n",
+        printf("server_round_trip: %.1f us (median of %d registry writes; a registration of one kind commits with 1 request)\n",
                t0 * 1e6, ROUND_TRIPS);
 
     /* (b) many calls, each timed for (c) */

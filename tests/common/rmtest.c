@@ -429,18 +429,21 @@ void rmt_store_lock_close(struct rmt_store_lock *l)
     memset(l, 0, sizeof(*l));
 }
 
-DWORD rmt_sequence(DWORD slot)
+DWORD rmt_commits_end(DWORD slot)
 {
-    DWORD type = 0, v = SENTINEL, cb = sizeof(v);
+    DWORD type = 0, v = SENTINEL, cb = sizeof(v), end;
     HKEY k = rmt_open_slot(slot, KEY_READ);
     LSTATUS st;
     assert_non_null(k);
     st = RegQueryValueExW(k, RM_STORE_SEQUENCE, NULL, &type, (BYTE *)&v, &cb);
-    RegCloseKey(k);
     assert_int_equal(st, ERROR_SUCCESS);
     assert_int_equal(type, REG_DWORD);
     assert_int_equal(cb, sizeof(DWORD));
-    return v;
+    /* Every number below Sequence holds a group: the end is not below it. */
+    assert_int_equal(rm_store_commits_end(k, 0) >= v, TRUE);
+    end = rm_store_commits_end(k, v);
+    RegCloseKey(k);
+    return end;
 }
 
 BOOL rmt_process_alive(const RM_UNIQUE_PROCESS *p)

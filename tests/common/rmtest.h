@@ -173,8 +173,11 @@ struct rmt_store_lock
 };
 void rmt_store_lock_open(struct rmt_store_lock *l);
 void rmt_store_lock_close(struct rmt_store_lock *l);
-/* slot's Sequence; asserts the key exists and Sequence is a 4-byte REG_DWORD. */
-DWORD rmt_sequence(DWORD slot);
+/* Where slot's committed groups end, as a reader finds it (src/shared/storelayout.h):
+ * the first number from Sequence on without a group. Asserts the key exists,
+ * Sequence is a 4-byte REG_DWORD, and every number below it holds a group. With
+ * one registration of one kind per commit, it counts the registrations. */
+DWORD rmt_commits_end(DWORD slot);
 /* TRUE while the process p names (pid and creation time) is running. */
 BOOL rmt_process_alive(const RM_UNIQUE_PROCESS *p);
 /* TRUE if slot's key has a valid Owner (12-byte REG_BINARY) naming a live process. */

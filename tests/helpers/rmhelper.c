@@ -39,7 +39,8 @@
  *   console [--ignore-ctrl-c] [--close-delay MS]
  *   start [--out FILE]       writes "HANDLE KEY\n"; on --quit it calls RmEndSession
  *                            (killing it instead leaves an abandoned session)
- *   join KEY [--no-end] [FILE...]   exit code = first non-zero Rm* result, else 0
+ *   join KEY [--no-end] [--svc NAME] [FILE...]   registers the files and the service
+ *                            in one call; exit code = first non-zero Rm* result, else 0
  *   service NAME [hold PATH] [--ignore-stop]
  *   sleep
  *   sendctrl PID [c|break]   (extra) sends a console control event to the console
@@ -504,25 +505,26 @@ static int role_start(int argc, WCHAR **argv)
 
 static int role_join(int argc, WCHAR **argv)
 {
-    LPCWSTR files[MAX_HOLD];
+    LPCWSTR files[MAX_HOLD], svc[1] = { NULL };
     UINT nfiles = 0;
     BOOL no_end = FALSE;
     DWORD handle = 0, rc, first = ERROR_SUCCESS;
     int i;
 
-    if (argc < 1) return usage("join KEY [--no-end] [FILE...]");
+    if (argc < 1) return usage("join KEY [--no-end] [--svc NAME] [FILE...]");
     for (i = 1; i < argc; i++)
     {
         if (!wcscmp(argv[i], L"--no-end")) no_end = TRUE;
+        else if (!wcscmp(argv[i], L"--svc") && i + 1 < argc) svc[0] = argv[++i];
         else if (nfiles == MAX_HOLD) return usage("join: too many files");
         else files[nfiles++] = argv[i];
     }
     rc = RmJoinSession(&handle, argv[0]);
     record("JOIN %lu", (unsigned long)rc);
     if (rc != ERROR_SUCCESS) return (int)rc;
-    if (nfiles)
+    if (nfiles || svc[0])
     {
-        rc = RmRegisterResources(handle, nfiles, files, 0, NULL, 0, NULL);
+        rc = RmRegisterResources(handle, nfiles, files, 0, NULL, svc[0] ? 1 : 0, svc[0] ? svc : NULL);
         record("REGISTER %lu", (unsigned long)rc);
         if (rc != ERROR_SUCCESS && first == ERROR_SUCCESS) first = rc;
     }
@@ -874,6 +876,8 @@ static int role_regloop(int argc, WCHAR **argv)
  *   join KEY       RmJoinSession             -> "join <rc> <handle>"
  *   reg PATH       RmRegisterResources(file) -> "reg <rc>"
  *   regself        RmRegisterResources(this process) -> "regself <rc>"
+ *   regboth PATH   RmRegisterResources(the file and this process, one call: two
+ *                  groups)                              -> "regboth <rc>"
  *   regsvc NAME    RmRegisterResources(service) -> "regsvc <rc>"
  *   list           RmGetList                 -> "list <rc> <needed> <reasons>"
  *   pids           RmGetList (room for 64)   -> "pids <rc> <needed> <pid> <pid> ..."
@@ -975,6 +979,13 @@ static int role_script(int argc, WCHAR **argv)
         {
             rc = RmShutdown(handle, 0, NULL);
             record("shutdown %lu", (unsigned long)rc);
+        }
+        else if (!wcscmp(op, L"regboth") && i + 1 < argc)
+        {
+            RM_UNIQUE_PROCESS self;
+            LPCWSTR files[1] = { argv[++i] };
+            rc = churn_self(&self) ? RmRegisterResources(handle, 1, files, 1, &self, 0, NULL) : GetLastError();
+            record("regboth %lu", (unsigned long)rc);
         }
         else if (!wcscmp(op, L"regself"))
         {

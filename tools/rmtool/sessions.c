@@ -8,14 +8,15 @@
  *   HKCU\Software\Microsoft\RestartManager\SessionNNNN   (NNNN = slot = handle)
  *       Owner          REG_BINARY, 12 bytes: RM_UNIQUE_PROCESS of the primary
  *                      (DWORD pid, then FILETIME creation time: low, high)
- *       Sequence       REG_DWORD: number of committed registrations
- *       RegFilesNNNN   REG_MULTI_SZ, one file path per string       } NNNN = commit
- *       RegProcsNNNN   REG_MULTI_SZ, "pid:high:low" per process     } 0..Sequence-1,
- *       RegSvcsNNNN    REG_MULTI_SZ, one service short name each    } >= 4 digits
+ *       Sequence       REG_DWORD: every group number below it is committed
+ *       RegFilesNNNN   REG_MULTI_SZ, one file path per string       } NNNN = group,
+ *       RegProcsNNNN   REG_MULTI_SZ, "pid:high:low" per process     } >= 4 digits
+ *       RegSvcsNNNN    REG_MULTI_SZ, one service short name each    }
  *
- * A commit only holds what earlier commits did not already have, so the counts add up
- * across commits. Values at or above Sequence belong to an unfinished writer and are
- * not counted, as the DLL does not read them either.
+ * The committed groups are those below the first number without any (storelayout.h:
+ * rm_store_commits_end); values past it belong to an unfinished writer and are not
+ * counted, as the DLL does not read them either. A commit only holds what earlier
+ * commits did not already have, so the counts add up across commits.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -36,8 +37,8 @@ struct slot_info
     int alive;                /* 1 alive, 0 gone, -1 cannot tell */
     WCHAR image[MAX_PATH];    /* owner's executable when alive and readable, else "" */
     BOOL has_sequence;        /* Sequence is a REG_DWORD */
-    DWORD sequence;           /* commits */
-    BOOL damaged;             /* a commit below Sequence is missing or malformed */
+    DWORD sequence;           /* where the committed groups end */
+    BOOL damaged;             /* a group below Sequence is missing, or one is malformed */
     DWORD files, procs, svcs; /* registered counts */
 };
 
@@ -105,7 +106,7 @@ static long count_strings(HKEY key, const WCHAR *name)
 static void read_slot(HKEY key, struct slot_info *s)
 {
     static const WCHAR *const prefix[3] = { L"RegFiles", L"RegProcs", L"RegSvcs" };
-    DWORD type, cb, c;
+    DWORD type, cb, c, end;
     int kind;
 
     cb = sizeof(s->owner);
@@ -116,9 +117,11 @@ static void read_slot(HKEY key, struct slot_info *s)
     s->has_sequence = RegQueryValueExW(key, RM_STORE_SEQUENCE, NULL, &type, (BYTE *)&s->sequence, &cb) ==
                       ERROR_SUCCESS && type == REG_DWORD && cb == sizeof(DWORD);
     if (!s->has_sequence) return;
-    for (c = 0; c < s->sequence; c++)
-    {
-        BOOL any = FALSE;
+    /* Every number below Sequence holds a group: a gap there means damage. */
+    end = rm_store_commits_end(key, 0);
+    if (end < s->sequence) s->damaged = TRUE;
+    s->sequence = end;
+    for (c = 0; c < end; c++)
         for (kind = 0; kind < 3; kind++)
         {
             WCHAR name[32];
@@ -127,21 +130,11 @@ static void read_slot(HKEY key, struct slot_info *s)
             n = count_strings(key, name);
             if (n == -2) s->damaged = TRUE;
             if (n < 0) continue;
-            any = TRUE;
             if (kind == 0) s->files += (DWORD)n;
             else if (kind == 1) s->procs += (DWORD)n;
             else s->svcs += (DWORD)n;
         }
-        /* Every commit writes at least one group: a gap means a damaged counter, and
-         * stopping there bounds the loop whatever Sequence says. */
-        if (!any)
-        {
-            s->damaged = TRUE;
-            break;
-        }
-    }
 }
-
 
 static int cmp_slot(const void *a, const void *b)
 {
