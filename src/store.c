@@ -114,7 +114,6 @@ static void group_name(WCHAR buf[24], enum group_kind kind, DWORD commit)
 
 /* The board's layout and its lock: src/shared/storelock.h. */
 static struct rm_board *board;       /* mapped once per process (store_init) */
-static HANDLE board_section;         /* kept open: see board_map */
 
 /* Does the board know slot to be session hash, at Sequence *seq? */
 static BOOL board_get(DWORD slot, const BYTE hash[RM_HASH_BYTES], DWORD *seq)
@@ -246,7 +245,8 @@ static DWORD store_lock(void)
 
 static void store_unlock(void)
 {
-    rm_lock_give(&board->lock, board_wake);
+    if (!rm_lock_give(&board->lock, board_wake))
+        rm_trace("store lock taken over while held: this thread was taken for gone");
 }
 
 /* ---- keys and values --------------------------------------------------------------- */

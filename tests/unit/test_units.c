@@ -11,7 +11,8 @@
  *   - rm_error_name, rm_errname_lookup (src/shared/errnames.h, spec 3)
  *   - rm_parse_dec, rm_store_parse_slot (src/shared/storelayout.h, spec 9)
  *   - rm_lock_*           the store lock (src/shared/storelock.h): who is gone,
- *                         time-outs, and turns for waiters against a busy holder
+ *                         time-outs, turns for waiters, unclaimed handovers, dead
+ *                         waiters, a dead holder with this thread's ID
  *   - rm_overlaps         byte-range overlap (src/internal.h)
  *   - rm_strings_*        string arenas (src/internal.h)
  *   - rm_path_is_plain_full  full paths taken as they are (src/identify.c), against
@@ -893,24 +894,52 @@ static DWORD WINAPI just_return(void *param)
     return 0;
 }
 
-/* Gone means certainly gone: a thread that does not exist, has exited, or is not
- * in the process named beside it (its ID reused). A live holder, and the two
- * words that name no holder, are not gone. */
+static DWORD WINAPI wait_for_event(void *param)
+{
+    WaitForSingleObject((HANDLE)param, 30000);
+    return 0;
+}
+
+/* Gone means certainly gone: a thread that does not exist, has exited, is not in
+ * the process named beside it, or was created more than the clock's slack after
+ * the take (`since`): its ID reused. A live holder, and the two words that name
+ * no holder, are not gone. */
 static void test_lock_holder_gone(void **state)
 {
-    DWORD pid = GetCurrentProcessId(), tid = GetCurrentThreadId(), dead_tid;
-    HANDLE t;
+    DWORD pid = GetCurrentProcessId(), tid = GetCurrentThreadId(), dead_tid, new_tid;
+    LONGLONG now = rm_lock_now(), minute = 600000000LL;
+    HANDLE t, ev;
     (void)state;
 
-    assert_false(rm_lock_holder_gone(lock_word(pid, tid)));
-    assert_false(rm_lock_holder_gone(RM_LOCK_FREE));
-    assert_false(rm_lock_holder_gone(RM_LOCK_HANDOFF));
-    assert_true(rm_lock_holder_gone(lock_word(pid + 4, tid)));   /* this thread, another process */
+    assert_false(rm_lock_holder_gone(lock_word(pid, tid), 0));
+    assert_false(rm_lock_holder_gone(lock_word(pid, tid), now));   /* this thread is older */
+    assert_false(rm_lock_holder_gone(RM_LOCK_FREE, 0));
+    assert_false(rm_lock_holder_gone(RM_LOCK_HANDOFF, 0));
+    assert_true(rm_lock_holder_gone(lock_word(pid + 4, tid), 0));   /* this thread, another process */
     assert_non_null(t = CreateThread(NULL, 0, just_return, NULL, 0, &dead_tid));
     assert_int_equal(WaitForSingleObject(t, 10000), WAIT_OBJECT_0);
-    assert_true(rm_lock_holder_gone(lock_word(pid, dead_tid)));    /* exited, handle still open */
+    assert_true(rm_lock_holder_gone(lock_word(pid, dead_tid), 0));    /* exited, handle still open */
     CloseHandle(t);
-    assert_true(rm_lock_holder_gone(lock_word(pid, 0x7ffffffcu))); /* no such thread */
+    assert_true(rm_lock_holder_gone(lock_word(pid, 0x7ffffffcu), 0)); /* no such thread */
+
+    /* A live thread created a minute after the take it is named for: not its
+     * holder. Created before it, or with the take unknown: the holder. */
+    assert_non_null(ev = CreateEventW(NULL, TRUE, FALSE, NULL));
+    assert_non_null(t = CreateThread(NULL, 0, wait_for_event, ev, 0, &new_tid));
+    assert_true(rm_lock_holder_gone(lock_word(pid, new_tid), now - minute));
+    assert_false(rm_lock_holder_gone(lock_word(pid, new_tid), now + minute));
+    assert_false(rm_lock_holder_gone(lock_word(pid, new_tid), 0));
+    SetEvent(ev);
+    assert_int_equal(WaitForSingleObject(t, 10000), WAIT_OBJECT_0);
+    CloseHandle(t);
+    CloseHandle(ev);
+}
+
+static int lock_waiting(const struct rm_board_lock *lk)
+{
+    int i, n = 0;
+    for (i = 0; i < RM_LOCK_WAITERS; i++) n += lk->waiter[i] != 0;
+    return n;
 }
 
 struct lock_user
@@ -950,8 +979,8 @@ static void test_lock_times_out(void **state)
     assert_int_equal(u.result, RM_LOCK_TIMEOUT);
     assert_true(GetTickCount() - t0 >= 250);
     assert_true(lk.owner == rm_lock_self());
-    assert_int_equal(lk.waiters, 0);
-    rm_lock_give(&lk, u.wake);
+    assert_int_equal(lock_waiting(&lk), 0);
+    assert_true(rm_lock_give(&lk, u.wake));
     assert_true(lk.owner == RM_LOCK_FREE);
     CloseHandle(u.wake);
 }
@@ -972,8 +1001,8 @@ static void test_lock_turns_for_waiters(void **state)
     assert_non_null(waiter.wake = CreateEventW(NULL, FALSE, FALSE, NULL));
     assert_int_equal(rm_lock_take(&lk, waiter.wake, 0), RM_LOCK_TAKEN);
     assert_non_null(t = CreateThread(NULL, 0, take_once, &waiter, 0, NULL));
-    for (t0 = GetTickCount(); lk.waiters != 1 && GetTickCount() - t0 < 5000;) Sleep(1);
-    assert_int_equal(lk.waiters, 1);
+    for (t0 = GetTickCount(); lock_waiting(&lk) != 1 && GetTickCount() - t0 < 30000;) Sleep(1);
+    assert_int_equal(lock_waiting(&lk), 1);
     Sleep(20);   /* well into its wait */
     rm_lock_give(&lk, waiter.wake);
     /* This thread again, at once: not its turn. */
@@ -981,8 +1010,70 @@ static void test_lock_turns_for_waiters(void **state)
     assert_int_equal(WaitForSingleObject(t, 10000), WAIT_OBJECT_0);
     CloseHandle(t);
     assert_int_equal(waiter.result, RM_LOCK_TAKEN);
-    assert_int_equal(lk.waiters, 0);
+    assert_int_equal(lock_waiting(&lk), 0);
     CloseHandle(waiter.wake);
+}
+
+/* Handed over to a waiter that never came for it (killed after the wake-up):
+ * the next taker, which finds no signal, takes it after a slice. */
+static void test_lock_handoff_unclaimed(void **state)
+{
+    struct rm_board_lock lk = { 0 };
+    HANDLE wake = CreateEventW(NULL, FALSE, FALSE, NULL);
+    DWORD t0;
+    (void)state;
+
+    assert_non_null(wake);
+    lk.owner = RM_LOCK_HANDOFF;
+    t0 = GetTickCount();
+    assert_int_equal(rm_lock_take(&lk, wake, 30000), RM_LOCK_TAKEN);
+    printf("# an unclaimed handover taken after %lu ms\n", GetTickCount() - t0);
+    assert_true(lk.owner == rm_lock_self());
+    assert_true(rm_lock_give(&lk, wake));
+    CloseHandle(wake);
+}
+
+/* A waiter killed while it waited leaves its slot: the next holder that gives
+ * the lock back finds it gone, clears it and frees the lock (rather than hand it
+ * to nobody, after which every take would wait for the event). */
+static void test_lock_dead_waiter_cleared(void **state)
+{
+    struct rm_board_lock lk = { 0 };
+    HANDLE wake = CreateEventW(NULL, FALSE, FALSE, NULL), t;
+    DWORD dead_tid;
+    (void)state;
+
+    assert_non_null(wake);
+    assert_non_null(t = CreateThread(NULL, 0, just_return, NULL, 0, &dead_tid));
+    assert_int_equal(WaitForSingleObject(t, 10000), WAIT_OBJECT_0);
+    CloseHandle(t);
+    lk.waiter[3] = lock_word(GetCurrentProcessId(), dead_tid);
+    assert_int_equal(rm_lock_take(&lk, wake, 0), RM_LOCK_TAKEN);
+    assert_true(rm_lock_give(&lk, wake));
+    assert_true(lk.owner == RM_LOCK_FREE);
+    assert_int_equal(lock_waiting(&lk), 0);
+    CloseHandle(wake);
+}
+
+/* The word names this very thread: not a recursive take (there is none) but a
+ * dead holder whose thread ID this thread now has. Taken over at once. */
+static void test_lock_own_id_is_abandoned(void **state)
+{
+    struct rm_board_lock lk = { 0 };
+    HANDLE wake = CreateEventW(NULL, FALSE, FALSE, NULL);
+    DWORD t0 = GetTickCount();
+    (void)state;
+
+    assert_non_null(wake);
+    lk.owner = rm_lock_self();
+    assert_int_equal(rm_lock_take(&lk, wake, 30000), RM_LOCK_TAKEN_ABANDONED);
+    assert_true(GetTickCount() - t0 < 1000);
+    assert_true(rm_lock_give(&lk, wake));
+    /* Given back by a thread that does not hold it: refused, nothing changed. */
+    lk.owner = lock_word(GetCurrentProcessId() + 4, 8);
+    assert_false(rm_lock_give(&lk, wake));
+    assert_true(lk.owner == lock_word(GetCurrentProcessId() + 4, 8));
+    CloseHandle(wake);
 }
 
 /* ---- src/crt.c (tests/unit/crt_renamed.c) ---- */
@@ -1115,6 +1206,9 @@ int main(void)
         cmocka_unit_test(test_lock_holder_gone),
         cmocka_unit_test(test_lock_times_out),
         cmocka_unit_test(test_lock_turns_for_waiters),
+        cmocka_unit_test(test_lock_handoff_unclaimed),
+        cmocka_unit_test(test_lock_dead_waiter_cleared),
+        cmocka_unit_test(test_lock_own_id_is_abandoned),
         cmocka_unit_test(test_crt_copy_set),
         cmocka_unit_test(test_crt_move_overlap),
         cmocka_unit_test(test_crt_compare),
