@@ -467,34 +467,31 @@ DWORD rm_store_check(const struct rm_store_session *s)
 
 DWORD rm_store_delete(const struct rm_store_session *s)
 {
-    WCHAR path[64];
-    HKEY k;
+    HKEY k = s->key;
     DWORD err;
 
     if ((err = store_lock())) return err;
-    /* Checked and deleted through one handle: the key whose hash matched is the key
-     * that goes, whatever happens to the name meanwhile. */
-    err = open_slot(s->slot, KEY_QUERY_VALUE | DELETE, &k);
-    if (err == ERROR_FILE_NOT_FOUND) err = ERROR_INVALID_HANDLE;
-    if (err) goto done;
-    /* A missing or malformed hash (a hostile or buggy program) must not keep the
+    /* Checked and deleted through the session's own key, kept open since the start
+     * (rm_store_create opens it with every right, DELETE too): the key whose hash
+     * matched is the key that goes, whatever happens to the name meanwhile, and no
+     * open or close is needed (3 requests to the Wine server for an end, with the
+     * close of the key when the session object goes, where it was 5). A key
+     * deleted meanwhile reads as the session ended (ERROR_INVALID_HANDLE).
+     *
+     * A missing or malformed hash (a hostile or buggy program) must not keep the
      * primary from ending its session: a slot whose Owner is this very process is
-     * then ours to delete. A well-formed hash of another key is another session
-     * (one this process started after ours was removed), and a read that fails is
-     * a failure, not damage. */
+     * then ours to delete. A well-formed hash of another key is another session,
+     * and a read that fails is a failure, not damage. */
     err = check_hash(k, s->key_hash);
     if (err && hash_damaged(k) && owned_by_self(k)) err = ERROR_SUCCESS;
     if (!err && !NT_SUCCESS(NtDeleteKey(k)))
     {
-        /* A session key holds values only, so the delete above removes it; a tree
-         * delete covers a key someone has added subkeys to. */
-        LSTATUS st;
-        slot_path(path, s->slot);
-        if ((st = rm_sys.RegDeleteTreeW(HKEY_CURRENT_USER, path)) != ERROR_SUCCESS)
-            err = rm_fail(ERROR_WRITE_FAULT, (DWORD)st, "RegDeleteTreeW", path);
+        /* A session key holds values only, so the delete above removes it; a key
+         * someone has added subkeys to is emptied through the same handle first. */
+        LSTATUS st = rm_sys.RegDeleteTreeW(k, NULL);
+        if (st != ERROR_SUCCESS || !NT_SUCCESS(NtDeleteKey(k)))
+            err = rm_fail(ERROR_WRITE_FAULT, (DWORD)st, "RegDeleteTreeW", L"(session key)");
     }
-    rm_sys.RegCloseKey(k);
-done:
     /* Gone, or in a state the next writer of the slot had better read. */
     board_forget(s->slot);
     store_unlock();
