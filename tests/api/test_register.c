@@ -357,22 +357,29 @@ static void test_zero_counts(void **state)
 
 static void test_nonexistent_files_accepted(void **state)
 {
-    WCHAR key[KEYBUF];
+    WCHAR key[KEYBUF], inside[MAX_PATH];
     WCHAR *a = rmt_path(L"does-not-exist.txt");
     WCHAR *b = rmt_path(L"no-such-dir\\deeper\\file.dll");
-    LPCWSTR files[2] = { a, b };
+    WCHAR *file = rmt_make_file(L"a-file-not-a-dir.txt");
+    LPCWSTR files[3] = { a, b, inside };
     DWORD h;
     (void)state;
 
+    /* Under a file, as if it were a directory: it cannot be listed (the DLL learns
+     * that from the listing's own failure) and names nothing. */
+    swprintf(inside, ARRAYSIZE(inside), L"%ls\\inside.dll", file);
     assert_int_equal(GetFileAttributesW(a), INVALID_FILE_ATTRIBUTES);
+    assert_int_equal(GetFileAttributesW(inside), INVALID_FILE_ATTRIBUTES);
     h = start(key);
-    assert_int_equal(RmRegisterResources(h, 2, files, 0, NULL, 0, NULL), ERROR_SUCCESS);
+    assert_int_equal(RmRegisterResources(h, 3, files, 0, NULL, 0, NULL), ERROR_SUCCESS);
     assert_int_equal(rmt_commits_end(h), 1);
     assert_int_equal(count_file_entries(h, a, NULL), 1);
     assert_int_equal(count_file_entries(h, b, NULL), 1);
+    assert_int_equal(count_file_entries(h, inside, NULL), 1);
     rmt_end_ok(h);
     free(a);
     free(b);
+    free(file);
 }
 
 static void test_registration_adds_up(void **state)
