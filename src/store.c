@@ -23,9 +23,10 @@
  * to date by reading only the commits it has not seen.
  *
  * Cost: every key is opened or created by its full path from HKCU in one request
- * (no separately opened root), and RmEndSession checks and deletes the slot through
- * one handle (NtDeleteKey), so a start is 5 wineserver requests (create, three
- * values, close) and an end 4 (open, read hash, delete, close).
+ * (no separately opened root), the session's key stays open for the session's
+ * life, and RmEndSession checks and deletes the slot through it (NtDeleteKey), so
+ * a start is 4 wineserver requests (create, three values) and an end 2 (read
+ * hash, delete), with the close of the key when the session object goes.
  *
  * A registration of one kind is 1 request (its group) where it was 8: the
  * commit board below spares the SessionHash and Sequence reads, the look for the
