@@ -946,8 +946,6 @@ struct lock_user
 {
     struct rm_board_lock *lk;
     HANDLE wake;
-    volatile LONG stop;
-    LONG rounds;
     DWORD timeout;
     enum rm_lock_result result;
 };
@@ -959,21 +957,29 @@ static DWORD WINAPI take_once(void *param)
     return 0;
 }
 
+/* This thread takes u's lock, then another thread tries to take it within
+ * u->timeout (take_once); returns that thread. */
+static HANDLE held_while_another_takes(struct lock_user *u)
+{
+    HANDLE t;
+    assert_non_null(u->wake = CreateEventW(NULL, FALSE, FALSE, NULL));
+    assert_int_equal(rm_lock_take(u->lk, u->wake, 0), RM_LOCK_TAKEN);
+    assert_true(u->lk->owner == rm_lock_self());
+    assert_non_null(t = CreateThread(NULL, 0, take_once, u, 0, NULL));
+    return t;
+}
+
 /* Held, a taker waits out its time-out and gets RM_LOCK_TIMEOUT, without taking
  * it; given back, it is free for the next taker. */
 static void test_lock_times_out(void **state)
 {
     struct rm_board_lock lk = { 0 };
-    struct lock_user u = { &lk, NULL, 0, 0, 300, RM_LOCK_TAKEN };
-    DWORD t0;
+    struct lock_user u = { &lk, NULL, 300, RM_LOCK_TAKEN };
+    DWORD t0 = GetTickCount();
     HANDLE t;
     (void)state;
 
-    assert_non_null(u.wake = CreateEventW(NULL, FALSE, FALSE, NULL));
-    assert_int_equal(rm_lock_take(&lk, u.wake, 0), RM_LOCK_TAKEN);
-    assert_true(lk.owner == rm_lock_self());
-    t0 = GetTickCount();
-    assert_non_null(t = CreateThread(NULL, 0, take_once, &u, 0, NULL));
+    t = held_while_another_takes(&u);
     assert_int_equal(WaitForSingleObject(t, 10000), WAIT_OBJECT_0);
     CloseHandle(t);
     assert_int_equal(u.result, RM_LOCK_TIMEOUT);
@@ -993,14 +999,12 @@ static void test_lock_times_out(void **state)
 static void test_lock_turns_for_waiters(void **state)
 {
     struct rm_board_lock lk = { 0 };
-    struct lock_user waiter = { &lk, NULL, 0, 0, 5000, RM_LOCK_TIMEOUT };
+    struct lock_user waiter = { &lk, NULL, 30000, RM_LOCK_TIMEOUT };
     HANDLE t;
     DWORD t0;
     (void)state;
 
-    assert_non_null(waiter.wake = CreateEventW(NULL, FALSE, FALSE, NULL));
-    assert_int_equal(rm_lock_take(&lk, waiter.wake, 0), RM_LOCK_TAKEN);
-    assert_non_null(t = CreateThread(NULL, 0, take_once, &waiter, 0, NULL));
+    t = held_while_another_takes(&waiter);
     for (t0 = GetTickCount(); lock_waiting(&lk) != 1 && GetTickCount() - t0 < 30000;) Sleep(1);
     assert_int_equal(lock_waiting(&lk), 1);
     Sleep(20);   /* well into its wait */
