@@ -65,6 +65,8 @@ struct rm_strings { struct rm_chunk *head; };
  * NULL when out of memory, for 0 characters, and for a NULL arena (a caller that
  * stores no strings). */
 WCHAR *rm_strings_alloc(struct rm_strings *s, SIZE_T chars);
+/* Moves every piece of from into to (from is left empty); pieces stay where they are. */
+void   rm_strings_take(struct rm_strings *to, struct rm_strings *from);
 void   rm_strings_free(struct rm_strings *s);
 
 /* Length of s, scanning at most max characters; returns max+1 when no NUL was

@@ -137,6 +137,20 @@ void rm_resources_free(struct rm_resources *r)
     memset(r, 0, sizeof(*r));
 }
 
+/* A set of 100,000 files has index tables of megabytes: every lookup or insert of
+ * a batch's file misses the cache, one after the other. Asking for the slots of
+ * the file LOOKAHEAD places further on before handling this one lets those
+ * misses overlap (bench_register: the merge of a call of 100 files into a set of
+ * 100,000 cost 25 us without). */
+#define LOOKAHEAD 8
+
+static void file_slots_prefetch(const struct rm_resources *r, const struct rm_file *f)
+{
+    if (f->has_id && r->file_by_id.slots)
+        __builtin_prefetch(&r->file_by_id.slots[(SIZE_T)hash_id(&f->id) & r->file_by_id.mask]);
+    if (r->file_by_key.slots) __builtin_prefetch(&r->file_by_key.slots[(SIZE_T)f->key_hash & r->file_by_key.mask]);
+}
+
 static BOOL has_file(const struct rm_resources *r, const struct rm_file *f)
 {
     if (f->has_id && index_find(&r->file_by_id, hash_id(&f->id), file_id_equals, r, &f->id) != (SIZE_T)-1)
@@ -291,8 +305,10 @@ void rm_batch_subtract(struct rm_resources *b, const struct rm_resources *r)
 {
     SIZE_T i, kept, before = b->nfiles + b->nprocs + b->nsvcs;
 
+    for (i = 0; i < LOOKAHEAD && i < b->nfiles; i++) file_slots_prefetch(r, &b->files[i]);
     for (i = kept = 0; i < b->nfiles; i++)
     {
+        if (i + LOOKAHEAD < b->nfiles) file_slots_prefetch(r, &b->files[i + LOOKAHEAD]);
         if (has_file(r, &b->files[i])) rm_file_clear(&b->files[i]);
         else b->files[kept++] = b->files[i];
     }
@@ -324,7 +340,7 @@ DWORD rm_resources_merge(struct rm_resources *to, struct rm_resources *from)
 {
     DWORD err = ERROR_SUCCESS;
     SIZE_T i;
-    BOOL added;
+    BOOL added, whole;
 
     /* Into an empty set (an installer's first registration, often all of its
      * files at once), a batch whose indexes are whole is moved as it is, not
@@ -342,12 +358,22 @@ DWORD rm_resources_merge(struct rm_resources *to, struct rm_resources *from)
     }
 
     /* The batch was subtracted from to and holds no duplicates of its own: every
-     * file is new, so it is put in without a lookup, into room made once. Its path
-     * is copied into to's strings (the batch's go with it). */
+     * file is new, so it is put in without a lookup, into room made once. Where
+     * nothing was subtracted (its index is whole), the batch's strings hold its
+     * files' paths and little else (the paths of duplicates within the batch): they
+     * move over as they are. Otherwise each path is copied into to's strings, so
+     * that registering known files again and again keeps nothing. */
+    whole = from->file_by_key.count == from->nfiles;
     err = reserve_files(to, from->nfiles);
+    if (!err && whole) rm_strings_take(&to->strings, &from->strings);
+    for (i = 0; !err && i < LOOKAHEAD && i < from->nfiles; i++) file_slots_prefetch(to, &from->files[i]);
     for (i = 0; i < from->nfiles; i++)
-        if (!err && !(err = rm_file_move_path(&from->files[i], &to->strings))) append_file(to, &from->files[i]);
+    {
+        if (!err && i + LOOKAHEAD < from->nfiles) file_slots_prefetch(to, &from->files[i + LOOKAHEAD]);
+        if (!err && (whole || !(err = rm_file_move_path(&from->files[i], &to->strings))))
+            append_file(to, &from->files[i]);
         else rm_file_clear(&from->files[i]);
+    }
     for (i = 0; i < from->nprocs && !err; i++)
         err = rm_resources_add_proc(to, &from->procs[i], &added);
     for (i = 0; i < from->nsvcs; i++)

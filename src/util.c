@@ -125,6 +125,27 @@ WCHAR *rm_strings_alloc(struct rm_strings *s, SIZE_T chars)
     return (WCHAR *)((BYTE *)(c + 1) + c->used - bytes);
 }
 
+void rm_strings_take(struct rm_strings *to, struct rm_strings *from)
+{
+    struct rm_chunk *c, *last = NULL;
+
+    if (!from->head) return;
+    if (!to->head)
+    {
+        to->head = from->head;
+        from->head = NULL;
+        return;
+    }
+    /* Behind to's head, whose room stays in use; their own room, never to be used
+     * again, is given back to the heap where that costs no copy. */
+    for (c = from->head; c; last = c, c = c->next)
+        if (c->used < c->size && HeapReAlloc(GetProcessHeap(), HEAP_REALLOC_IN_PLACE_ONLY, c, sizeof(*c) + c->used))
+            c->size = c->used;
+    last->next = to->head->next;
+    to->head->next = from->head;
+    from->head = NULL;
+}
+
 void rm_strings_free(struct rm_strings *s)
 {
     struct rm_chunk *c = s->head, *next;
@@ -162,9 +183,19 @@ int rm_wcsicmp(const WCHAR *a, const WCHAR *b)
 
 void rm_wcsupper(WCHAR *s, SIZE_T len)
 {
-    /* CharUpperBuffW would pull in user32 for one call; LCMapStringEx with
-     * LCMAP_UPPERCASE in the invariant locale is the documented equivalent of the
-     * file system's ordinal case folding for comparison purposes. */
+    SIZE_T i;
+
+    /* ASCII, nearly every path, is upcased here: a call into the locale code
+     * costs more than the rest of a registered file's bookkeeping under Wine. The
+     * rest, from the first character outside ASCII, goes to LCMapStringEx with
+     * LCMAP_UPPERCASE in the invariant locale, the documented equivalent of the
+     * file system's ordinal case folding for comparison purposes (CharUpperBuffW
+     * would pull in user32). The mapping is per character, so the two halves give
+     * what one call over the whole string would. */
+    for (i = 0; i < len && s[i] < 0x80; i++)
+        if (s[i] >= L'a' && s[i] <= L'z') s[i] = (WCHAR)(s[i] - (L'a' - L'A'));
+    s += i;
+    len -= i;
     while (len)
     {
         int chunk = len > 0x40000000 ? 0x40000000 : (int)len;

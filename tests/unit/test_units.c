@@ -728,6 +728,78 @@ static void test_strings_refused(void **state)
     rm_strings_free(&s);
 }
 
+/* Taking one arena's pieces into another (a batch's paths into the session's):
+ * into an empty arena and into one with room left, the pieces taken keep their
+ * content, the taker's head keeps cutting from its room, the giver is left
+ * empty, and freeing the taker frees everything (HeapValidate before and after). */
+static void test_strings_take(void **state)
+{
+    struct rm_strings to = { NULL }, from = { NULL };
+    WCHAR *mine, *taken[PIECES / 10], *after;
+    struct rm_chunk *head;
+    SIZE_T i;
+    (void)state;
+
+    for (i = 0; i < COUNT(taken); i++)
+    {
+        assert_non_null(taken[i] = rm_strings_alloc(&from, 200));   /* several chunks */
+        fill(taken[i], 200, i);
+    }
+    rm_strings_take(&to, &from);                /* into an empty arena */
+    assert_null(from.head);
+    assert_non_null(to.head);
+    for (i = 0; i < COUNT(taken); i++) check(taken[i], 200, i);
+
+    rm_strings_free(&to);
+    assert_non_null(mine = rm_strings_alloc(&to, 10));
+    fill(mine, 10, 1000);
+    head = to.head;
+    for (i = 0; i < COUNT(taken); i++)
+    {
+        assert_non_null(taken[i] = rm_strings_alloc(&from, 150));
+        fill(taken[i], 150, i);
+    }
+    rm_strings_take(&to, &from);                /* behind a head with room */
+    assert_null(from.head);
+    assert_ptr_equal(to.head, head);
+    assert_non_null(after = rm_strings_alloc(&to, 10));
+    assert_ptr_equal(after, mine + 10);         /* cut from the head's room */
+    fill(after, 10, 1001);
+    check(mine, 10, 1000);
+    for (i = 0; i < COUNT(taken); i++) check(taken[i], 150, i);
+    rm_strings_take(&to, &from);                /* nothing to take */
+    assert_ptr_equal(to.head, head);
+    assert_true(HeapValidate(GetProcessHeap(), 0, NULL));
+    rm_strings_free(&to);
+    assert_null(to.head);
+    assert_true(HeapValidate(GetProcessHeap(), 0, NULL));
+}
+
+/* rm_wcsupper: ASCII inline, the rest from its first character outside ASCII
+ * through the invariant locale; the result is what LCMapStringEx gives for the
+ * whole string, whatever comes first. */
+static void test_wcsupper_matches_locale(void **state)
+{
+    static const WCHAR *const texts[] = {
+        L"c:\\program files\\app\\library-module-00123.dll", L"C:\\ALREADY\\UPPER.TXT", L"az@[`{~",
+        L"c:\\\x00e9t\x00e9\\fichier.txt", L"\x0444\x0430\x0439\x043b abc", L"abc \x00ff\x0101 xyz", L"",
+    };
+    WCHAR got[64], want[64];
+    SIZE_T i, n;
+    (void)state;
+
+    for (i = 0; i < COUNT(texts); i++)
+    {
+        n = wcslen(texts[i]);
+        memcpy(got, texts[i], (n + 1) * sizeof(WCHAR));
+        memcpy(want, texts[i], (n + 1) * sizeof(WCHAR));
+        rm_wcsupper(got, n);
+        if (n) assert_int_equal(LCMapStringEx(LOCALE_NAME_INVARIANT, LCMAP_UPPERCASE, want, (int)n, want, (int)n,
+                                              NULL, NULL, 0), (int)n);
+        assert_memory_equal(got, want, (n + 1) * sizeof(WCHAR));
+    }
+}
+
 /* ======================================================================== */
 /*  Full paths taken as they are: rm_path_is_plain_full                       */
 /* ======================================================================== */
@@ -1202,6 +1274,8 @@ int main(void)
         cmocka_unit_test(test_strings_pieces),
         cmocka_unit_test(test_strings_long_first),
         cmocka_unit_test(test_strings_refused),
+        cmocka_unit_test(test_strings_take),
+        cmocka_unit_test(test_wcsupper_matches_locale),
         cmocka_unit_test(test_plain_full_agrees_with_system),
         cmocka_unit_test(test_plain_full_rules),
         cmocka_unit_test(test_pid_board_post_has),
