@@ -287,9 +287,9 @@ struct rm_dir
     BOOL changed;                    /* scratch for one refresh */
 };
 
-struct rm_hash_slot
+struct rm_hash_slot                  /* 8 bytes: a set of 100,000 files has two tables of 256 Ki slots */
 {
-    uint64_t hash;
+    uint32_t hash;                   /* the item's hash, its low 32 bits (where it is put, and a filter) */
     uint32_t item;                   /* item index + 1; 0 = empty */
 };
 

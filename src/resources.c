@@ -46,8 +46,8 @@ static SIZE_T index_find(const struct rm_hash_index *ix, uint64_t hash, item_equ
 {
     SIZE_T j;
     if (!ix->slots) return (SIZE_T)-1;
-    for (j = (SIZE_T)hash & ix->mask; ix->slots[j].item; j = (j + 1) & ix->mask)
-        if (ix->slots[j].hash == hash && eq(r, ix->slots[j].item - 1, query))
+    for (j = (uint32_t)hash & ix->mask; ix->slots[j].item; j = (j + 1) & ix->mask)
+        if (ix->slots[j].hash == (uint32_t)hash && eq(r, ix->slots[j].item - 1, query))
             return ix->slots[j].item - 1;
     return (SIZE_T)-1;
 }
@@ -56,8 +56,8 @@ static SIZE_T index_find(const struct rm_hash_index *ix, uint64_t hash, item_equ
 static void index_insert(struct rm_hash_index *ix, uint64_t hash, SIZE_T item)
 {
     SIZE_T j;
-    for (j = (SIZE_T)hash & ix->mask; ix->slots[j].item; j = (j + 1) & ix->mask) {}
-    ix->slots[j].hash = hash;
+    for (j = (uint32_t)hash & ix->mask; ix->slots[j].item; j = (j + 1) & ix->mask) {}
+    ix->slots[j].hash = (uint32_t)hash;
     ix->slots[j].item = (uint32_t)(item + 1);
     ix->count++;
 }
@@ -147,8 +147,8 @@ void rm_resources_free(struct rm_resources *r)
 static void file_slots_prefetch(const struct rm_resources *r, const struct rm_file *f)
 {
     if (f->has_id && r->file_by_id.slots)
-        __builtin_prefetch(&r->file_by_id.slots[(SIZE_T)hash_id(&f->id) & r->file_by_id.mask]);
-    if (r->file_by_key.slots) __builtin_prefetch(&r->file_by_key.slots[(SIZE_T)f->key_hash & r->file_by_key.mask]);
+        __builtin_prefetch(&r->file_by_id.slots[(uint32_t)hash_id(&f->id) & r->file_by_id.mask]);
+    if (r->file_by_key.slots) __builtin_prefetch(&r->file_by_key.slots[(uint32_t)f->key_hash & r->file_by_key.mask]);
 }
 
 static BOOL has_file(const struct rm_resources *r, const struct rm_file *f)
