@@ -80,6 +80,8 @@ struct resolver
     struct listing list;             /* this call's listing of the group ... */
     const struct listing *cur;       /* ... or a kept one (the group's answer) */
     struct prefetch *ahead;          /* NULL: each group is listed when resolved */
+    SIZE_T prev_group;               /* the group of the last path added ... */
+    SIZE_T prev_dir, prev_dir_len;   /* ... and its directory as spelled, in pool */
     BOOL wow64;                      /* 32-bit caller on 64-bit Windows */
     WCHAR sys32[MAX_PATH + 16];      /* %windir%\System32\ */
     SIZE_T sys32_len;
@@ -450,9 +452,21 @@ static DWORD add_path(struct resolver *rs, const WCHAR *path, uint32_t index)
     it->next = NO_ITEM;
     it->open = name_needs_open(full + i, len - i) || under_system32(rs, full, len);
 
-    /* Its directory, found or added: compared upcased, so that spellings that
-     * differ in case share one listing. */
+    /* Its directory: the last path's, spelled the same (batches come in
+     * directory order), or found or added, compared upcased, so that spellings
+     * that differ in case share one listing. */
     dir_len = i;
+    if (rs->ngroups && dir_len == rs->prev_dir_len &&
+        !memcmp(full, rs->pool + rs->prev_dir, dir_len * sizeof(WCHAR)))
+    {
+        g = &rs->groups[rs->prev_group];
+        rs->items[g->last].next = index;
+        g->last = index;
+        g->listable |= !it->open;
+        return ERROR_SUCCESS;
+    }
+    rs->prev_dir = it->full;
+    rs->prev_dir_len = dir_len;
     if ((err = scratch_reserve(rs, dir_len + 1))) return err;
     rm_name_upcase(rs->scratch, full, dir_len);
     hash = rm_hash_bytes(rs->scratch, dir_len * sizeof(WCHAR), 8);
@@ -465,6 +479,7 @@ static DWORD add_path(struct resolver *rs, const WCHAR *path, uint32_t index)
             rs->items[g->last].next = index;
             g->last = index;
             g->listable |= !it->open;
+            rs->prev_group = (SIZE_T)(g - rs->groups);
             return ERROR_SUCCESS;
         }
     }
@@ -480,6 +495,7 @@ static DWORD add_path(struct resolver *rs, const WCHAR *path, uint32_t index)
     g->first = g->last = index;
     g->listable = !it->open;
     rs->gslots[j] = (uint32_t)(++rs->ngroups);
+    rs->prev_group = rs->ngroups - 1;
     /* The listings are fetched while the rest of the batch is added. */
     if (rs->ngroups == 2) prefetch_start(rs);
     else if (rs->ahead) prefetch_queue(rs, rs->ngroups - 1);
