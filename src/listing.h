@@ -46,7 +46,10 @@ const struct lkey *rm_listing_find(const struct listing *l, const WCHAR *up, SIZ
  * ERROR_SUCCESS. It is done in two halves that may run on different threads
  * (dirlist.c's prefetch): rm_listing_fetch, the system calls (open, volume,
  * final path, the raw entries, close), then rm_listing_parse, the entries and
- * their name index built from what was fetched (given the fetch's *why). */
+ * their name index built from what was fetched (given the fetch's *why).
+ * rm_listing_load does both at once, the parse on a thread-pool thread buffer by
+ * buffer while the caller's thread reads the next (the caller's if the pool does
+ * not start it). */
 DWORD rm_listing_load(struct listing *l, const WCHAR *dir, SIZE_T dir_len, DWORD *why);
 DWORD rm_listing_fetch(struct listing *l, const WCHAR *dir, SIZE_T dir_len, DWORD *why);
 DWORD rm_listing_parse(struct listing *l, DWORD *why);
