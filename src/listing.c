@@ -155,7 +155,7 @@ const struct lkey *rm_listing_find(const struct listing *l, const WCHAR *up, SIZ
 {
     uint64_t hash = rm_hash_bytes(up, n * sizeof(WCHAR), 7);
     SIZE_T j;
-    if (!l->slots) return NULL;
+    if (!l->slots || !l->nkeys) return NULL;   /* never listed, or the last listing failed */
     for (j = (SIZE_T)hash & l->mask; l->slots[j]; j = (j + 1) & l->mask)
         if (key_equals(l, &l->keys[l->slots[j] - 1], hash, up, n)) return &l->keys[l->slots[j] - 1];
     return NULL;

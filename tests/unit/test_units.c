@@ -31,6 +31,7 @@
 #include <wchar.h>
 #include <cmocka.h>
 #include "operation.h"
+#include "listing.h"
 #include "shared/errnames.h"
 #include "shared/storelayout.h"
 #include "shared/storelock.h"
@@ -801,6 +802,114 @@ static void test_wcsupper_matches_locale(void **state)
 }
 
 /* ======================================================================== */
+/*  Directory listings: rm_listing_load (listing.c)                           */
+/* ======================================================================== */
+
+#define LISTED_FILES 1000   /* about three 64 KiB buffers of FileIdBothDirectoryInfo */
+
+static LONG listing_reads, listing_fail_at;
+
+/* rm_sys's listing read, counted; the listing_fail_at-th read is refused. */
+static BOOL WINAPI counted_listing_read(HANDLE h, FILE_INFO_BY_HANDLE_CLASS cls, LPVOID buf, DWORD cb)
+{
+    if (InterlockedIncrement(&listing_reads) == listing_fail_at)
+    {
+        SetLastError(ERROR_ACCESS_DENIED);
+        return FALSE;
+    }
+    return GetFileInformationByHandleEx(h, cls, buf, cb);
+}
+
+/* Loads dir and checks that every file is in it, found by its upcased name, with
+ * its own long name and the file index the file system gives its handle. */
+static void check_full_listing(struct listing *l, const WCHAR *dir)
+{
+    WCHAR name[64], up[64], path[MAX_PATH];
+    BY_HANDLE_FILE_INFORMATION info;
+    DWORD why = 1;
+    int i;
+
+    assert_int_equal(rm_listing_load(l, dir, wcslen(dir), &why), ERROR_SUCCESS);
+    assert_int_equal(why, ERROR_SUCCESS);
+    assert_int_equal(l->nentries, LISTED_FILES);
+    for (i = 0; i < LISTED_FILES; i++)
+    {
+        const struct lkey *k;
+        const struct lentry *e;
+        HANDLE h;
+        swprintf(name, ARRAYSIZE(name), L"Listed-Component-File-%04d.dll", i);
+        rm_name_upcase(up, name, wcslen(name));
+        assert_non_null(k = rm_listing_find(l, up, wcslen(name)));
+        e = &l->entries[k->entry];
+        assert_int_equal(e->name_len, wcslen(name));
+        assert_memory_equal(l->pool + e->name, name, e->name_len * sizeof(WCHAR));
+        if (i % 97) continue;
+        swprintf(path, MAX_PATH, L"%ls%ls", dir, name);
+        h = CreateFileW(path, FILE_READ_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                        OPEN_EXISTING, 0, NULL);
+        assert_true(h != INVALID_HANDLE_VALUE);
+        assert_true(GetFileInformationByHandle(h, &info));
+        CloseHandle(h);
+        assert_true(e->file_id == (((uint64_t)info.nFileIndexHigh << 32) | info.nFileIndexLow));
+    }
+}
+
+/* A listing of several buffers, parsed on the thread pool as they are read
+ * (listing.h), holds every entry; one whose second read is refused says why and
+ * answers no name, even in a listing that held the directory before (nothing of
+ * the first buffer, parsed meanwhile, is left to be trusted); loaded again, it is
+ * whole again. */
+static void test_listing_parsed_beside_read(void **state)
+{
+    BOOL (WINAPI *saved)(HANDLE, FILE_INFO_BY_HANDLE_CLASS, LPVOID, DWORD);
+    WCHAR dir[MAX_PATH], path[MAX_PATH], up[64];
+    struct listing l;
+    DWORD why = 0;
+    int i;
+    (void)state;
+
+    assert_true(GetTempPathW(MAX_PATH, dir) > 0);
+    swprintf(dir + wcslen(dir), 64, L"rmunit-listing-%lu\\", GetCurrentProcessId());
+    assert_true(CreateDirectoryW(dir, NULL));
+    for (i = 0; i < LISTED_FILES; i++)
+    {
+        HANDLE h;
+        swprintf(path, MAX_PATH, L"%lsListed-Component-File-%04d.dll", dir, i);
+        h = CreateFileW(path, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
+        assert_true(h != INVALID_HANDLE_VALUE);
+        CloseHandle(h);
+    }
+    rm_sys_init();
+    saved = rm_sys.GetFileInformationByHandleEx;
+    rm_sys.GetFileInformationByHandleEx = counted_listing_read;
+    memset(&l, 0, sizeof(l));
+
+    listing_reads = listing_fail_at = 0;
+    check_full_listing(&l, dir);
+    assert_true(listing_reads >= 3);                        /* several buffers and the end */
+
+    listing_reads = 0;
+    listing_fail_at = 2;
+    assert_int_equal(rm_listing_load(&l, dir, wcslen(dir), &why), ERROR_SUCCESS);
+    assert_int_equal(why, ERROR_ACCESS_DENIED);
+    assert_int_equal(l.nentries, 0);
+    rm_name_upcase(up, L"Listed-Component-File-0000.dll", 30);
+    assert_null(rm_listing_find(&l, up, 30));
+
+    listing_reads = listing_fail_at = 0;
+    check_full_listing(&l, dir);
+
+    rm_sys.GetFileInformationByHandleEx = saved;
+    rm_listing_free(&l);
+    for (i = 0; i < LISTED_FILES; i++)
+    {
+        swprintf(path, MAX_PATH, L"%lsListed-Component-File-%04d.dll", dir, i);
+        DeleteFileW(path);
+    }
+    assert_true(RemoveDirectoryW(dir));
+}
+
+/* ======================================================================== */
 /*  Full paths taken as they are: rm_path_is_plain_full                       */
 /* ======================================================================== */
 
@@ -1276,6 +1385,7 @@ int main(void)
         cmocka_unit_test(test_strings_refused),
         cmocka_unit_test(test_strings_take),
         cmocka_unit_test(test_wcsupper_matches_locale),
+        cmocka_unit_test(test_listing_parsed_beside_read),
         cmocka_unit_test(test_plain_full_agrees_with_system),
         cmocka_unit_test(test_plain_full_rules),
         cmocka_unit_test(test_pid_board_post_has),
