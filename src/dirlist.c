@@ -416,6 +416,15 @@ static void prefetch_end(struct resolver *rs)
     rs->ahead = NULL;
 }
 
+/* Puts item index last in group g, which becomes the group of the last path added. */
+static void group_append(struct resolver *rs, struct group *g, uint32_t index)
+{
+    rs->items[g->last].next = index;
+    g->last = index;
+    g->listable |= !rs->items[index].open;
+    rs->prev_group = (SIZE_T)(g - rs->groups);
+}
+
 /* Makes paths[i] full, in the pool, and files it under its directory. */
 static DWORD add_path(struct resolver *rs, const WCHAR *path, uint32_t index)
 {
@@ -459,10 +468,7 @@ static DWORD add_path(struct resolver *rs, const WCHAR *path, uint32_t index)
     if (rs->ngroups && dir_len == rs->prev_dir_len &&
         !memcmp(full, rs->pool + rs->prev_dir, dir_len * sizeof(WCHAR)))
     {
-        g = &rs->groups[rs->prev_group];
-        rs->items[g->last].next = index;
-        g->last = index;
-        g->listable |= !it->open;
+        group_append(rs, &rs->groups[rs->prev_group], index);
         return ERROR_SUCCESS;
     }
     rs->prev_dir = it->full;
@@ -476,10 +482,7 @@ static DWORD add_path(struct resolver *rs, const WCHAR *path, uint32_t index)
         if (g->hash == hash && g->key_len == dir_len &&
             !memcmp(rs->gkeys + g->key, rs->scratch, dir_len * sizeof(WCHAR)))
         {
-            rs->items[g->last].next = index;
-            g->last = index;
-            g->listable |= !it->open;
-            rs->prev_group = (SIZE_T)(g - rs->groups);
+            group_append(rs, g, index);
             return ERROR_SUCCESS;
         }
     }

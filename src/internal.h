@@ -75,6 +75,12 @@ SIZE_T rm_wcsnlen(const WCHAR *s, SIZE_T max);
 WCHAR *rm_wcsdup_n(const WCHAR *s, SIZE_T len);   /* copies len chars + NUL */
 int    rm_wcsicmp(const WCHAR *a, const WCHAR *b); /* ordinal, case-insensitive */
 void   rm_wcsupper(WCHAR *s, SIZE_T len);          /* in place, ordinal upcase */
+/* The upcase of an ASCII character (c < 0x80), done inline by the upcasing
+ * functions (rm_wcsupper, listing.c's rm_name_upcase) before any table. */
+static inline WCHAR rm_ascii_upper(WCHAR c)
+{
+    return (c >= L'a' && c <= L'z') ? (WCHAR)(c - (L'a' - L'A')) : c;
+}
 /* Writes the decimal/hex form of v into buf (NUL-terminated); returns chars. */
 int    rm_fmt_dec4(WCHAR *buf, DWORD v);           /* at least 4 digits */
 int    rm_fmt_hex8(WCHAR *buf, DWORD v);           /* exactly 8 lowercase digits */

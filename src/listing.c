@@ -23,7 +23,7 @@ BOOL rm_name_upcase(WCHAR *dst, const WCHAR *src, SIZE_T n)
     for (i = 0; i < n; i++)
     {
         WCHAR c = src[i];
-        if (c < 0x80) dst[i] = (c >= L'a' && c <= L'z') ? (WCHAR)(c - (L'a' - L'A')) : c;
+        if (c < 0x80) dst[i] = rm_ascii_upper(c);
         else
         {
             dst[i] = RtlUpcaseUnicodeChar(c);

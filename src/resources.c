@@ -151,6 +151,14 @@ static void file_slots_prefetch(const struct rm_resources *r, const struct rm_fi
     if (r->file_by_key.slots) __builtin_prefetch(&r->file_by_key.slots[(uint32_t)f->key_hash & r->file_by_key.mask]);
 }
 
+/* Called before handling files[i] of n, in order from 0: asks for r's slots of
+ * the file LOOKAHEAD places on (of the first LOOKAHEAD + 1 files at i = 0). */
+static void files_prefetch_ahead(const struct rm_resources *r, const struct rm_file *files, SIZE_T i, SIZE_T n)
+{
+    SIZE_T k = i ? i + LOOKAHEAD : 0;
+    for (; k <= i + LOOKAHEAD && k < n; k++) file_slots_prefetch(r, &files[k]);
+}
+
 static BOOL has_file(const struct rm_resources *r, const struct rm_file *f)
 {
     if (f->has_id && index_find(&r->file_by_id, hash_id(&f->id), file_id_equals, r, &f->id) != (SIZE_T)-1)
@@ -305,10 +313,9 @@ void rm_batch_subtract(struct rm_resources *b, const struct rm_resources *r)
 {
     SIZE_T i, kept, before = b->nfiles + b->nprocs + b->nsvcs;
 
-    for (i = 0; i < LOOKAHEAD && i < b->nfiles; i++) file_slots_prefetch(r, &b->files[i]);
     for (i = kept = 0; i < b->nfiles; i++)
     {
-        if (i + LOOKAHEAD < b->nfiles) file_slots_prefetch(r, &b->files[i + LOOKAHEAD]);
+        files_prefetch_ahead(r, b->files, i, b->nfiles);
         if (has_file(r, &b->files[i])) rm_file_clear(&b->files[i]);
         else b->files[kept++] = b->files[i];
     }
@@ -366,10 +373,9 @@ DWORD rm_resources_merge(struct rm_resources *to, struct rm_resources *from)
     whole = from->file_by_key.count == from->nfiles;
     err = reserve_files(to, from->nfiles);
     if (!err && whole) rm_strings_take(&to->strings, &from->strings);
-    for (i = 0; !err && i < LOOKAHEAD && i < from->nfiles; i++) file_slots_prefetch(to, &from->files[i]);
     for (i = 0; i < from->nfiles; i++)
     {
-        if (!err && i + LOOKAHEAD < from->nfiles) file_slots_prefetch(to, &from->files[i + LOOKAHEAD]);
+        if (!err) files_prefetch_ahead(to, from->files, i, from->nfiles);
         if (!err && (whole || !(err = rm_file_move_path(&from->files[i], &to->strings))))
             append_file(to, &from->files[i]);
         else rm_file_clear(&from->files[i]);

@@ -192,8 +192,7 @@ void rm_wcsupper(WCHAR *s, SIZE_T len)
      * file system's ordinal case folding for comparison purposes (CharUpperBuffW
      * would pull in user32). The mapping is per character, so the two halves give
      * what one call over the whole string would. */
-    for (i = 0; i < len && s[i] < 0x80; i++)
-        if (s[i] >= L'a' && s[i] <= L'z') s[i] = (WCHAR)(s[i] - (L'a' - L'A'));
+    for (i = 0; i < len && s[i] < 0x80; i++) s[i] = rm_ascii_upper(s[i]);
     s += i;
     len -= i;
     while (len)
